@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from tests.clirunner import invoke
+from voipbill import __version__
+from voipbill.cli import hoist_global_options
+
+
+def test_version_prints_the_package_version() -> None:
+    result = invoke("--version")
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"voipbill {__version__}"
+
+
+def test_unknown_command_is_a_usage_error() -> None:
+    result = invoke("no-such-command")
+    assert result.exit_code == 2
+    assert "no-such-command" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_config_and_quiet_are_accepted_after_the_command_name() -> None:
+    assert hoist_global_options(["rate", "--period", "2026-10", "--config", "x.toml", "-q"]) == [
+        "--config", "x.toml", "-q", "rate", "--period", "2026-10",
+    ]
+    assert hoist_global_options(["rate", "--config=x.toml", "--", "-q"]) == [
+        "--config=x.toml", "rate", "--", "-q",
+    ]

@@ -1,0 +1,3 @@
+from voipbill.cli import main
+
+main()

@@ -1,0 +1,76 @@
+"""The command line: a thin layer over the core, with one error boundary."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Sequence
+
+from voipbill.errors import ExitCode, VoipbillError
+
+# Options accepted before the command name and after it (SPEC §2: `--config`), moved to
+# the front so the top-level callback sees them wherever they were written.
+_GLOBAL_FLAGS = {"-q", "--quiet", "--debug", "-v", "--verbose", "--no-color"}
+_GLOBAL_WITH_VALUE = {"--config", "--log-file"}
+
+
+def hoist_global_options(args: Sequence[str]) -> list[str]:
+    front: list[str] = []
+    rest: list[str] = []
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "--":
+            rest.extend(args[index:])
+            break
+        if arg in _GLOBAL_FLAGS or arg.split("=", 1)[0] in _GLOBAL_WITH_VALUE and "=" in arg:
+            front.append(arg)
+        elif arg in _GLOBAL_WITH_VALUE and index + 1 < len(args):
+            front.extend(args[index : index + 2])
+            index += 1
+        elif arg.startswith("-") and not arg.startswith("--") and len(arg) > 2 and set(arg[1:]) <= {"q", "v"}:
+            front.append(arg)  # -qq, -vv
+        else:
+            rest.append(arg)
+        index += 1
+    return front + rest
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point: run one command and exit with its SPEC §8 code."""
+    sys.exit(run(sys.argv[1:] if argv is None else list(argv)))
+
+
+def run(args: list[str]) -> int:
+    """Run one command; the single place where errors become messages and exit codes."""
+    import typer.main
+
+    from voipbill.cli import output
+    from voipbill.cli.app import app
+
+    debug = "--debug" in args
+    try:
+        # Standalone mode: typer prints usage errors itself and exits 2 (SPEC §8).
+        typer.main.get_command(app).main(
+            args=hoist_global_options(args), prog_name="voipbill", standalone_mode=True
+        )
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    except VoipbillError as exc:
+        if debug:
+            traceback.print_exc()
+        output.error(exc.message, hint=exc.hint)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        output.error("interrupted")
+        return 130
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        output.error(
+            f"internal error: {type(exc).__name__}: {exc}",
+            hint="this is a bug in voipbill; rerun with --debug and report the traceback",
+        )
+        return int(ExitCode.INTERNAL)
+    return 0

@@ -1,0 +1,84 @@
+"""All terminal output: data to stdout, everything else to stderr (colour only on a terminal)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from voipbill.files import atomic_writer
+
+_quiet = 0
+_stdout: Console | None = None
+_stderr: Console | None = None
+
+
+def configure(*, quiet: int = 0, no_color: bool = False) -> None:
+    global _quiet, _stdout, _stderr
+    _quiet = quiet
+    _stdout = Console(highlight=False, no_color=no_color or None, soft_wrap=False)
+    _stderr = Console(stderr=True, highlight=False, no_color=no_color or None)
+
+
+def stdout() -> Console:
+    """The console for data (tables); rich reads sys.stdout lazily, so tests can capture it."""
+    global _stdout
+    if _stdout is None:
+        _stdout = Console(highlight=False)
+    return _stdout
+
+
+def stderr() -> Console:
+    global _stderr
+    if _stderr is None:
+        _stderr = Console(stderr=True, highlight=False)
+    return _stderr
+
+
+def is_quiet() -> bool:
+    return _quiet > 0
+
+
+def stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def error(message: str, *, hint: str | None = None) -> None:
+    """One readable line on stderr, plus the hint on how to fix it. Shown even with -q."""
+    stderr().print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+    if hint:
+        stderr().print(f"  [dim]hint:[/] {escape(hint)}", soft_wrap=True)
+
+
+def warn(message: str) -> None:
+    """A warning on stderr; `-q` silences it (cron mail stays empty on success)."""
+    if not _quiet:
+        stderr().print(f"[yellow]warning:[/] {escape(message)}", soft_wrap=True)
+
+
+def info(message: str) -> None:
+    if not _quiet:
+        stderr().print(escape(message), soft_wrap=True, highlight=False)
+
+
+@contextmanager
+def data_stream(path: Path | None) -> Iterator[IO[str]]:
+    """Where data goes: stdout, or the `-o` file written atomically."""
+    if path is None or str(path) == "-":
+        yield sys.stdout
+        sys.stdout.flush()
+    else:
+        with atomic_writer(path, newline="") as stream:
+            yield stream
+
+
+def write_json(document: Any, path: Path | None) -> None:
+    with data_stream(path) as stream:
+        json.dump(document, stream, indent=2, ensure_ascii=False)
+        stream.write("\n")

@@ -1,0 +1,633 @@
+"""The TOML configuration (SPEC §2), loaded into frozen dataclasses.
+
+Every problem is a ConfigError naming its key path, e.g.
+`services -> mcon -> package: no package named 'payg'`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import platformdirs
+
+from voipbill import fields
+from voipbill.errors import ConfigError
+from voipbill.increments import Increment, parse_increment
+from voipbill.money import ROUNDING_MODES, DecimalSyntaxError, parse_decimal
+
+CONFIG_ENV = "VOIPBILL_CONFIG"
+
+
+class Secret:
+    """A value that is never printed: its repr and str are masked."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class Server:
+    name: str
+    url: str
+    domain: str | None = None
+    api_key_env: str | None = None
+    api_key_file: Path | None = None
+    verify_tls: bool = True
+    ca_bundle: Path | None = None
+    timeout_s: float = 30.0
+    chunk_hours: int = 24
+
+    def api_key(self) -> Secret:
+        """Read the API key now, from the environment or the key file (SPEC §2)."""
+        where = f"servers -> {self.name}"
+        if self.api_key_env is not None:
+            value = os.environ.get(self.api_key_env, "").strip()
+            if not value:
+                raise ConfigError(
+                    f"{where} -> api_key_env: ${self.api_key_env} is not set",
+                    hint=f"export {self.api_key_env}=<the FusionPBX user's API key>",
+                )
+            return Secret(value)
+        assert self.api_key_file is not None  # load() requires one of the two
+        return Secret(read_secret_file(self.api_key_file, f"{where} -> api_key_file"))
+
+
+@dataclass(frozen=True)
+class DeckConfig:
+    name: str
+    path: Path
+    preset: str = "voipbill"
+    columns: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CustomRate:
+    prefix: str
+    rate: Decimal
+    increment: Increment | None = None
+    connect_fee: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True)
+class SpecialRule:
+    pattern: str
+    type: str  # "prefix" or "regex"
+    direction: str  # "outbound", "inbound" or "both"
+    mode: str  # "flat_per_call", "per_minute" or "hybrid"
+    flat: Decimal = Decimal(0)
+    per_minute: Decimal = Decimal(0)
+    priority: int = 0
+    compiled: re.Pattern[str] | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Package:
+    name: str
+    country: str
+    deck: str | None = None
+    number_mode: str = "e164"
+    nanp_10_digit: bool | None = None
+    national_prefix: str | None = None
+    exit_code: str | None = None
+    rewrite: tuple[tuple[str, str], ...] = ()
+    markup_percent: Decimal = Decimal(0)
+    increment: Increment | None = None
+    rounding_digits: int = 4
+    rounding_mode: str = "half-up"
+    inbound_billing: bool = False
+    inbound_rate: Decimal | None = None
+    inbound_increment: Increment | None = None
+    free_minutes: Decimal = Decimal(0)
+    exclude: tuple[str, ...] = ()
+    no_charge: tuple[str, ...] = ()
+    custom_rates: tuple[CustomRate, ...] = ()
+    special: tuple[SpecialRule, ...] = ()
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    package: str
+    tenant: str
+    extensions: str
+    domain: str
+    dids: tuple[str, ...]  # E.164 with a leading +
+    extension_list: tuple[str, ...]
+    server: str | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    timezone: ZoneInfo
+    currency: str
+    servers: Mapping[str, Server]
+    decks: Mapping[str, DeckConfig]
+    packages: Mapping[str, Package]
+    services: Mapping[str, Service]
+    ledger_path: Path
+
+    @property
+    def timezone_name(self) -> str:
+        return self.timezone.key
+
+    def service(self, name: str) -> Service:
+        try:
+            return self.services[name]
+        except KeyError:
+            known = ", ".join(self.services) or "none"
+            raise ConfigError(
+                f"no service named {name!r} in {self.path}", hint=f"configured services: {known}"
+            ) from None
+
+    def package_of(self, service: Service) -> Package:
+        return self.packages[service.package]
+
+    def server_of(self, service: Service) -> Server:
+        if service.server is None:
+            raise ConfigError(
+                f"services -> {service.name} -> server: not set",
+                hint="name a [servers.X] table, or rate from a file with --cdr-file",
+            )
+        return self.servers[service.server]
+
+    def export_domain(self, service: Service) -> str:
+        """The FusionPBX domain to export: the server's `domain`, else the tenant domain."""
+        if service.server is not None and self.servers[service.server].domain:
+            return self.servers[service.server].domain or service.domain
+        return service.domain
+
+
+def default_config_path() -> Path:
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return Path(env)
+    return platformdirs.user_config_path("voipbill") / "config.toml"
+
+
+def default_ledger_path() -> Path:
+    return platformdirs.user_data_path("voipbill") / "ledger.sqlite"
+
+
+def read_secret_file(path: Path, where: str) -> str:
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read {path}: {exc.strerror}") from None
+    if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(
+            f"{where}: {path} is readable by group or others (mode {stat.S_IMODE(info.st_mode):o})",
+            hint=f"chmod 600 {path}",
+        )
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{where}: cannot read {path}: {exc}") from None
+    if not value:
+        raise ConfigError(f"{where}: {path} is empty")
+    return value
+
+
+def load(path: Path | None = None) -> Config:
+    """Read and check the whole configuration; raise ConfigError naming the key path."""
+    path = path if path is not None else default_config_path()
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            f"no configuration file at {path}",
+            hint="write one with `voipbill init`, or pass --config PATH",
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        document = tomllib.loads(raw.decode("utf-8"), parse_float=Decimal)
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    return _Loader(path).config(document)
+
+
+class _Table:
+    """One TOML table being read: pops known keys, so leftovers are unknown keys."""
+
+    def __init__(self, data: Any, path: tuple[str, ...]) -> None:
+        if not isinstance(data, dict):
+            raise ConfigError(f"{self._join(path)}: expected a table, got {_kind(data)}")
+        self.data = dict(data)
+        self.path = path
+
+    @staticmethod
+    def _join(path: tuple[str, ...]) -> str:
+        return " -> ".join(path) if path else "(top level)"
+
+    def where(self, key: str | None = None) -> str:
+        return self._join((*self.path, key) if key else self.path)
+
+    def error(self, key: str, message: str, hint: str | None = None) -> ConfigError:
+        return ConfigError(f"{self.where(key)}: {message}", hint=hint)
+
+    def pop(self, key: str, kind: type | tuple[type, ...], default: Any = None) -> Any:
+        if key not in self.data:
+            return default
+        value = self.data.pop(key)
+        # bool is an int in Python; a TOML `true` is never a number here
+        if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+            raise self.error(key, f"expected {_names(kind)}, got a boolean")
+        if not isinstance(value, kind):
+            raise self.error(key, f"expected {_names(kind)}, got {_kind(value)}")
+        return value
+
+    def require(self, key: str, kind: type | tuple[type, ...]) -> Any:
+        if key not in self.data:
+            raise self.error(key, "is required")
+        return self.pop(key, kind)
+
+    def string(self, key: str, default: str | None = None) -> str | None:
+        value: str | None = self.pop(key, str, default)
+        return value
+
+    def decimal(self, key: str, default: Decimal | None = None) -> Decimal | None:
+        value = self.pop(key, (str, int, Decimal), None)
+        if value is None:
+            return default
+        return self.to_decimal(key, value)
+
+    def to_decimal(self, key: str, value: Any) -> Decimal:
+        if isinstance(value, str):
+            try:
+                return parse_decimal(value)
+            except DecimalSyntaxError:
+                raise self.error(
+                    key, f"{value!r} is not a decimal number", hint='write e.g. "0.012"'
+                ) from None
+        number = Decimal(value)
+        if not number.is_finite() or number < 0:
+            raise self.error(key, f"{value} is not a non-negative decimal number")
+        return number
+
+    def increment(self, key: str) -> Increment | None:
+        value = self.pop(key, (str, int), None)
+        if value is None:
+            return None
+        try:
+            return parse_increment(str(value))
+        except ValueError as exc:
+            raise self.error(key, str(exc)) from None
+
+    def table(self, key: str) -> _Table:
+        return _Table(self.pop(key, dict, {}), (*self.path, key))
+
+    def finish(self) -> None:
+        for key in self.data:
+            raise self.error(key, "unknown key", hint="check the spelling against the README")
+
+
+def _kind(value: Any) -> str:
+    return {
+        dict: "a table",
+        list: "an array",
+        str: "a string",
+        bool: "a boolean",
+        int: "an integer",
+        Decimal: "a decimal",
+    }.get(type(value), type(value).__name__)
+
+
+def _names(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    names = {str: "a string", int: "an integer", bool: "a boolean", dict: "a table", list: "an array"}
+    return " or ".join(names.get(k, "a decimal") for k in kinds if k is not Decimal or len(kinds) == 1)
+
+
+_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+_PRESETS = ("voipbill", "ictvoip", "astpp", "magnus")
+_DIRECTIONS = ("outbound", "inbound", "both")
+_SPECIAL_MODES = ("flat_per_call", "per_minute", "hybrid")
+
+
+class _Loader:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.base = path.parent
+
+    def resolve(self, text: str) -> Path:
+        candidate = Path(text).expanduser()
+        return candidate if candidate.is_absolute() else self.base / candidate
+
+    def config(self, document: dict[str, Any]) -> Config:
+        top = _Table(document, ())
+        zone_name = top.require("timezone", str)
+        try:
+            zone = ZoneInfo(zone_name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise top.error(
+                "timezone", f"unknown time zone {zone_name!r}", hint='e.g. "America/Toronto"'
+            ) from None
+        currency = top.require("currency", str)
+        if not re.fullmatch(r"[A-Z]{3}", currency):
+            raise top.error("currency", f"{currency!r} is not a currency code", hint='e.g. "CAD"')
+        servers = self.named_tables(top.table("servers"), self.server)
+        decks = self.named_tables(top.table("decks"), self.deck)
+        packages = self.named_tables(top.table("packages"), self.package)
+        for package in packages.values():
+            if package.deck is not None and package.deck not in decks:
+                raise ConfigError(
+                    f"packages -> {package.name} -> deck: no deck named {package.deck!r}"
+                )
+        services_table = top.table("services")
+        services = {
+            name: self.service(_Table(data, ("services", name)), name, servers, packages)
+            for name, data in self.checked_names(services_table)
+        }
+        self.check_overlaps(services)
+        ledger = top.table("ledger")
+        ledger_path_text = ledger.string("path")
+        ledger.finish()
+        top.finish()
+        return Config(
+            path=self.path,
+            timezone=zone,
+            currency=currency,
+            servers=servers,
+            decks=decks,
+            packages=packages,
+            services=services,
+            ledger_path=self.resolve(ledger_path_text) if ledger_path_text else default_ledger_path(),
+        )
+
+    def checked_names(self, table: _Table) -> list[tuple[str, Any]]:
+        items = list(table.data.items())
+        for name, _ in items:
+            if not _NAME.fullmatch(name):
+                raise table.error(name, "names may use letters, digits, '_', '-' and '.'")
+        table.data.clear()
+        return items
+
+    def named_tables(self, table: _Table, build: Any) -> dict[str, Any]:
+        return {
+            name: build(_Table(data, (*table.path, name)), name)
+            for name, data in self.checked_names(table)
+        }
+
+    def server(self, table: _Table, name: str) -> Server:
+        url = table.require("url", str)
+        if not re.match(r"https?://[^/\s]+", url):
+            raise table.error("url", f"{url!r} is not an http(s) URL", hint='e.g. "https://pbx.example.net"')
+        key_env = table.string("api_key_env")
+        key_file = table.string("api_key_file")
+        if (key_env is None) == (key_file is None):
+            raise table.error(
+                "api_key_env",
+                "set exactly one of api_key_env or api_key_file",
+                hint="secrets are never written in the config itself",
+            )
+        if "api_key" in table.data:
+            raise table.error("api_key", "secrets are not accepted in the config file",
+                              hint="use api_key_env or api_key_file")
+        ca_bundle = table.string("ca_bundle")
+        timeout = table.pop("timeout_s", (int, Decimal), 30)
+        if timeout <= 0:
+            raise table.error("timeout_s", "must be more than 0 seconds")
+        chunk_hours = table.pop("chunk_hours", int, 24)
+        if not 1 <= chunk_hours <= 24 * 31:
+            raise table.error("chunk_hours", "must be between 1 and 744")
+        server = Server(
+            name=name,
+            url=url.rstrip("/"),
+            domain=table.string("domain"),
+            api_key_env=key_env,
+            api_key_file=self.resolve(key_file) if key_file else None,
+            verify_tls=table.pop("verify_tls", bool, True),
+            ca_bundle=self.resolve(ca_bundle) if ca_bundle else None,
+            timeout_s=float(timeout),
+            chunk_hours=chunk_hours,
+        )
+        table.finish()
+        return server
+
+    def deck(self, table: _Table, name: str) -> DeckConfig:
+        path = table.require("path", str)
+        preset = table.string("preset", "voipbill")
+        assert preset is not None
+        if preset not in _PRESETS:
+            raise table.error("preset", f"unknown preset {preset!r}", hint=f"one of {', '.join(_PRESETS)}")
+        columns_table = table.table("columns")
+        columns: dict[str, str] = {}
+        for key in list(columns_table.data):
+            columns[key] = columns_table.require(key, str)
+        deck = DeckConfig(name=name, path=self.resolve(path), preset=preset, columns=columns)
+        table.finish()
+        return deck
+
+    def package(self, table: _Table, name: str) -> Package:
+        country = table.require("country", str).upper()
+        if not re.fullmatch(r"[A-Z]{2}", country):
+            raise table.error("country", f"{country!r} is not an ISO region code", hint='e.g. "CA"')
+        number_mode = table.string("number_mode", "e164")
+        if number_mode not in ("e164", "local-prefix"):
+            raise table.error("number_mode", f"{number_mode!r}: use \"e164\" or \"local-prefix\"")
+        national_prefix = table.string("national_prefix")
+        exit_code = table.string("exit_code")
+        for key, value in (("national_prefix", national_prefix), ("exit_code", exit_code)):
+            if value is not None and not re.fullmatch(r"\d{1,4}", value):
+                raise table.error(key, f"{value!r} must be 1-4 digits")
+        rounding = table.table("rounding")
+        digits = rounding.pop("digits", int, 4)
+        if not 0 <= digits <= 10:
+            raise rounding.error("digits", "must be between 0 and 10")
+        mode = rounding.string("mode", "half-up")
+        if mode not in ROUNDING_MODES:
+            raise rounding.error("mode", f"unknown rounding mode {mode!r}",
+                                 hint=f"one of {', '.join(ROUNDING_MODES)}")
+        rounding.finish()
+        free_minutes = table.decimal("free_minutes", Decimal(0))
+        assert free_minutes is not None
+        if (free_minutes * 60) % 1:
+            raise table.error("free_minutes", "must be a whole number of seconds")
+        package = Package(
+            name=name,
+            country=country,
+            deck=table.string("deck"),
+            number_mode=number_mode or "e164",
+            nanp_10_digit=table.pop("nanp_10_digit", bool),
+            national_prefix=national_prefix,
+            exit_code=exit_code,
+            rewrite=self.rewrite_rules(table),
+            markup_percent=table.decimal("markup_percent", Decimal(0)) or Decimal(0),
+            increment=table.increment("increment"),
+            rounding_digits=digits,
+            rounding_mode=mode or "half-up",
+            inbound_billing=table.pop("inbound_billing", bool, False),
+            inbound_rate=table.decimal("inbound_rate"),
+            inbound_increment=table.increment("inbound_increment"),
+            free_minutes=free_minutes,
+            exclude=self.patterns(table, "exclude"),
+            no_charge=self.patterns(table, "no_charge"),
+            custom_rates=self.custom_rates(table),
+            special=self.special_rules(table),
+        )
+        table.finish()
+        return package
+
+    def rewrite_rules(self, table: _Table) -> tuple[tuple[str, str], ...]:
+        rules = table.pop("rewrite", list, [])
+        result = []
+        for index, rule in enumerate(rules, 1):
+            where = f"rewrite[{index}]"
+            if not (isinstance(rule, list) and len(rule) == 2 and all(isinstance(p, str) for p in rule)):
+                raise table.error(where, "each rule is a [pattern, replacement] pair of strings")
+            try:
+                # the empty alternative always matches, so expand() checks the back-references
+                match = re.compile(f"(?:{rule[0]})|").match("")
+                assert match is not None
+                match.expand(rule[1])
+            except (re.error, IndexError) as exc:
+                raise table.error(where, f"bad regular expression: {exc}") from None
+            result.append((rule[0], rule[1]))
+        return tuple(result)
+
+    def patterns(self, table: _Table, key: str) -> tuple[str, ...]:
+        values = table.pop(key, list, [])
+        for index, value in enumerate(values, 1):
+            if not isinstance(value, str) or not re.fullmatch(r"\[[a-z]+\]|[0-9*#xX+]+", value):
+                raise table.error(
+                    f"{key}[{index}]",
+                    f"{value!r} is not a pattern",
+                    hint="digits, *, #, x (any digit), or a [word] such as [tollfree]",
+                )
+            if value.startswith("[") and value[1:-1] not in _PATTERN_WORDS:
+                raise table.error(f"{key}[{index}]", f"unknown word {value}",
+                                  hint=", ".join(f"[{w}]" for w in _PATTERN_WORDS))
+        return tuple(values)
+
+    def custom_rates(self, table: _Table) -> tuple[CustomRate, ...]:
+        rates = []
+        for index, data in enumerate(table.pop("custom_rates", list, []), 1):
+            entry = _Table(data, (*table.path, f"custom_rates[{index}]"))
+            prefix = entry.require("prefix", str).lstrip("+")
+            if not re.fullmatch(r"\d{1,15}", prefix):
+                raise entry.error("prefix", f"{prefix!r} is not 1-15 digits")
+            rate = entry.to_decimal("rate", entry.require("rate", (str, int, Decimal)))
+            rates.append(
+                CustomRate(
+                    prefix=prefix,
+                    rate=rate,
+                    increment=entry.increment("increment"),
+                    connect_fee=entry.decimal("connect_fee", Decimal(0)) or Decimal(0),
+                )
+            )
+            entry.finish()
+        return tuple(rates)
+
+    def special_rules(self, table: _Table) -> tuple[SpecialRule, ...]:
+        rules = []
+        for index, data in enumerate(table.pop("special", list, []), 1):
+            entry = _Table(data, (*table.path, f"special[{index}]"))
+            pattern = entry.require("pattern", str)
+            kind = entry.string("type", "prefix")
+            compiled = None
+            if kind == "prefix":
+                if not re.fullmatch(r"\+?\d{1,15}", pattern):
+                    raise entry.error("pattern", f"{pattern!r}: a prefix pattern is 1-15 digits")
+            elif kind == "regex":
+                try:
+                    compiled = re.compile(pattern)
+                except re.error as exc:
+                    raise entry.error("pattern", f"bad regular expression: {exc}") from None
+            else:
+                raise entry.error("type", f"{kind!r}: use \"prefix\" or \"regex\"")
+            direction = entry.string("direction", "both")
+            if direction not in _DIRECTIONS:
+                raise entry.error("direction", f"{direction!r}: one of {', '.join(_DIRECTIONS)}")
+            mode = entry.require("mode", str)
+            if mode not in _SPECIAL_MODES:
+                raise entry.error("mode", f"{mode!r}: one of {', '.join(_SPECIAL_MODES)}")
+            rules.append(
+                SpecialRule(
+                    pattern=pattern,
+                    type=kind or "prefix",
+                    direction=direction or "both",
+                    mode=mode,
+                    flat=entry.decimal("flat", Decimal(0)) or Decimal(0),
+                    per_minute=entry.decimal("per_minute", Decimal(0)) or Decimal(0),
+                    priority=entry.pop("priority", int, 0),
+                    compiled=compiled,
+                )
+            )
+            entry.finish()
+        return tuple(rules)
+
+    def service(
+        self,
+        table: _Table,
+        name: str,
+        servers: Mapping[str, Server],
+        packages: Mapping[str, Package],
+    ) -> Service:
+        server = table.string("server")
+        if server is not None and server not in servers:
+            raise table.error("server", f"no server named {server!r}")
+        package_name = table.require("package", str)
+        if package_name not in packages:
+            raise table.error("package", f"no package named {package_name!r}")
+        tenant = table.require("tenant", str)
+        extensions = table.require("extensions", str)
+        table.finish()
+        result = fields.validate(tenant, extensions, country=packages[package_name].country)
+        if result.problems:
+            problem = result.problems[0]
+            more = f" (and {len(result.problems) - 1} more)" if len(result.problems) > 1 else ""
+            raise table.error(
+                problem.field,
+                f"{problem}{more}",
+                hint="`voipbill validate-fields` lists every problem",
+            )
+        assert result.tenant is not None
+        return Service(
+            name=name,
+            server=server,
+            package=package_name,
+            tenant=tenant,
+            extensions=extensions,
+            domain=result.tenant.domain,
+            dids=result.tenant.dids,
+            extension_list=result.extensions,
+        )
+
+    def check_overlaps(self, services: Mapping[str, Service]) -> None:
+        # Two services of one domain sharing an extension would bill its calls twice.
+        owner: dict[tuple[str, str], str] = {}
+        for service in services.values():
+            for extension in service.extension_list:
+                key = (service.domain, extension)
+                if key in owner:
+                    raise ConfigError(
+                        f"services -> {service.name} -> extensions: extension {extension} of "
+                        f"{service.domain} also belongs to service {owner[key]!r}",
+                        hint="an extension can be billed to one service only",
+                    )
+                owner[key] = service.name
+
+
+_PATTERN_WORDS = ("local", "inbound", "outbound", "tollfree", "international", "national")

@@ -1,0 +1,42 @@
+"""Decimal parsing and the one rounding of a call's cost (SPEC §6)."""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+
+ROUNDING_MODES = {
+    "half-up": ROUND_HALF_UP,
+    "half-even": ROUND_HALF_EVEN,
+    "up": ROUND_CEILING,  # SPEC §6: `up` is ceiling
+    "down": ROUND_FLOOR,  # SPEC §6: `down` is floor
+}
+
+# SPEC §3: a plain decimal, point or comma; no sign, exponent or thousands separator.
+_DECIMAL = re.compile(r"\d+(?:[.,]\d+)?|[.,]\d+")
+
+
+class DecimalSyntaxError(ValueError):
+    """The text is not a plain non-negative decimal number."""
+
+
+def parse_decimal(text: str) -> Decimal:
+    """Parse a non-negative decimal written with a point or a comma (`0,012` is 0.012).
+
+    Rejects signs, exponents, thousands separators, NaN and infinities: a rate deck that says
+    `1.234,5` or `1e-3` is more likely broken than meant.
+    """
+    cleaned = text.strip()
+    if not _DECIMAL.fullmatch(cleaned):
+        raise DecimalSyntaxError(f"{text!r} is not a plain decimal number")
+    return Decimal(cleaned.replace(",", "."))
+
+
+def round_cost(value: Decimal, digits: int, mode: str) -> Decimal:
+    """Round a call's cost: the only place money is rounded (SPEC §6)."""
+    return value.quantize(Decimal(1).scaleb(-digits), rounding=ROUNDING_MODES[mode])
+
+
+def format_money(value: Decimal) -> str:
+    """A plain decimal string, never in exponent notation."""
+    return f"{value:f}"
