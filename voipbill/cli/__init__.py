@@ -11,7 +11,7 @@ from voipbill.errors import ExitCode, VoipbillError
 # Options accepted before the command name and after it (SPEC §2: `--config`), moved to
 # the front so the top-level callback sees them wherever they were written.
 _GLOBAL_FLAGS = {"-q", "--quiet", "--debug", "-v", "--verbose", "--no-color"}
-_GLOBAL_WITH_VALUE = {"--config", "--log-file"}
+_GLOBAL_WITH_VALUE = {"--config", "-c", "--log-file"}
 
 
 def hoist_global_options(args: Sequence[str]) -> list[str]:

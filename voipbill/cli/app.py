@@ -78,3 +78,11 @@ def main_callback(
     del debug, version  # --debug is read by the error boundary; --version by its callback
     output.configure(quiet=quiet, no_color=no_color)
     ctx.obj = State(config_path=config, quiet=quiet, verbose=verbose, log_file=log_file)
+
+from voipbill.cli import rate  # noqa: E402
+
+app.command("rate")(rate.command)
+
+from voipbill.cli import explain  # noqa: E402
+
+app.command("explain")(explain.command)

@@ -82,3 +82,8 @@ def write_json(document: Any, path: Path | None) -> None:
     with data_stream(path) as stream:
         json.dump(document, stream, indent=2, ensure_ascii=False)
         stream.write("\n")
+
+
+def file_console(stream: IO[str]) -> Console:
+    """A console that renders tables into a file: no colour, a fixed width."""
+    return Console(file=stream, no_color=True, highlight=False, width=120, force_terminal=False)

@@ -1,0 +1,93 @@
+"""`voipbill explain`: every step that produced one call's price, for a disputed invoice line."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from voipbill.cdrs import CdrProblem
+from voipbill.cli import output
+from voipbill.cli.app import state
+from voipbill.cli.options import CdrFileOption, FromOption, PeriodOption, ServiceOption, ToOption
+from voipbill.cli.sources import feed_run
+from voipbill.errors import InvalidInputError
+from voipbill.periods import resolve_period
+from voipbill.report import CALL_COLUMNS, StartFormatter, call_values
+from voipbill.runs import RatingRun, build_raters
+
+
+def command(
+    ctx: typer.Context,
+    service: ServiceOption,
+    uuid: Annotated[str, typer.Option("--uuid", help="The call's xml_cdr_uuid.")],
+    from_day: FromOption = None,
+    to_day: ToOption = None,
+    period_month: PeriodOption = None,
+    cdr_file: CdrFileOption = None,
+) -> None:
+    """Show every step from a CDR's raw fields to its rounded cost."""
+    config = state(ctx).load_config()
+    chosen = config.service(service)
+    period = resolve_period(config.timezone, from_day=from_day, to_day=to_day, month=period_month,
+                            required=cdr_file is None)
+    problems: list[CdrProblem] = []
+    if period is None:
+        # With only a file, bill the call's calendar month: free minutes depend on the period.
+        period = _month_of_call(config, chosen.name, uuid, cdr_file)
+    raters = build_raters(config, [chosen], trace_uuid=uuid)
+    run = RatingRun(raters, period, trace_uuid=uuid)
+    feed_run(run, config, raters, period, cdr_file=cdr_file, problems=problems)
+    rater = raters[0]
+    row = next((call for call in rater.calls() if call.call_uuid == uuid), None)
+    if not run.traced_records:
+        raise InvalidInputError(
+            f"no CDR with xml_cdr_uuid {uuid} in {cdr_file or 'the export'} for {period.label}",
+            hint="check the uuid (FusionPBX: Call Detail Records, the call's details page)",
+        )
+
+    console = output.stdout()
+    console.print(f"[bold]Call {escape(uuid)}[/] — service {escape(chosen.name)}, period "
+                  f"{period.first_day} to {period.last_day} ({config.timezone_name})")
+    record = run.traced_records[0]
+    raw = Table(title="Raw fields used", title_justify="left", show_header=False)
+    for name in ("xml_cdr_uuid", "start_epoch", "billsec", "direction", "leg", "extension",
+                 "caller_id_number", "caller_destination", "destination_number", "status", "domain_name"):
+        value = getattr(record, name)
+        if name == "start_epoch" and value is not None:
+            value = f"{value} ({datetime.fromtimestamp(value, config.timezone).isoformat()})"
+        raw.add_row(name, escape("" if value is None else str(value)))
+    console.print(raw)
+
+    steps = Table(title="Steps", title_justify="left")
+    steps.add_column("step")
+    steps.add_column("decision")
+    for step, detail in [*run.trace, *rater.trace]:
+        steps.add_row(step, escape(detail))
+    console.print(steps)
+
+    if row is None:
+        console.print("[bold]Not on the invoice:[/] the call is left out (see the steps above).")
+        return
+    final = Table(title="Invoice row", title_justify="left", show_header=False)
+    values = call_values(row, config.currency, StartFormatter(config.timezone))
+    for name, value in zip(CALL_COLUMNS, values, strict=True):
+        final.add_row(name, escape(value))
+    console.print(final)
+
+
+def _month_of_call(config, service: str, uuid: str, cdr_file):  # type: ignore[no-untyped-def]
+    from voipbill.cdrs import read_cdr_file
+    from voipbill.periods import make_period, parse_month
+
+    problems: list[CdrProblem] = []
+    for record in read_cdr_file(cdr_file, problems=problems):
+        if record.xml_cdr_uuid == uuid and record.start_epoch is not None:
+            day = datetime.fromtimestamp(record.start_epoch, config.timezone).date()
+            first, last = parse_month(f"{day:%Y-%m}")
+            return make_period(first, last, config.timezone)
+    raise InvalidInputError(f"no CDR with xml_cdr_uuid {uuid} and a readable start_epoch in "
+                            f"{cdr_file}", hint=f"service {service}: check the uuid")

@@ -1,0 +1,68 @@
+"""Readable usage tables for `voipbill rate --format table` (rich, stdout)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from rich.console import Console
+from rich.table import Table
+
+from voipbill.money import format_money
+from voipbill.periods import Period
+from voipbill.report import CategoryTotal, ServiceTotals, billed_minutes
+
+TOP_DESTINATIONS = 10
+
+
+def _money(bucket: CategoryTotal, digits: int) -> str:
+    # sums of per-call rounded costs: quantize only pads with zeros here
+    return format_money(bucket.amount.quantize(Decimal(1).scaleb(-digits)))
+
+
+def _table(title: str, first: str) -> Table:
+    table = Table(title=title, title_justify="left", title_style="bold")
+    table.add_column(first)
+    table.add_column("calls", justify="right")
+    table.add_column("billed min", justify="right")
+    table.add_column("amount", justify="right")
+    return table
+
+
+def render_service(
+    console: Console, totals: ServiceTotals, period: Period, currency: str, digits: int
+) -> None:
+    scale_note = f"{currency}, costs rounded per call to {digits} decimals"
+    console.print(
+        f"[bold]{totals.service}[/] ({totals.tenant})  {period.first_day} to {period.last_day}  "
+        f"[dim]{scale_note}[/]"
+    )
+    summary = _table("By category", "category")
+    for category, bucket in sorted(totals.categories.items()):
+        summary.add_row(category, str(bucket.calls), str(billed_minutes(bucket.billed_seconds)),
+                        _money(bucket, digits))
+    total = totals.total
+    summary.add_section()
+    summary.add_row("[bold]total[/]", str(total.calls), str(billed_minutes(total.billed_seconds)),
+                    f"[bold]{_money(total, digits)} {currency}[/]")
+    console.print(summary)
+
+    statuses = ", ".join(f"{status} {count}" for status, count in sorted(totals.statuses.items()))
+    console.print(f"Calls by status: {statuses or 'none'}")
+    unrated = totals.statuses.get("unrated", 0)
+    if unrated:
+        console.print(f"[bold red]{unrated} unrated call(s): not in any amount above[/]")
+
+    if totals.extensions:
+        extensions = _table("By extension", "extension")
+        for extension, bucket in sorted(totals.extensions.items()):
+            extensions.add_row(extension, str(bucket.calls), str(billed_minutes(bucket.billed_seconds)),
+                               _money(bucket, digits))
+        console.print(extensions)
+    if totals.destinations:
+        top = sorted(totals.destinations.items(), key=lambda item: (-item[1].amount, -item[1].calls, item[0]))
+        destinations = _table(f"Top destinations (of {len(top)})", "number")
+        for number, bucket in top[:TOP_DESTINATIONS]:
+            destinations.add_row(number, str(bucket.calls), str(billed_minutes(bucket.billed_seconds)),
+                                 _money(bucket, digits))
+        console.print(destinations)
+    console.print()
