@@ -20,8 +20,16 @@ def test_unknown_command_is_a_usage_error() -> None:
 
 def test_config_and_quiet_are_accepted_after_the_command_name() -> None:
     assert hoist_global_options(["rate", "--period", "2026-10", "--config", "x.toml", "-q"]) == [
-        "--config", "x.toml", "-q", "rate", "--period", "2026-10",
+        "--config",
+        "x.toml",
+        "-q",
+        "rate",
+        "--period",
+        "2026-10",
     ]
     assert hoist_global_options(["rate", "--config=x.toml", "--", "-q"]) == [
-        "--config=x.toml", "rate", "--", "-q",
+        "--config=x.toml",
+        "rate",
+        "--",
+        "-q",
     ]

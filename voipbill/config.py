@@ -316,8 +316,16 @@ def _kind(value: Any) -> str:
 
 def _names(kind: type | tuple[type, ...]) -> str:
     kinds = kind if isinstance(kind, tuple) else (kind,)
-    names = {str: "a string", int: "an integer", bool: "a boolean", dict: "a table", list: "an array"}
-    return " or ".join(names.get(k, "a decimal") for k in kinds if k is not Decimal or len(kinds) == 1)
+    names = {
+        str: "a string",
+        int: "an integer",
+        bool: "a boolean",
+        dict: "a table",
+        list: "an array",
+    }
+    return " or ".join(
+        names.get(k, "a decimal") for k in kinds if k is not Decimal or len(kinds) == 1
+    )
 
 
 _NAME = re.compile(r"[A-Za-z0-9_.-]+")
@@ -373,7 +381,9 @@ class _Loader:
             decks=decks,
             packages=packages,
             services=services,
-            ledger_path=self.resolve(ledger_path_text) if ledger_path_text else default_ledger_path(),
+            ledger_path=self.resolve(ledger_path_text)
+            if ledger_path_text
+            else default_ledger_path(),
         )
 
     def checked_names(self, table: _Table) -> list[tuple[str, Any]]:
@@ -393,7 +403,9 @@ class _Loader:
     def server(self, table: _Table, name: str) -> Server:
         url = table.require("url", str)
         if not re.match(r"https?://[^/\s]+", url):
-            raise table.error("url", f"{url!r} is not an http(s) URL", hint='e.g. "https://pbx.example.net"')
+            raise table.error(
+                "url", f"{url!r} is not an http(s) URL", hint='e.g. "https://pbx.example.net"'
+            )
         key_env = table.string("api_key_env")
         key_file = table.string("api_key_file")
         if (key_env is None) == (key_file is None):
@@ -403,8 +415,11 @@ class _Loader:
                 hint="secrets are never written in the config itself",
             )
         if "api_key" in table.data:
-            raise table.error("api_key", "secrets are not accepted in the config file",
-                              hint="use api_key_env or api_key_file")
+            raise table.error(
+                "api_key",
+                "secrets are not accepted in the config file",
+                hint="use api_key_env or api_key_file",
+            )
         ca_bundle = table.string("ca_bundle")
         timeout = table.pop("timeout_s", (int, Decimal), 30)
         if timeout <= 0:
@@ -431,7 +446,9 @@ class _Loader:
         preset = table.string("preset", "voipbill")
         assert preset is not None
         if preset not in _PRESETS:
-            raise table.error("preset", f"unknown preset {preset!r}", hint=f"one of {', '.join(_PRESETS)}")
+            raise table.error(
+                "preset", f"unknown preset {preset!r}", hint=f"one of {', '.join(_PRESETS)}"
+            )
         columns_table = table.table("columns")
         columns: dict[str, str] = {}
         for key in list(columns_table.data):
@@ -446,7 +463,7 @@ class _Loader:
             raise table.error("country", f"{country!r} is not an ISO region code", hint='e.g. "CA"')
         number_mode = table.string("number_mode", "e164")
         if number_mode not in ("e164", "local-prefix"):
-            raise table.error("number_mode", f"{number_mode!r}: use \"e164\" or \"local-prefix\"")
+            raise table.error("number_mode", f'{number_mode!r}: use "e164" or "local-prefix"')
         national_prefix = table.string("national_prefix")
         exit_code = table.string("exit_code")
         for key, value in (("national_prefix", national_prefix), ("exit_code", exit_code)):
@@ -458,8 +475,11 @@ class _Loader:
             raise rounding.error("digits", "must be between 0 and 10")
         mode = rounding.string("mode", "half-up")
         if mode not in ROUNDING_MODES:
-            raise rounding.error("mode", f"unknown rounding mode {mode!r}",
-                                 hint=f"one of {', '.join(ROUNDING_MODES)}")
+            raise rounding.error(
+                "mode",
+                f"unknown rounding mode {mode!r}",
+                hint=f"one of {', '.join(ROUNDING_MODES)}",
+            )
         rounding.finish()
         free_minutes = table.decimal("free_minutes", Decimal(0))
         assert free_minutes is not None
@@ -495,7 +515,9 @@ class _Loader:
         result = []
         for index, rule in enumerate(rules, 1):
             where = f"rewrite[{index}]"
-            if not (isinstance(rule, list) and len(rule) == 2 and all(isinstance(p, str) for p in rule)):
+            if not (
+                isinstance(rule, list) and len(rule) == 2 and all(isinstance(p, str) for p in rule)
+            ):
                 raise table.error(where, "each rule is a [pattern, replacement] pair of strings")
             try:
                 # the empty alternative always matches, so expand() checks the back-references
@@ -517,8 +539,11 @@ class _Loader:
                     hint="digits, *, #, x (any digit), or a [word] such as [tollfree]",
                 )
             if value.startswith("[") and value[1:-1] not in _PATTERN_WORDS:
-                raise table.error(f"{key}[{index}]", f"unknown word {value}",
-                                  hint=", ".join(f"[{w}]" for w in _PATTERN_WORDS))
+                raise table.error(
+                    f"{key}[{index}]",
+                    f"unknown word {value}",
+                    hint=", ".join(f"[{w}]" for w in _PATTERN_WORDS),
+                )
         return tuple(values)
 
     def custom_rates(self, table: _Table) -> tuple[CustomRate, ...]:
@@ -556,7 +581,7 @@ class _Loader:
                 except re.error as exc:
                     raise entry.error("pattern", f"bad regular expression: {exc}") from None
             else:
-                raise entry.error("type", f"{kind!r}: use \"prefix\" or \"regex\"")
+                raise entry.error("type", f'{kind!r}: use "prefix" or "regex"')
             direction = entry.string("direction", "both")
             if direction not in _DIRECTIONS:
                 raise entry.error("direction", f"{direction!r}: one of {', '.join(_DIRECTIONS)}")

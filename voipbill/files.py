@@ -19,7 +19,9 @@ class OutputError(VoipbillError):
 
 
 @contextlib.contextmanager
-def atomic_writer(path: Path, *, mode: int = 0o644, newline: str | None = None) -> Iterator[IO[str]]:
+def atomic_writer(
+    path: Path, *, mode: int = 0o644, newline: str | None = None
+) -> Iterator[IO[str]]:
     """Yield a text stream; the file at `path` appears whole when the block ends, or not at all.
 
     Writing to a character device such as /dev/null or /dev/stdout writes straight through,

@@ -29,10 +29,15 @@ class Period:
 
     @property
     def label(self) -> str:
-        if self.first_day.day == 1 and (self.last_day + timedelta(days=1)).day == 1 and (
-            self.first_day.year,
-            self.first_day.month,
-        ) == (self.last_day.year, self.last_day.month):
+        if (
+            self.first_day.day == 1
+            and (self.last_day + timedelta(days=1)).day == 1
+            and (
+                self.first_day.year,
+                self.first_day.month,
+            )
+            == (self.last_day.year, self.last_day.month)
+        ):
             return f"{self.first_day:%Y-%m}"
         return f"{self.first_day.isoformat()}..{self.last_day.isoformat()}"
 

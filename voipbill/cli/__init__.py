@@ -23,12 +23,17 @@ def hoist_global_options(args: Sequence[str]) -> list[str]:
         if arg == "--":
             rest.extend(args[index:])
             break
-        if arg in _GLOBAL_FLAGS or arg.split("=", 1)[0] in _GLOBAL_WITH_VALUE and "=" in arg:
+        if arg in _GLOBAL_FLAGS or (arg.split("=", 1)[0] in _GLOBAL_WITH_VALUE and "=" in arg):
             front.append(arg)
         elif arg in _GLOBAL_WITH_VALUE and index + 1 < len(args):
             front.extend(args[index : index + 2])
             index += 1
-        elif arg.startswith("-") and not arg.startswith("--") and len(arg) > 2 and set(arg[1:]) <= {"q", "v"}:
+        elif (
+            arg.startswith("-")
+            and not arg.startswith("--")
+            and len(arg) > 2
+            and set(arg[1:]) <= {"q", "v"}
+        ):
             front.append(arg)  # -qq, -vv
         else:
             rest.append(arg)

@@ -49,18 +49,27 @@ def main_callback(
     ctx: typer.Context,
     config: Annotated[
         Path | None,
-        typer.Option("--config", "-c", help="Config file (default: $VOIPBILL_CONFIG, then the "
-                     "user config dir). Accepted before or after the command.", dir_okay=False),
+        typer.Option(
+            "--config",
+            "-c",
+            help="Config file (default: $VOIPBILL_CONFIG, then the "
+            "user config dir). Accepted before or after the command.",
+            dir_okay=False,
+        ),
     ] = None,
     quiet: Annotated[
         int, typer.Option("--quiet", "-q", count=True, help="Print nothing but errors.")
     ] = 0,
-    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More detail on stderr.")] = 0,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="More detail on stderr.")
+    ] = 0,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
     no_color: Annotated[bool, typer.Option("--no-color", help="Never use colour.")] = False,
     log_file: Annotated[
-        Path | None, typer.Option("--log-file", help="Append a debug log (no secrets) to this file.",
-                                  dir_okay=False)
+        Path | None,
+        typer.Option(
+            "--log-file", help="Append a debug log (no secrets) to this file.", dir_okay=False
+        ),
     ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
 
 
-class TableOrJson(str, Enum):
+class TableOrJson(StrEnum):
     table = "table"
     json = "json"
 
@@ -24,15 +24,19 @@ FormatOption = Annotated[
     Format | None,
     typer.Option("--format", "-f", help="Output format (default: table on a terminal, else csv)."),
 ]
-TableOrJsonOption = Annotated[
-    TableOrJson, typer.Option("--format", "-f", help="Output format.")
-]
+TableOrJsonOption = Annotated[TableOrJson, typer.Option("--format", "-f", help="Output format.")]
 OutputOption = Annotated[
     Path | None,
-    typer.Option("--output", "-o", help="Write data to this file (atomically) instead of stdout.",
-                 dir_okay=False),
+    typer.Option(
+        "--output",
+        "-o",
+        help="Write data to this file (atomically) instead of stdout.",
+        dir_okay=False,
+    ),
 ]
-ServiceOption = Annotated[str, typer.Option("--service", "-s", help="Service name from the config.")]
+ServiceOption = Annotated[
+    str, typer.Option("--service", "-s", help="Service name from the config.")
+]
 FromOption = Annotated[
     str | None, typer.Option("--from", help="First day billed, YYYY-MM-DD (config time zone).")
 ]
@@ -44,6 +48,7 @@ PeriodOption = Annotated[
 ]
 CdrFileOption = Annotated[
     Path | None,
-    typer.Option("--cdr-file", help="Read a FusionPBX CSV export instead of the server.",
-                 dir_okay=False),
+    typer.Option(
+        "--cdr-file", help="Read a FusionPBX CSV export instead of the server.", dir_okay=False
+    ),
 ]
