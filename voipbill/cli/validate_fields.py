@@ -47,10 +47,14 @@ class Checked:
 def command(
     ctx: typer.Context,
     tenant: Annotated[
-        str | None, typer.Argument(help="The tenant field, e.g. 'mcon.example.net | 5192229000'.")
+        str | None,
+        typer.Argument(
+            metavar="TENANT", help="The tenant field, e.g. 'mcon.example.net | 5192229000'."
+        ),
     ] = None,
     extensions: Annotated[
-        str | None, typer.Argument(help="The extensions field, e.g. '2112 | 2113'.")
+        str | None,
+        typer.Argument(metavar="EXTENSIONS", help="The extensions field, e.g. '2112 | 2113'."),
     ] = None,
     pbx: Annotated[Pbx, typer.Option("--pbx", help="Form of the tenant field.")] = Pbx.fusionpbx,
     country: Annotated[
