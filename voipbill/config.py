@@ -6,6 +6,7 @@ Every problem is a ConfigError naming its key path, e.g.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import stat
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import phonenumbers
 import platformdirs
 
 from voipbill import fields
@@ -207,8 +209,13 @@ def read_secret_file(path: Path, where: str) -> str:
     return value
 
 
-def load(path: Path | None = None) -> Config:
-    """Read and check the whole configuration; raise ConfigError naming the key path."""
+def load(path: Path | None = None, *, check_fields: bool = True) -> Config:
+    """Read and check the whole configuration; raise ConfigError naming the key path.
+
+    `check_fields=False` is for `validate-fields --service`, which lists every problem of a
+    service's field strings itself: such a service loads with an empty domain, DIDs and
+    extension list instead of failing the whole file.
+    """
     path = path if path is not None else default_config_path()
     try:
         raw = path.read_bytes()
@@ -225,7 +232,7 @@ def load(path: Path | None = None) -> Config:
         raise ConfigError(f"{path} is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
-    return _Loader(path).config(document)
+    return _Loader(path, check_fields=check_fields).config(document)
 
 
 class _Table:
@@ -236,6 +243,7 @@ class _Table:
             raise ConfigError(f"{self._join(path)}: expected a table, got {_kind(data)}")
         self.data = dict(data)
         self.path = path
+        self.asked: set[str] = set()  # every key looked for, to suggest one for a typo
 
     @staticmethod
     def _join(path: tuple[str, ...]) -> str:
@@ -248,6 +256,7 @@ class _Table:
         return ConfigError(f"{self.where(key)}: {message}", hint=hint)
 
     def pop(self, key: str, kind: type | tuple[type, ...], default: Any = None) -> Any:
+        self.asked.add(key)
         if key not in self.data:
             return default
         value = self.data.pop(key)
@@ -260,6 +269,10 @@ class _Table:
 
     def require(self, key: str, kind: type | tuple[type, ...]) -> Any:
         if key not in self.data:
+            # `urll = ...` is better reported as the unknown key it is than as a missing `url`
+            typo = difflib.get_close_matches(key, list(self.data), n=1, cutoff=0.75)
+            if typo:
+                raise self.error(typo[0], "unknown key", hint=f"did you mean {key!r}?")
             raise self.error(key, "is required")
         return self.pop(key, kind)
 
@@ -300,7 +313,9 @@ class _Table:
 
     def finish(self) -> None:
         for key in self.data:
-            raise self.error(key, "unknown key", hint="check the spelling against the README")
+            close = difflib.get_close_matches(key, sorted(self.asked), n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}?" if close else "check the spelling in the README"
+            raise self.error(key, "unknown key", hint=hint)
 
 
 def _kind(value: Any) -> str:
@@ -335,9 +350,10 @@ _SPECIAL_MODES = ("flat_per_call", "per_minute", "hybrid")
 
 
 class _Loader:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, check_fields: bool = True) -> None:
         self.path = path
         self.base = path.parent
+        self.check_fields = check_fields
 
     def resolve(self, text: str) -> Path:
         candidate = Path(text).expanduser()
@@ -406,6 +422,12 @@ class _Loader:
             raise table.error(
                 "url", f"{url!r} is not an http(s) URL", hint='e.g. "https://pbx.example.net"'
             )
+        if "api_key" in table.data:
+            raise table.error(
+                "api_key",
+                "secrets are not accepted in the config file",
+                hint="use api_key_env or api_key_file",
+            )
         key_env = table.string("api_key_env")
         key_file = table.string("api_key_file")
         if (key_env is None) == (key_file is None):
@@ -414,16 +436,11 @@ class _Loader:
                 "set exactly one of api_key_env or api_key_file",
                 hint="secrets are never written in the config itself",
             )
-        if "api_key" in table.data:
-            raise table.error(
-                "api_key",
-                "secrets are not accepted in the config file",
-                hint="use api_key_env or api_key_file",
-            )
         ca_bundle = table.string("ca_bundle")
         timeout = table.pop("timeout_s", (int, Decimal), 30)
-        if timeout <= 0:
-            raise table.error("timeout_s", "must be more than 0 seconds")
+        # TOML's nan and inf arrive as Decimal: NaN cannot even be compared with 0
+        if (isinstance(timeout, Decimal) and not timeout.is_finite()) or timeout <= 0:
+            raise table.error("timeout_s", "must be a number of seconds more than 0")
         chunk_hours = table.pop("chunk_hours", int, 24)
         if not 1 <= chunk_hours <= 24 * 31:
             raise table.error("chunk_hours", "must be between 1 and 744")
@@ -459,8 +476,13 @@ class _Loader:
 
     def package(self, table: _Table, name: str) -> Package:
         country = table.require("country", str).upper()
-        if not re.fullmatch(r"[A-Z]{2}", country):
-            raise table.error("country", f"{country!r} is not an ISO region code", hint='e.g. "CA"')
+        # fields and numbers ask phonenumbers about this region: it must know it
+        if country not in phonenumbers.SUPPORTED_REGIONS:
+            raise table.error(
+                "country",
+                f"{country!r} is not an ISO region code phonenumbers knows",
+                hint='e.g. "CA"',
+            )
         number_mode = table.string("number_mode", "e164")
         if number_mode not in ("e164", "local-prefix"):
             raise table.error("number_mode", f'{number_mode!r}: use "e164" or "local-prefix"')
@@ -519,13 +541,17 @@ class _Loader:
                 isinstance(rule, list) and len(rule) == 2 and all(isinstance(p, str) for p in rule)
             ):
                 raise table.error(where, "each rule is a [pattern, replacement] pair of strings")
+            # The pattern is compiled alone: wrapped in a group, 'x)|(y' or a leading '(?i)'
+            # would be judged wrongly.
             try:
-                # the empty alternative always matches, so expand() checks the back-references
-                match = re.compile(f"(?:{rule[0]})|").match("")
-                assert match is not None
-                match.expand(rule[1])
-            except (re.error, IndexError) as exc:
+                compiled = re.compile(rule[0])
+            except (re.error, OverflowError, RecursionError) as exc:
                 raise table.error(where, f"bad regular expression: {exc}") from None
+            try:
+                # re parses the replacement before searching, so this checks the \1 references
+                compiled.sub(rule[1], "")
+            except (re.error, IndexError) as exc:
+                raise table.error(where, f"bad replacement {rule[1]!r}: {exc}") from None
             result.append((rule[0], rule[1]))
         return tuple(result)
 
@@ -620,23 +646,22 @@ class _Loader:
         extensions = table.require("extensions", str)
         table.finish()
         result = fields.validate(tenant, extensions, country=packages[package_name].country)
-        if result.problems:
+        if result.problems and self.check_fields:
             problem = result.problems[0]
             more = f" (and {len(result.problems) - 1} more)" if len(result.problems) > 1 else ""
             raise table.error(
                 problem.field,
-                f"{problem}{more}",
-                hint="`voipbill validate-fields` lists every problem",
+                f"segment {problem.segment}: {problem.message}{more}",
+                hint=f"`voipbill validate-fields --service {name}` lists every problem",
             )
-        assert result.tenant is not None
         return Service(
             name=name,
             server=server,
             package=package_name,
             tenant=tenant,
             extensions=extensions,
-            domain=result.tenant.domain,
-            dids=result.tenant.dids,
+            domain=result.tenant.domain if result.tenant else "",
+            dids=result.tenant.dids if result.tenant else (),
             extension_list=result.extensions,
         )
 

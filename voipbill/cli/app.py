@@ -29,8 +29,8 @@ class State:
     verbose: int = 0
     log_file: Path | None = None
 
-    def load_config(self) -> config_module.Config:
-        return config_module.load(self.config_path)
+    def load_config(self, *, check_fields: bool = True) -> config_module.Config:
+        return config_module.load(self.config_path, check_fields=check_fields)
 
 
 def state(ctx: typer.Context) -> State:
@@ -78,6 +78,12 @@ def main_callback(
     del debug, version  # --debug is read by the error boundary; --version by its callback
     output.configure(quiet=quiet, no_color=no_color)
     ctx.obj = State(config_path=config, quiet=quiet, verbose=verbose, log_file=log_file)
+
+
+from voipbill.cli import init, validate_fields  # noqa: E402
+
+app.command("validate-fields")(validate_fields.command)
+app.command("init")(init.command)
 
 from voipbill.cli import rate  # noqa: E402
 

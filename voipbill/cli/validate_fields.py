@@ -1,0 +1,270 @@
+"""`voipbill validate-fields`: check the tenant and extensions strings of a service (SPEC §1).
+
+What was understood and every problem found are the command's data, so both go to stdout
+(a table, or JSON with `"version": 1`); the one-line summary goes to stderr. Exit 0 when
+every field is valid, 1 when any is not (SPEC §8).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import sys
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import phonenumbers
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from voipbill import fields
+from voipbill.cli import output
+from voipbill.cli.options import TableOrJson, TableOrJsonOption
+from voipbill.errors import ExitCode, UsageError
+
+CSV_COLUMNS = ("service", "tenant", "extensions")
+
+
+class Pbx(StrEnum):
+    fusionpbx = "fusionpbx"
+    vodia = "vodia"
+    lesnet = "lesnet"
+
+
+@dataclass(frozen=True)
+class Checked:
+    """One checked pair of fields, with where it came from."""
+
+    service: str | None
+    line: int | None  # the CSV line, for --file
+    result: fields.FieldsResult
+
+
+def command(
+    ctx: typer.Context,
+    tenant: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="TENANT", help="The tenant field, e.g. 'mcon.example.net | 5192229000'."
+        ),
+    ] = None,
+    extensions: Annotated[
+        str | None,
+        typer.Argument(metavar="EXTENSIONS", help="The extensions field, e.g. '2112 | 2113'."),
+    ] = None,
+    pbx: Annotated[Pbx, typer.Option("--pbx", help="Form of the tenant field.")] = Pbx.fusionpbx,
+    country: Annotated[
+        str | None,
+        typer.Option(
+            "--country", help="ISO region the DIDs belong to (default: CA, or the package's)."
+        ),
+    ] = None,
+    service: Annotated[
+        str | None,
+        typer.Option("--service", "-s", help="Check (or default to) this service's fields."),
+    ] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            help="CSV with columns service,tenant,extensions ('-' for stdin).",
+            dir_okay=False,
+        ),
+    ] = None,
+    output_format: TableOrJsonOption = TableOrJson.table,
+    ext_digits: Annotated[
+        str, typer.Option("--ext-digits", help="Allowed extension length, MIN-MAX.")
+    ] = "2-7",
+) -> None:
+    """Check the tenant and extensions strings an admin typed for a service."""
+    # app.py imports this module to register it, so app is imported only when run
+    from voipbill.cli.app import state
+
+    digits = parse_ext_digits(ext_digits)
+    if file is not None and (tenant is not None or extensions is not None or service):
+        raise UsageError("give TENANT [EXTENSIONS], --service or --file, not several")
+    if file is None and tenant is None and not service:
+        raise UsageError(
+            "nothing to check", hint="give TENANT [EXTENSIONS], --service NAME or --file PATH"
+        )
+    if service:
+        # Field problems are this command's to list, not a reason to refuse the config.
+        config = state(ctx).load_config(check_fields=False)
+        configured = config.service(service)
+        tenant = configured.tenant if tenant is None else tenant
+        extensions = configured.extensions if extensions is None else extensions
+        country = country or config.package_of(configured).country
+    region = (country or "CA").upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise UsageError(
+            f"--country {country!r} is not a region phonenumbers knows", hint="e.g. CA, US, GB"
+        )
+    fields.check_settings(pbx.value, region, digits)
+
+    def check(tenant_text: str, extensions_text: str | None) -> fields.FieldsResult:
+        return fields.validate(
+            tenant_text, extensions_text, pbx=pbx.value, country=region, ext_digits=digits
+        )
+
+    if file is not None:
+        checked = [
+            Checked(name, line, check(tenant_text, extensions_text))
+            for line, name, tenant_text, extensions_text in read_rows(file)
+        ]
+    else:
+        assert tenant is not None
+        checked = [Checked(service, None, check(tenant, extensions))]
+    if output_format is TableOrJson.json:
+        output.write_json(to_json(checked, pbx.value, region), None)
+    else:
+        output.stdout().print(render_table(checked, pbx.value, region, bulk=file is not None))
+        print_problems(checked)
+        summarise(checked)
+    if any(not item.result.ok for item in checked):
+        raise typer.Exit(int(ExitCode.INVALID_INPUT))
+
+
+def parse_ext_digits(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"\s*(\d{1,2})\s*(?:-\s*(\d{1,2})\s*)?", text)
+    low = int(match.group(1)) if match else 0
+    high = int(match.group(2) or low) if match else 0
+    if not 1 <= low <= high <= 15:
+        raise UsageError(
+            f"--ext-digits {text!r}: write MIN-MAX with 1 <= MIN <= MAX <= 15", hint="e.g. 2-7"
+        )
+    return low, high
+
+
+def read_rows(path: Path) -> list[tuple[int, str, str, str]]:
+    """(line, service, tenant, extensions) per CSV row; a bad file is a usage error (exit 2)."""
+    where = "stdin" if str(path) == "-" else str(path)
+    try:
+        raw = sys.stdin.read() if str(path) == "-" else path.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise UsageError(f"--file: cannot read {where}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"--file: {where} is not UTF-8 text") from None
+    first_line = raw.split("\n", 1)[0]
+    # Same rule as rate decks (SPEC §3): `;` when the header has more `;` than `,`.
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    reader = csv.reader(io.StringIO(raw, newline=""), delimiter=delimiter)
+    try:
+        header = [name.strip().lower() for name in next(reader, [])]
+        missing = [name for name in CSV_COLUMNS if name not in header]
+        if missing:
+            raise UsageError(
+                f"--file: {where} has no {', '.join(missing)} column",
+                hint=f"the first line must name the columns: {','.join(CSV_COLUMNS)}",
+            )
+        index = {name: header.index(name) for name in CSV_COLUMNS}
+        rows = []
+        for row in reader:
+            if not any(cell.strip() for cell in row):
+                continue  # blank lines are layout, not services
+            cells = {name: row[i] if i < len(row) else "" for name, i in index.items()}
+            rows.append((reader.line_num, cells["service"], cells["tenant"], cells["extensions"]))
+    except csv.Error as exc:
+        raise UsageError(f"--file: {where} line {reader.line_num}: {exc}") from None
+    if not rows:
+        raise UsageError(f"--file: {where} has a header but no services")
+    return rows
+
+
+def to_json(checked: list[Checked], pbx: str, country: str) -> dict[str, Any]:
+    return {
+        "version": 1,
+        "pbx": pbx,
+        "country": country,
+        "valid": all(item.result.ok for item in checked),
+        "results": [
+            {
+                "service": item.service,
+                "line": item.line,
+                "valid": item.result.ok,
+                "tenant": None
+                if item.result.tenant is None
+                else {
+                    "domain": item.result.tenant.domain,
+                    "dids": list(item.result.tenant.dids),
+                    "extension": item.result.tenant.extension,
+                    "peer_id": item.result.tenant.peer_id,
+                },
+                "extensions": list(item.result.extensions),
+                "problems": [
+                    {
+                        "field": problem.field,
+                        "segment": problem.segment,
+                        "text": problem.text,
+                        "message": problem.message,
+                    }
+                    for problem in item.result.problems
+                ],
+            }
+            for item in checked
+        ],
+    }
+
+
+def render_table(checked: list[Checked], pbx: str, country: str, *, bulk: bool) -> Table:
+    """One row per service: what was understood, or the problems to fix."""
+    table = Table(title=f"{pbx} fields, DIDs checked for {country}", title_justify="left")
+    if bulk:
+        table.add_column("line", justify="right", overflow="fold")
+    if bulk or any(item.service for item in checked):
+        table.add_column("service", overflow="fold")
+    table.add_column("peer id" if pbx == "lesnet" else "tenant domain", overflow="fold")
+    table.add_column("DIDs (E.164)", overflow="fold")
+    if pbx == "vodia":
+        table.add_column("ext", overflow="fold")
+    table.add_column("extensions", overflow="fold")
+    table.add_column("status")
+    for item in checked:
+        tenant = item.result.tenant
+        cells: list[Text] = []
+        if bulk:
+            cells.append(Text(str(item.line)))
+        if bulk or any(entry.service for entry in checked):
+            cells.append(Text(printable(item.service or "")))
+        if tenant is not None:
+            cells.append(Text(tenant.peer_id or "" if pbx == "lesnet" else tenant.domain))
+            cells.append(Text("\n".join(tenant.dids)))
+            if pbx == "vodia":
+                cells.append(Text(tenant.extension or ""))
+        else:
+            cells.extend(Text("") for _ in range(3 if pbx == "vodia" else 2))
+        cells.append(Text(" ".join(item.result.extensions)))
+        count = len(item.result.problems)
+        status = f"{count} problem{'s' if count != 1 else ''}" if count else "valid"
+        cells.append(Text(status, style="red" if count else "green"))
+        table.add_row(*cells)
+    return table
+
+
+def print_problems(checked: list[Checked]) -> None:
+    """Each problem on a line of its own under the table: long messages stay whole and greppable."""
+    for item in checked:
+        prefix = f"{printable(item.service)}: " if item.service else ""
+        if item.line is not None:
+            prefix = f"line {item.line} ({printable(item.service or '')}): "
+        for problem in item.result.problems:
+            output.stdout().print(Text(f"{prefix}{problem}"), soft_wrap=True)
+
+
+def summarise(checked: list[Checked]) -> None:
+    invalid = sum(1 for item in checked if not item.result.ok)
+    problems = sum(len(item.result.problems) for item in checked)
+    if len(checked) > 1:
+        output.info(f"{len(checked)} services: {len(checked) - invalid} valid, {invalid} invalid")
+    elif invalid:
+        output.info(f"{problems} problem{'s' if problems != 1 else ''}: fix them and check again")
+    else:
+        output.info("valid")
+
+
+def printable(text: str) -> str:
+    """A service name from a CSV file, with control characters shown escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
