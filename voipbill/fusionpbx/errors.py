@@ -144,7 +144,7 @@ def php_error_line(body: str) -> str:
     text = re.sub(r"<[^>]+>", "", body)
     for line in text.splitlines():
         if line.strip():
-            return line.strip()[:200]
+            return " ".join(line.split())[:200]
     return "PHP error"
 
 
