@@ -97,5 +97,5 @@ def command(
     where = f" to {output_path}" if output_path else ""
     output.info(
         f"pulled {joiner.lines} CDR line(s) of {chosen.name} for {billing_period.label} "
-        f"in {len(chunks)} request(s){where}"
+        f"in {len(chunks)} chunk(s){where}"
     )

@@ -53,6 +53,9 @@ _COLUMN_PERMISSION = {
     "start_epoch": "xml_cdr_start",
     "billsec": "xml_cdr_duration",
 }
+# The reader needs REQUIRED_COLUMNS; `leg` may be absent from a file (read as "a"), but a
+# live export always has it, so its absence means something is wrong (CONTRACT §2.2).
+NEEDED_COLUMNS = (*REQUIRED_COLUMNS, "leg")
 CLOCK_TOLERANCE_S = 60
 DAY = 86400
 
@@ -203,7 +206,7 @@ def _check_columns(client: FusionPBXClient, checks: _Checklist, now: int) -> Exp
         return export
     assert export is not None
     present = header_columns(export.body)
-    missing = [column for column in REQUIRED_COLUMNS if column not in present]
+    missing = [column for column in NEEDED_COLUMNS if column not in present]
     if missing:
         permissions = sorted({_COLUMN_PERMISSION[c] for c in missing if c in _COLUMN_PERMISSION})
         hint = "in FusionPBX Group Manager give the key's group " + (
@@ -212,7 +215,7 @@ def _check_columns(client: FusionPBXClient, checks: _Checklist, now: int) -> Exp
         raise errors.ColumnsMissing(
             f"{client.server.name}: the export lacks column(s) {', '.join(missing)}", hint=hint
         )
-    checks.set("columns", "ok", f"{len(present)} columns, all {len(REQUIRED_COLUMNS)} needed")
+    checks.set("columns", "ok", f"{len(present)} columns, all {len(NEEDED_COLUMNS)} needed")
     return export
 
 
