@@ -225,7 +225,7 @@ def _clock_check(result: ProbeResult, export: Export, now: float) -> tuple[str, 
     skew = export.server_date.timestamp() - now
     result.clock_skew_s = round(skew, 1)
     server_time = export.server_date.astimezone(datetime.now().astimezone().tzinfo)
-    detail = f"{server_time:%Y-%m-%d %H:%M:%S %z}, {skew:+.0f} s from this machine"
+    detail = f"{server_time:%Y-%m-%d %H:%M:%S %z}, {round(skew):+d} s from this machine"
     if abs(skew) >= CLOCK_TOLERANCE_S:
         return "clock", "warn", detail + ": calls near midnight may land in the wrong period"
     return "clock", "ok", detail
