@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from voipbill import __version__
-from voipbill import config as config_module
-from voipbill.cli import output
+from voipbill.cli import (
+    explain,
+    init,
+    output,
+    pull,
+    rate,
+    test_connection,
+    validate_fields,
+)
+from voipbill.cli.context import State
 
 app = typer.Typer(
     name="voipbill",
@@ -20,22 +27,6 @@ app = typer.Typer(
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-
-@dataclass
-class State:
-    config_path: Path | None = None
-    quiet: int = 0
-    verbose: int = 0
-    log_file: Path | None = None
-
-    def load_config(self, *, check_fields: bool = True) -> config_module.Config:
-        return config_module.load(self.config_path, check_fields=check_fields)
-
-
-def state(ctx: typer.Context) -> State:
-    found = ctx.find_object(State)
-    return found if found is not None else State()
 
 
 def _version(value: bool) -> None:
@@ -80,15 +71,9 @@ def main_callback(
     ctx.obj = State(config_path=config, quiet=quiet, verbose=verbose, log_file=log_file)
 
 
-from voipbill.cli import init, validate_fields  # noqa: E402
-
 app.command("validate-fields")(validate_fields.command)
-app.command("init")(init.command)
-
-from voipbill.cli import rate  # noqa: E402
-
+app.command("test-connection")(test_connection.command)
+app.command("pull")(pull.command)
 app.command("rate")(rate.command)
-
-from voipbill.cli import explain  # noqa: E402
-
 app.command("explain")(explain.command)
+app.command("init")(init.command)

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from voipbill.cdrs import CdrProblem
 from voipbill.cli import output
-from voipbill.cli.app import state
+from voipbill.cli.context import state
 from voipbill.cli.options import CdrFileOption, FromOption, PeriodOption, ServiceOption, ToOption
 from voipbill.cli.sources import feed_run
 from voipbill.errors import InvalidInputError

@@ -83,7 +83,7 @@ def command(
 ) -> None:
     """Write a starter configuration file to edit."""
     # app.py imports this module to register it, so app is imported only when run
-    from voipbill.cli.app import state
+    from voipbill.cli.context import state
 
     target = path or state(ctx).config_path or config_module.default_config_path()
     if target.is_dir():

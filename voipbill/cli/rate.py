@@ -10,7 +10,7 @@ import typer
 
 from voipbill.cdrs import CdrProblem
 from voipbill.cli import output
-from voipbill.cli.app import state
+from voipbill.cli.context import state
 from voipbill.cli.options import (
     CdrFileOption,
     Format,

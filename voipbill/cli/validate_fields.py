@@ -82,7 +82,7 @@ def command(
 ) -> None:
     """Check the tenant and extensions strings an admin typed for a service."""
     # app.py imports this module to register it, so app is imported only when run
-    from voipbill.cli.app import state
+    from voipbill.cli.context import state
 
     digits = parse_ext_digits(ext_digits)
     if file is not None and (tenant is not None or extensions is not None or service):

@@ -1,0 +1,133 @@
+"""`voipbill pull`: one FusionPBX-format CSV from many chunk exports."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from tests.clirunner import invoke
+from tests.fakepbx import ADMIN_KEY, EXPORT_PATH, FakeFusionPBX
+from tests.pbxhelpers import KEY_ENV, pbx, write_config
+from voipbill.cdrs import CdrProblem, read_cdr_file
+from voipbill.cli.pull import CsvJoiner
+from voipbill.errors import BadResponseError
+
+__all__ = ["pbx"]  # the fixture, imported for pytest
+
+HEADER = '"xml_cdr_uuid","start_epoch","billsec"'
+
+
+@pytest.fixture(autouse=True)
+def admin_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(KEY_ENV, ADMIN_KEY)
+
+
+def test_pull_writes_one_csv_that_reads_back_as_the_months_cdrs(
+    pbx: FakeFusionPBX, tmp_path: Path
+) -> None:
+    pbx.add_cdr(start_epoch=1711843200, xml_cdr_uuid="dddddddd-0000-4000-8000-000000000031")
+    out = tmp_path / "cdrs.csv"
+    config = write_config(tmp_path, pbx.url)
+    result = invoke("--config", str(config), "pull", "--service", "acme", "--period", "2024-03",
+                    "-o", str(out))  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith('"domain_uuid",') and sum(line == lines[0] for line in lines) == 1
+    problems: list[CdrProblem] = []
+    uuids = sorted(r.xml_cdr_uuid for r in read_cdr_file(out, problems=problems))
+    assert uuids == [
+        *(f"aaaaaaaa-0000-4000-8000-00000000000{n}" for n in (1, 2, 3, 4)),
+        "dddddddd-0000-4000-8000-000000000031",  # in the last day's chunk
+    ]
+    assert problems == []
+    assert len([r for r in pbx.requests if r.path == EXPORT_PATH]) == 31
+    assert "pulled 5 CDR line(s)" in result.stderr
+
+
+def test_pulled_lines_are_byte_for_byte_what_fusionpbx_sent(
+    pbx: FakeFusionPBX, tmp_path: Path
+) -> None:
+    pbx.add_cdr(caller_id_name='ACME "Corp", Inc', start_epoch=1710079300)  # unescaped quotes
+    out = tmp_path / "cdrs.csv"
+    config = write_config(tmp_path, pbx.url)
+    result = invoke("--config", str(config), "pull", "--service", "acme",
+                    "--from", "2024-03-10", "--to", "2024-03-10", "-o", str(out))  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert 'ACME "Corp", Inc' in out.read_text(encoding="utf-8")
+
+
+def test_a_period_without_cdrs_writes_fusionpbxs_empty_export(
+    pbx: FakeFusionPBX, tmp_path: Path
+) -> None:
+    out = tmp_path / "cdrs.csv"
+    config = write_config(tmp_path, pbx.url)
+    result = invoke("--config", str(config), "pull", "--service", "acme",
+                    "--from", "2024-02-01", "--to", "2024-02-02", "-o", str(out))  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert out.read_bytes() == b"\n\n"
+    assert list(read_cdr_file(out, problems=[])) == []
+
+
+def test_a_bad_key_exits_4_and_leaves_no_file(
+    pbx: FakeFusionPBX, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(KEY_ENV, "k" * 34)
+    out = tmp_path / "cdrs.csv"
+    config = write_config(tmp_path, pbx.url)
+    result = invoke("--config", str(config), "pull", "--service", "acme", "--period", "2024-03",
+                    "-o", str(out))  # fmt: skip
+    assert result.exit_code == 4
+    assert not out.exists()
+    assert list(tmp_path.glob(".cdrs.csv.*")) == []  # no temp file left behind
+    assert "k" * 34 not in result.stderr
+
+
+def test_a_php_error_mid_pull_exits_5_and_writes_nothing(
+    pbx: FakeFusionPBX, tmp_path: Path
+) -> None:
+    pbx.failures.add("php_fatal")
+    out = tmp_path / "cdrs.csv"
+    config = write_config(tmp_path, pbx.url)
+    result = invoke("--config", str(config), "pull", "--service", "acme", "--period", "2024-03",
+                    "-o", str(out))  # fmt: skip
+    assert result.exit_code == 5
+    assert not out.exists()
+
+
+def test_no_progress_display_when_stderr_is_not_a_terminal(
+    pbx: FakeFusionPBX, tmp_path: Path
+) -> None:
+    config = write_config(tmp_path, pbx.url)
+    result = invoke("-q", "--config", str(config), "pull", "--service", "acme",
+                    "--period", "2024-03", "-o", str(tmp_path / "x.csv"))  # fmt: skip
+    assert result.exit_code == 0
+    assert result.stderr == ""
+
+
+def test_joiner_keeps_one_header_and_every_data_line() -> None:
+    stream = io.StringIO()
+    joiner = CsvJoiner(stream, "wat5")
+    joiner.add("\n\n", 1, 10)
+    joiner.add(f'{HEADER}\n"a","5","1"\n', 11, 20)
+    joiner.add(f'{HEADER}\n"b","25","0"\n"c","26","3"', 21, 30)  # no final newline
+    joiner.finish()
+    assert stream.getvalue() == f'{HEADER}\n"a","5","1"\n"b","25","0"\n"c","26","3"\n'
+    assert joiner.lines == 3
+
+
+def test_joiner_refuses_a_chunk_with_other_columns() -> None:
+    joiner = CsvJoiner(io.StringIO(), "wat5")
+    joiner.add(f'{HEADER}\n"a","5","1"\n', 11, 20)
+    with pytest.raises(BadResponseError, match="different columns"):
+        joiner.add('"xml_cdr_uuid","start_epoch"\n"b","25"\n', 21, 30)
+
+
+def test_a_service_without_a_server_is_a_config_error(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "https://pbx.example.net")
+    text = config.read_text().replace('server = "wat5"\n', "")
+    config.write_text(text)
+    result = invoke("--config", str(config), "pull", "--service", "acme", "--period", "2024-03")
+    assert result.exit_code == 3

@@ -1,0 +1,26 @@
+"""The state the top-level options leave for the commands (`--config`, `-q`, ...)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import typer
+
+from voipbill import config as config_module
+
+
+@dataclass
+class State:
+    config_path: Path | None = None
+    quiet: int = 0
+    verbose: int = 0
+    log_file: Path | None = None
+
+    def load_config(self, *, check_fields: bool = True) -> config_module.Config:
+        return config_module.load(self.config_path, check_fields=check_fields)
+
+
+def state(ctx: typer.Context) -> State:
+    found = ctx.find_object(State)
+    return found if found is not None else State()

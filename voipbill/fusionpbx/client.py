@@ -1,0 +1,292 @@
+"""The FusionPBX HTTP client: log in with the API key, export CDRs as CSV (CONTRACT §1, §2, §5)."""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Protocol, TypeVar
+from urllib.parse import urlsplit
+
+import requests
+from urllib3.exceptions import InsecureRequestWarning
+
+from voipbill import __version__
+from voipbill.cdrs import CdrProblem, CdrRecord, read_cdrs
+from voipbill.config import Server
+from voipbill.errors import ConfigError, VoipbillError
+from voipbill.fusionpbx import errors
+from voipbill.fusionpbx.chunks import chunk_bounds
+
+USER_AGENT = f"voipbill/{__version__}"
+LOGIN_PATH = "/login.php"
+EXPORT_PATH = "/app/xml_cdr/xml_cdr_export.php"
+# The cheap probe of CONTRACT §0: a primary-key lookup that matches nothing.
+PROBE_UUID = "00000000-0000-0000-0000-000000000000"
+
+_T = TypeVar("_T")
+_INPUT = re.compile(r"<input\b[^>]*>", re.IGNORECASE)
+_ATTRIBUTE = re.compile(r"""(\w+)\s*=\s*(?:'([^']*)'|"([^"]*)"|([^\s>]+))""")
+_HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+
+
+class HasEpochs(Protocol):
+    @property
+    def start_epoch(self) -> int: ...
+
+    @property
+    def end_epoch(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Export:
+    """One export answer: the CSV text exactly as FusionPBX wrote it."""
+
+    body: str
+    filename: str | None
+    server_date: datetime | None
+
+
+def login_token(page: str) -> dict[str, str]:
+    """The hidden login-form token of FusionPBX 5.6+ (name and value both 64 hex), if any."""
+    token = {}
+    for tag in _INPUT.findall(page):
+        attributes = {
+            match.group(1).lower(): next(g for g in match.groups()[1:] if g is not None)
+            for match in _ATTRIBUTE.finditer(tag)
+        }
+        name, value = attributes.get("name", ""), attributes.get("value", "")
+        if attributes.get("type", "").lower() == "hidden" and _HEX64.fullmatch(name):
+            token[name] = value
+    return token
+
+
+class FusionPBXClient:
+    """One logged-in session with one FusionPBX server, exporting one domain's CDRs."""
+
+    def __init__(
+        self,
+        server: Server,
+        domain: str | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        retries: int = 2,
+        backoff_s: float = 1.0,
+    ) -> None:
+        self.server = server
+        # Without a domain, FusionPBX would resolve the Host header: the URL's host name.
+        self.domain = domain or urlsplit(server.url).hostname or ""
+        self.where = errors.Where(server.name, server.url, self.domain)
+        self.sleep = sleep
+        self.retries = retries
+        self.backoff_s = backoff_s
+        self.warnings: list[str] = []
+        self._key = server.api_key().reveal()
+        self._token: dict[str, str] | None = None
+        self._authenticated = False
+        self.session = requests.Session()
+        # check_auth.php binds the session to the User-Agent (CONTRACT §1.1 step 5).
+        self.session.headers["User-Agent"] = USER_AGENT
+        self.session.verify = self._verify_setting()
+        if self.where.is_http:
+            self.warnings.append(
+                f"{server.name}: {server.url} is plain http: the API key travels unencrypted"
+            )
+
+    def _verify_setting(self) -> bool | str:
+        if not self.server.verify_tls:
+            self.warnings.append(
+                f"{self.server.name}: TLS verification is off (verify_tls = false): anyone on "
+                "the path can read the API key"
+            )
+            return False
+        if self.server.ca_bundle is not None:
+            if not self.server.ca_bundle.is_file():
+                where = f"servers -> {self.server.name} -> ca_bundle"
+                raise ConfigError(f"{where}: no file at {self.server.ca_bundle}")
+            return str(self.server.ca_bundle)
+        return True
+
+    def __enter__(self) -> FusionPBXClient:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.session.close()
+
+    # --- public operations ---------------------------------------------------------------
+
+    def open_login_page(self) -> dict[str, str]:
+        """GET /login.php with a fresh cookie jar; keep its token for the key request."""
+        self.session.cookies.clear()
+        self._authenticated = False
+        response = self._send("GET", LOGIN_PATH, params={"domain_name": self.domain})
+        if response.status_code != 200:
+            raise self._status_failure(response)
+        page = self._text(response)
+        if not errors.is_login_page(page):
+            raise (
+                errors.body_error(page, self.where)
+                if errors.is_php_error(page)
+                else errors.UnexpectedResponse(
+                    f"{self.server.name}: {self.server.url}{LOGIN_PATH} is not a FusionPBX "
+                    "login page",
+                    hint=f"check that servers -> {self.server.name} -> url is the FusionPBX "
+                    "base URL",
+                )
+            )
+        self._token = login_token(page)
+        return dict(self._token)
+
+    def probe_export(self) -> Export:
+        """The cheap test export: authenticated, permitted, and (normally) `\\n\\n`."""
+        return self.export({"xml_cdr_uuid": PROBE_UUID})
+
+    def export_range(self, start_epoch: int, stop_epoch: int) -> Export:
+        """CDRs with start_epoch in [start_epoch, stop_epoch], both inclusive (CONTRACT §2.3)."""
+        if start_epoch < 1 or stop_epoch < 1:
+            chunk_bounds(0, 1, 1)  # raises the epoch-0 refusal
+        return self.export({"start_epoch": str(start_epoch), "stop_epoch": str(stop_epoch)})
+
+    def export_chunks(self, period: HasEpochs) -> Iterator[tuple[int, int, str]]:
+        """(start, stop, CSV text) for each chunk of the period, oldest first."""
+        for start, stop in self.chunks(period):
+            yield start, stop, self.export_range(start, stop).body
+
+    def records(self, period: HasEpochs, problems: list[CdrProblem]) -> Iterator[CdrRecord]:
+        """The period's CDRs, chunk by chunk, read as they arrive (unsorted: rating sorts)."""
+        for start, stop, body in self.export_chunks(period):
+            yield from read_cdrs(
+                io.StringIO(body, newline="\n"),
+                source=f"{self.server.name} export {start}..{stop}",
+                problems=problems,
+            )
+
+    def chunks(self, period: HasEpochs) -> list[tuple[int, int]]:
+        return chunk_bounds(period.start_epoch, period.end_epoch, self.server.chunk_hours * 3600)
+
+    def export(self, search: dict[str, str]) -> Export:
+        """One CSV export with these search parameters, logging in first if needed."""
+        return self._with_retries(lambda: self._export_once(search))
+
+    # --- the login flow --------------------------------------------------------------------
+
+    def _export_once(self, search: dict[str, str]) -> Export:
+        form = {"export_format": "csv", "domain_name": self.domain, **search}
+        if self._authenticated:
+            try:
+                return self._classify_export(self._send("POST", EXPORT_PATH, data=form))
+            except (
+                errors.LoginPageReturned,
+                errors.LoginTokenRequired,
+                errors.AuthenticationFailed,
+            ):
+                pass  # the session expired on the server: log in again, once
+        if self._token is None:
+            self.open_login_page()
+        assert self._token is not None
+        # CONTRACT §1.1: the key goes in the POST body (never the URL, §8.13) with the
+        # 5.6 login token; 5.5 ignores the token. The token is single-use.
+        form.update(self._token, key=self._key)
+        self._token = None
+        export = self._classify_export(self._send("POST", EXPORT_PATH, data=form))
+        # The answer set a new PHPSESSID (CONTRACT §8.22); the session sends it from now on.
+        self._authenticated = True
+        return export
+
+    def _with_retries(self, action: Callable[[], _T]) -> _T:
+        attempt = 0
+        while True:
+            try:
+                return action()
+            except errors.RETRYABLE:
+                if attempt >= self.retries:
+                    raise
+                self._token = None
+                self.sleep(self.backoff_s * 2**attempt)
+                attempt += 1
+
+    # --- HTTP and classification ----------------------------------------------------------
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        data: dict[str, str] | None = None,
+    ) -> requests.Response:
+        try:
+            with warnings.catch_warnings():
+                # verify_tls = false already produced one warning of our own
+                warnings.simplefilter("ignore", InsecureRequestWarning)
+                return self.session.request(
+                    method,
+                    self.server.url + path,
+                    params=params,
+                    data=data,
+                    timeout=self.server.timeout_s,
+                    allow_redirects=False,  # CONTRACT §5: classify the first answer
+                )
+        except requests.RequestException as exc:
+            raise self._sanitized(errors.network_error(exc, self.where)) from None
+
+    def _classify_export(self, response: requests.Response) -> Export:
+        if response.status_code != 200:
+            raise self._status_failure(response)
+        body = self._text(response)
+        disposition = response.headers.get("Content-Disposition", "")
+        if "attachment" not in disposition.lower() or errors.is_php_error(body):
+            raise self._sanitized(errors.body_error(body, self.where))
+        first_line = body.lstrip("\n").split("\n", 1)[0]
+        if body.strip() and not first_line.startswith('"'):
+            raise errors.UnexpectedResponse(
+                f"{self.server.name}: the export does not start with a CSV header line"
+            )
+        match = re.search(r"filename=\"?([^\";]+)", disposition)
+        return Export(
+            body=body,
+            filename=match.group(1).strip() if match else None,
+            server_date=server_date(response),
+        )
+
+    def _status_failure(self, response: requests.Response) -> VoipbillError:
+        if 300 <= response.status_code < 400:
+            return self._sanitized(errors.redirect_error(response, self.where))
+        return self._sanitized(errors.status_error(response, self.where))
+
+    def _text(self, response: requests.Response) -> str:
+        # Decode the bytes ourselves: requests would guess ISO-8859-1 for octet-binary.
+        try:
+            return response.content.decode("utf-8")
+        except UnicodeDecodeError:
+            raise errors.UnexpectedResponse(
+                f"{self.server.name}: the answer is not UTF-8 text"
+            ) from None
+
+    def _sanitized(self, error: VoipbillError) -> VoipbillError:
+        error.message = errors.redact(error.message, self._key)
+        error.args = (error.message,)
+        if error.hint:
+            error.hint = errors.redact(error.hint, self._key)
+        return error
+
+
+def server_date(response: requests.Response) -> datetime | None:
+    try:
+        return parsedate_to_datetime(response.headers.get("Date", ""))
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,294 @@
+"""Every way a FusionPBX request can fail, each its own error with a hint for the PBX admin.
+
+The signatures are those of CONTRACT §5. Connection, TLS, authentication and permission
+failures exit 4 (ConnectionFailure); answers that are not a CDR export exit 5
+(BadResponseError), per SPEC §8. Each class has a stable `code` for JSON output.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import requests
+
+from voipbill.errors import BadResponseError, ConnectionFailure, VoipbillError
+
+
+@dataclass(frozen=True)
+class Where:
+    """What a message names: the server, its URL and the domain being exported."""
+
+    server: str
+    url: str
+    domain: str
+
+    @property
+    def is_http(self) -> bool:
+        return urlsplit(self.url).scheme == "http"
+
+
+# --- exit 4: could not connect, or credentials/permissions refused ---------------------------
+
+
+class DnsFailure(ConnectionFailure):
+    code = "dns"
+
+
+class ConnectionRefused(ConnectionFailure):
+    code = "connection_refused"
+
+
+class NetworkFailure(ConnectionFailure):
+    code = "network"
+
+
+class TimeoutFailure(ConnectionFailure):
+    code = "timeout"
+
+
+class TlsFailure(ConnectionFailure):
+    code = "tls"
+
+
+class HttpsRedirect(ConnectionFailure):
+    code = "https_redirect"
+
+
+class HttpForbidden(ConnectionFailure):
+    code = "http_forbidden"
+
+
+class AuthenticationFailed(ConnectionFailure):
+    code = "bad_key_or_domain"
+
+
+class LoginTokenRequired(ConnectionFailure):
+    code = "login_token"
+
+
+class SessionRejected(ConnectionFailure):
+    code = "session_rejected"
+
+
+class LoginPageReturned(ConnectionFailure):
+    code = "key_not_delivered"
+
+
+class ExportPermissionMissing(ConnectionFailure):
+    code = "no_export_permission"
+
+
+class CsvPermissionMissing(ConnectionFailure):
+    code = "no_csv_permission"
+
+
+class ColumnsMissing(ConnectionFailure):
+    code = "columns_missing"
+
+
+# --- exit 5: the server answered, but not with a CDR export ----------------------------------
+
+
+class PhpError(BadResponseError):
+    code = "php_error"
+
+
+class ServerError(BadResponseError):
+    code = "server_error"
+
+
+class UnexpectedResponse(BadResponseError):
+    code = "unexpected_response"
+
+
+# Transient failures worth another try; an authentication failure never is.
+RETRYABLE: tuple[type[VoipbillError], ...] = (
+    ConnectionRefused,
+    NetworkFailure,
+    TimeoutFailure,
+    ServerError,
+)
+
+
+def error_code(error: VoipbillError) -> str:
+    return str(getattr(error, "code", type(error).__name__))
+
+
+def redact(text: str, secret: str) -> str:
+    """Mask the API key wherever it might appear (it never should: we POST it)."""
+    return text.replace(secret, "********") if secret else text
+
+
+_PHP_ERROR = re.compile(
+    r"<b>(?:Fatal error|Parse error|Warning|Notice|Deprecated)</b>:|"
+    r"^(?:PHP )?(?:Fatal error|Parse error): ",
+    re.MULTILINE,
+)
+_LOGIN_FORM = re.compile(r"""name=["']?username["'\s>]""", re.IGNORECASE)
+_LOGIN_TITLE = re.compile(r"<title>\s*Login\s*</title>", re.IGNORECASE)
+
+
+def is_php_error(body: str) -> bool:
+    return _PHP_ERROR.search(body) is not None
+
+
+def is_login_page(body: str) -> bool:
+    return bool(_LOGIN_FORM.search(body) or _LOGIN_TITLE.search(body))
+
+
+def php_error_line(body: str) -> str:
+    """The first line of a PHP error, without its HTML tags."""
+    text = re.sub(r"<[^>]+>", "", body)
+    for line in text.splitlines():
+        if line.strip():
+            return " ".join(line.split())[:200]
+    return "PHP error"
+
+
+def network_error(exc: requests.RequestException, where: Where) -> VoipbillError:
+    """Name what went wrong on the way to the server, from a requests exception."""
+    host = urlsplit(where.url).hostname or where.url
+    if isinstance(exc, requests.exceptions.SSLError):
+        reason = (
+            "certificate verification failed"
+            if "CERTIFICATE_VERIFY_FAILED" in str(exc)
+            else "TLS handshake failed"
+        )
+        return TlsFailure(
+            f"{where.server}: {reason} for {where.url}",
+            hint=f"FusionPBX ships a self-signed certificate: set servers -> {where.server} -> "
+            "ca_bundle to its CA file (or verify_tls = false, not recommended)",
+        )
+    if isinstance(exc, requests.exceptions.Timeout):
+        return TimeoutFailure(
+            f"{where.server}: no answer from {host} within the timeout",
+            hint=f"raise servers -> {where.server} -> timeout_s, or lower chunk_hours so each "
+            "export is smaller; check the PBX's load and firewall",
+        )
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        chain = _causes(exc)
+        text = " ".join(f"{type(e).__name__}: {e}" for e in chain)
+        if any(isinstance(e, ConnectionRefusedError) for e in chain) or "refused" in text:
+            return ConnectionRefused(
+                f"{where.server}: connection to {host} refused",
+                hint="check the URL's port, that nginx runs on the PBX, and its firewall",
+            )
+        if any(isinstance(e, socket.gaierror) for e in chain) or "NameResolution" in text:
+            return DnsFailure(
+                f"{where.server}: cannot resolve host name {host}",
+                hint=f"check servers -> {where.server} -> url, and this machine's DNS",
+            )
+        return NetworkFailure(
+            f"{where.server}: cannot connect to {host}: {type(_causes(exc)[-1]).__name__}",
+            hint="check the network path to the PBX",
+        )
+    return NetworkFailure(f"{where.server}: request failed: {type(exc).__name__}")
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        reason = getattr(current, "reason", None)
+        nested = [arg for arg in current.args if isinstance(arg, BaseException)]
+        current = (
+            reason
+            if isinstance(reason, BaseException)
+            else nested[0]
+            if nested
+            else current.__cause__ or current.__context__
+        )
+    return chain
+
+
+def redirect_error(response: requests.Response, where: Where) -> VoipbillError:
+    """CONTRACT §5: each redirect FusionPBX sends means one specific thing."""
+    location = response.headers.get("Location", "")
+    target = urlsplit(location)
+    if target.scheme == "https" and where.is_http:
+        return HttpsRedirect(
+            f"{where.server}: the server redirects http to https ({response.status_code})",
+            hint=f"write servers -> {where.server} -> url with https:// (the key must not "
+            "travel over plain http anyway)",
+        )
+    if target.path in ("", "/") and target.query.startswith("path="):
+        return AuthenticationFailed(
+            f"{where.server}: FusionPBX refused the API key for domain {where.domain}",
+            hint=f"on the PBX, check the user's API key (more than 30 characters), that the user "
+            f"is enabled and belongs to domain {where.domain}; or set servers -> "
+            f"{where.server} -> domain",
+        )
+    if target.path.endswith("logout.php"):
+        return SessionRejected(
+            f"{where.server}: FusionPBX ended the session (redirect to /logout.php)",
+            hint="a proxy may change the User-Agent or client address between requests; check "
+            "session.validate in /etc/fusionpbx/config.conf",
+        )
+    if target.path.endswith("login.php"):
+        hint = "FusionPBX 5.6+ wants its login page token with the key"
+        if where.is_http:
+            hint += "; over http its Secure session cookie is not sent back: use https://"
+        else:
+            hint += "; a proxy or cache in between may drop the PHPSESSID cookie"
+        return LoginTokenRequired(
+            f"{where.server}: FusionPBX asked for a login token (redirect to login.php)", hint=hint
+        )
+    return UnexpectedResponse(
+        f"{where.server}: unexpected redirect ({response.status_code}) to {location or '?'}",
+        hint=f"check that servers -> {where.server} -> url is the FusionPBX base URL",
+    )
+
+
+def status_error(response: requests.Response, where: Where) -> VoipbillError:
+    """A status other than 200 or a redirect."""
+    status = response.status_code
+    if status in (401, 403):
+        return HttpForbidden(
+            f"{where.server}: the web server refused access (HTTP {status})",
+            hint="an nginx allow/deny rule or HTTP authentication in front of FusionPBX blocks "
+            "this machine's address",
+        )
+    if status >= 500:
+        return ServerError(
+            f"{where.server}: server error HTTP {status}",
+            hint="look at the PBX's nginx and PHP-FPM error logs",
+        )
+    return UnexpectedResponse(
+        f"{where.server}: HTTP {status} from {where.url}",
+        hint=f"check that servers -> {where.server} -> url is the FusionPBX base URL",
+    )
+
+
+def body_error(body: str, where: Where) -> VoipbillError:
+    """A 200 answer without a CSV attachment: never read as "zero CDRs" (CONTRACT §5)."""
+    stripped = body.strip()
+    if is_php_error(body):
+        return PhpError(
+            f"{where.server}: FusionPBX failed with a PHP error: {php_error_line(body)}",
+            hint="look at the PBX's PHP error log; report it to the FusionPBX admin",
+        )
+    if stripped == "access denied":
+        return ExportPermissionMissing(
+            f"{where.server}: access denied: the key's user may not export CDRs in {where.domain}",
+            hint="in FusionPBX Group Manager give the user's group xml_cdr_export and "
+            "xml_cdr_view (group admin has them), and check the domain's cidr setting",
+        )
+    if not stripped:
+        return CsvPermissionMissing(
+            f"{where.server}: the export came back empty, without a CSV file",
+            hint="in FusionPBX Group Manager give the user's group xml_cdr_export_csv",
+        )
+    if is_login_page(body):
+        return LoginPageReturned(
+            f"{where.server}: FusionPBX showed its login page: the API key did not reach it",
+            hint="a proxy in front of FusionPBX may drop POST form fields; check its rules",
+        )
+    kind = "an HTML page" if "<html" in body.lower() else "something else"
+    return UnexpectedResponse(
+        f"{where.server}: the server answered with {kind}, not a CDR export",
+        hint=f"check that servers -> {where.server} -> url is the FusionPBX base URL",
+    )

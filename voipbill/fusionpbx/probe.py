@@ -1,0 +1,231 @@
+"""`test-connection` as a library: a checklist of one server and domain (CONTRACT §5).
+
+The steps run in order and stop at the first failure; the checks after it are "skip".
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from voipbill.cdrs import REQUIRED_COLUMNS, header_columns
+from voipbill.config import Server
+from voipbill.errors import ConfigError, VoipbillError
+from voipbill.fusionpbx import errors
+from voipbill.fusionpbx.client import Export, FusionPBXClient
+
+CHECKS = {
+    "url": "URL",
+    "dns": "DNS lookup",
+    "tcp": "TCP connection",
+    "tls": "TLS certificate",
+    "login_page": "login page",
+    "api_key": "API key accepted",
+    "export_permission": "export permission",
+    "csv_permission": "CSV export permission",
+    "domain": "tenant domain",
+    "columns": "CDR columns",
+    "clock": "server clock",
+}
+# Which check a failure belongs to, by error class.
+_FAILED_CHECK: dict[type[VoipbillError], str] = {
+    errors.DnsFailure: "dns",
+    errors.ConnectionRefused: "tcp",
+    errors.NetworkFailure: "tcp",
+    errors.TlsFailure: "tls",
+    errors.AuthenticationFailed: "api_key",
+    errors.LoginTokenRequired: "api_key",
+    errors.SessionRejected: "api_key",
+    errors.LoginPageReturned: "api_key",
+    errors.ExportPermissionMissing: "export_permission",
+    errors.CsvPermissionMissing: "csv_permission",
+    errors.ColumnsMissing: "columns",
+}
+# The FusionPBX permission that shows each column (CONTRACT §1.3).
+_COLUMN_PERMISSION = {
+    "caller_destination": "xml_cdr_caller_destination",
+    "extension": "xml_cdr_extension",
+    "direction": "xml_cdr_direction",
+    "destination_number": "xml_cdr_destination",
+    "start_epoch": "xml_cdr_start",
+    "billsec": "xml_cdr_duration",
+}
+# The reader needs REQUIRED_COLUMNS; `leg` may be absent from a file (read as "a"), but a
+# live export always has it, so its absence means something is wrong (CONTRACT §2.2).
+NEEDED_COLUMNS = (*REQUIRED_COLUMNS, "leg")
+CLOCK_TOLERANCE_S = 60
+DAY = 86400
+
+
+@dataclass
+class Check:
+    name: str
+    status: str  # "ok", "warn", "fail" or "skip"
+    detail: str = ""
+
+    @property
+    def label(self) -> str:
+        return CHECKS.get(self.name, self.name)
+
+
+@dataclass
+class ProbeResult:
+    server: str
+    url: str
+    domain: str
+    checks: list[Check] = field(default_factory=list)
+    error: VoipbillError | None = None
+    clock_skew_s: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class _Checklist:
+    def __init__(self, result: ProbeResult) -> None:
+        self.result = result
+
+    def set(self, name: str, status: str, detail: str = "") -> None:
+        self.result.checks = [c for c in self.result.checks if c.name != name]
+        self.result.checks.append(Check(name, status, detail))
+        order = list(CHECKS)
+        self.result.checks.sort(key=lambda c: order.index(c.name) if c.name in order else -1)
+
+    def fail(self, error: VoipbillError, default: str) -> ProbeResult:
+        name = next(
+            (check for kind, check in _FAILED_CHECK.items() if isinstance(error, kind)), default
+        )
+        if isinstance(error, ConfigError):
+            name = "configuration"
+        self.set(name, "fail", error.message)
+        done = {c.name for c in self.result.checks}
+        for other in CHECKS:
+            if other not in done:
+                self.set(other, "skip")
+        self.result.error = error
+        return self.result
+
+
+def probe(
+    server: Server,
+    domain: str | None,
+    *,
+    now: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+) -> ProbeResult:
+    """Run the test-connection checklist against one server and domain."""
+    host = urlsplit(server.url).hostname or ""
+    result = ProbeResult(server.name, server.url, domain or host)
+    checks = _Checklist(result)
+    secure = urlsplit(server.url).scheme == "https"
+    checks.set(
+        "url",
+        "ok" if secure else "warn",
+        server.url if secure else f"{server.url}: plain http sends the API key unencrypted",
+    )
+    try:
+        client = FusionPBXClient(server, domain, sleep=sleep, retries=0)
+    except VoipbillError as error:
+        return checks.fail(error, "url")
+    with client:
+        try:
+            token = client.open_login_page()
+        except VoipbillError as error:
+            if not isinstance(error, errors.DnsFailure):
+                checks.set("dns", "ok", f"{host} resolved")
+            if not isinstance(error, (errors.DnsFailure, *_NOT_CONNECTED)):
+                checks.set("tcp", "ok", "connected")
+            return checks.fail(error, "login_page")
+        checks.set("dns", "ok", f"{host} resolved")
+        checks.set("tcp", "ok", "connected")
+        checks.set(*_tls_check(server))
+        flavour = (
+            "with a login token (FusionPBX 5.6+)" if token else "no login token (5.5 or older)"
+        )
+        checks.set("login_page", "ok", f"reached, {flavour}")
+        try:
+            export = client.probe_export()
+        except VoipbillError as error:
+            return checks.fail(error, "api_key")
+        checks.set("api_key", "ok", f"accepted for domain {client.domain}")
+        checks.set("export_permission", "ok", "xml_cdr_export granted")
+        checks.set("csv_permission", "ok", "xml_cdr_export_csv granted")
+        checks.set(*_domain_check(export, client.domain))
+        try:
+            latest = _check_columns(client, checks, int(now()))
+        except VoipbillError as error:
+            return checks.fail(error, "columns")
+        checks.set(*_clock_check(result, latest or export, now()))
+    return result
+
+
+_NOT_CONNECTED: tuple[type[VoipbillError], ...] = (
+    errors.ConnectionRefused,
+    errors.NetworkFailure,
+    errors.TimeoutFailure,
+)
+
+
+def _tls_check(server: Server) -> tuple[str, str, str]:
+    if urlsplit(server.url).scheme != "https":
+        return "tls", "skip", "plain http"
+    if not server.verify_tls:
+        return "tls", "warn", "not verified (verify_tls = false)"
+    if server.ca_bundle is not None:
+        return "tls", "ok", f"verified with {server.ca_bundle}"
+    return "tls", "ok", "verified"
+
+
+def _domain_check(export: Export, domain: str) -> tuple[str, str, str]:
+    # The attachment is named cdr_<session domain>_<stamp>.csv (CONTRACT §2.2).
+    if export.filename is None:
+        return "domain", "warn", "no file name in the answer to confirm the domain"
+    if export.filename.startswith(f"cdr_{domain}_"):
+        return "domain", "ok", f"{domain} resolves on the server"
+    return "domain", "warn", f"exported as {export.filename}, not from domain {domain}"
+
+
+def _check_columns(client: FusionPBXClient, checks: _Checklist, now: int) -> Export | None:
+    """Export recent chunks, newest first, until one has CDRs; check its header."""
+    # The probe's empty answer has no header (CONTRACT §2.2), so look at real CDRs:
+    # the last day first, then back a week, one chunk at a time.
+    stop = now
+    export = None
+    while stop > now - 7 * DAY:
+        start = max(stop - client.server.chunk_hours * 3600, now - 7 * DAY)
+        export = client.export_range(start + 1, stop)
+        if export.body.strip():
+            break
+        stop = start
+    else:
+        checks.set("columns", "skip", "no CDRs in the last 7 days to check columns")
+        return export
+    assert export is not None
+    present = header_columns(export.body)
+    missing = [column for column in NEEDED_COLUMNS if column not in present]
+    if missing:
+        permissions = sorted({_COLUMN_PERMISSION[c] for c in missing if c in _COLUMN_PERMISSION})
+        hint = "in FusionPBX Group Manager give the key's group " + (
+            ", ".join(permissions) if permissions else "the xml_cdr column permissions"
+        )
+        raise errors.ColumnsMissing(
+            f"{client.server.name}: the export lacks column(s) {', '.join(missing)}", hint=hint
+        )
+    checks.set("columns", "ok", f"{len(present)} columns, all {len(NEEDED_COLUMNS)} needed")
+    return export
+
+
+def _clock_check(result: ProbeResult, export: Export, now: float) -> tuple[str, str, str]:
+    if export.server_date is None:
+        return "clock", "skip", "no Date header"
+    skew = export.server_date.timestamp() - now
+    result.clock_skew_s = round(skew, 1)
+    server_time = export.server_date.astimezone(datetime.now().astimezone().tzinfo)
+    detail = f"{server_time:%Y-%m-%d %H:%M:%S %z}, {round(skew):+d} s from this machine"
+    if abs(skew) >= CLOCK_TOLERANCE_S:
+        return "clock", "warn", detail + ": calls near midnight may land in the wrong period"
+    return "clock", "ok", detail
