@@ -7,6 +7,7 @@ from pathlib import Path
 from voipbill.cdrs import CdrProblem, read_cdr_file
 from voipbill.cli import output
 from voipbill.config import Config
+from voipbill.fusionpbx import FusionPBXClient
 from voipbill.periods import Period
 from voipbill.rating import ServiceRater
 from voipbill.runs import RatingRun
@@ -26,7 +27,17 @@ def feed_run(
     if cdr_file is not None:
         run.feed(read_cdr_file(cdr_file, problems=problems), str(cdr_file))
         return
-    raise NotImplementedError("server source")
+    # One export per (server, domain): services sharing a tenant domain share its CDRs.
+    groups: dict[tuple[str, str], list[ServiceRater]] = {}
+    for rater in raters:
+        server = config.server_of(rater.service)
+        groups.setdefault((server.name, config.export_domain(rater.service)), []).append(rater)
+    for (server_name, domain), members in groups.items():
+        with FusionPBXClient(config.servers[server_name], domain) as client:
+            records = client.records(period, problems)
+            run.feed(records, f"{server_name}:{domain}", members)
+            for warning in client.warnings:
+                output.warn(warning)
 
 
 def report_run(run: RatingRun, problems: list[CdrProblem], *, unrated: int) -> None:
