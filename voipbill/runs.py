@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from voipbill.cdrs import CdrRecord
 from voipbill.config import Config, Service
@@ -27,8 +28,17 @@ class RunCounters:
     other_services: int = 0  # in no service of this run
     ambiguous: int = 0  # matched more than one service; billed to the first
     billed_elsewhere: dict[str, int] = field(default_factory=dict)  # period label -> calls
+    late_already_billed: int = 0  # calls of the --late-days window some period already has
     bad_rows: list[str] = field(default_factory=list)  # start_epoch or billsec unreadable
     bad_row_count: int = 0
+
+
+class LedgerCheck(Protocol):
+    """What the ledger says about one call (SPEC §9); implemented by voipbill.ledger.CallBook."""
+
+    def check(self, service: Service, xml_cdr_uuid: str) -> tuple[bool, str | None]:
+        """(bill it?, the period label of the committed run that already billed it, if any)."""
+        ...
 
 
 class RatingRun:
@@ -40,18 +50,22 @@ class RatingRun:
         period: Period,
         *,
         late_window: Period | None = None,
-        billed_in: Callable[[str], str | None] | None = None,
+        ledger: LedgerCheck | None = None,
         trace_uuid: str | None = None,
     ) -> None:
+        """`late_window` is the period extended back by `--late-days`; it needs `ledger`."""
         self.raters = raters
         self.period = period
         self.late_window = late_window
-        self.billed_in = billed_in
+        self.ledger = ledger
         self.counters = RunCounters()
         self.seen: set[str] = set()
         self.trace_uuid = trace_uuid
         self.trace: Trace = []
         self.traced_records: list[CdrRecord] = []
+        # a rerun of a committed run: the period's calls it did not bill, rated apart only to
+        # count those an invoice would list (exclude patterns drop the rest)
+        self.held_back: dict[str, ServiceRater] = {}
 
     def feed(
         self, records: Iterable[CdrRecord], source: str, raters: list[ServiceRater] | None = None
@@ -79,43 +93,79 @@ class RatingRun:
             seen.add(record.xml_cdr_uuid)
             if record.start_epoch is None or record.billsec is None:
                 what = "start_epoch" if record.start_epoch is None else "billsec"
-                self.bad_row(f"{source} line {record.line}: {record.xml_cdr_uuid or 'no uuid'}: "
-                             f"unreadable {what}, left out")
+                self.bad_row(
+                    f"{source} line {record.line}: {record.xml_cdr_uuid or 'no uuid'}: "
+                    f"unreadable {what}, left out"
+                )
                 continue
             late = False
             if not self.period.contains(record.start_epoch):
                 if self.late_window is None or not self.late_window.contains(record.start_epoch):
                     counters.outside_period += 1
                     if tracing:
-                        self.note(f"start_epoch {record.start_epoch} is outside the period "
-                                  f"{self.period.label}")
+                        self.note(
+                            f"start_epoch {record.start_epoch} is outside the period "
+                            f"{self.period.label}"
+                        )
                     continue
                 late = True
             owners = [rater for rater in candidates if rater.owns(record)]
             if not owners:
                 counters.other_services += 1
                 if tracing:
-                    self.note(f"extension {record.extension or 'empty'}, caller_destination "
-                              f"{record.caller_destination or 'empty'}: in no service of this run")
+                    self.note(
+                        f"extension {record.extension or 'empty'}, caller_destination "
+                        f"{record.caller_destination or 'empty'}: in no service of this run"
+                    )
                 continue
             if len(owners) > 1:
                 counters.ambiguous += 1
-            if self.billed_in is not None:
+            if self.ledger is not None:
                 # SPEC §9: a call committed to another period is never billed twice
-                billed = self.billed_in(record.xml_cdr_uuid)
-                if billed is not None and billed != self.period.label:
-                    counters.billed_elsewhere[billed] = counters.billed_elsewhere.get(billed, 0) + 1
+                bill, billed_in = self.ledger.check(owners[0].service, record.xml_cdr_uuid)
+                if not bill:
+                    if billed_in is None:  # a rerun of a committed run that did not take it
+                        if late:
+                            counters.outside_period += 1
+                        else:
+                            self.held_back_rater(owners[0]).add(record)
+                    elif late:
+                        counters.late_already_billed += 1  # the normal case: not worth a warning
+                    else:
+                        counters.billed_elsewhere[billed_in] = (
+                            counters.billed_elsewhere.get(billed_in, 0) + 1
+                        )
                     if tracing:
-                        self.note(f"already billed in {billed}, left out (SPEC §9)")
+                        where = (
+                            f"already billed in {billed_in}"
+                            if billed_in
+                            else ("not in the committed run of this period")
+                        )
+                        self.note(f"{where}, left out (SPEC §9)")
                     continue
             elif late:
                 # without a ledger nothing says whether a late call is in a period yet
                 counters.outside_period += 1
                 continue
             if tracing:
-                scope = ("its extension" if record.extension else "its caller_destination (a DID)")
-                self.note(f"in the period; belongs to service {owners[0].service.name!r} by {scope}")
+                scope = "its extension" if record.extension else "its caller_destination (a DID)"
+                self.note(
+                    f"in the period; belongs to service {owners[0].service.name!r} by {scope}"
+                )
             owners[0].add(record, late=late)
+
+    def held_back_rater(self, rater: ServiceRater) -> ServiceRater:
+        name = rater.service.name
+        if name not in self.held_back:
+            self.held_back[name] = ServiceRater(
+                rater.service, rater.package, rater.deck, rater.normaliser
+            )
+        return self.held_back[name]
+
+    def held_back_calls(self) -> int:
+        """Calls of the period left out of a rerun because the committed run did not bill them
+        (they reached FusionPBX after the commit; a later `--late-days` run bills them)."""
+        return sum(1 for rater in self.held_back.values() for _ in rater.calls())
 
     def note(self, message: str) -> None:
         self.trace.append(("scope", message))

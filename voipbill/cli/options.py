@@ -52,3 +52,11 @@ CdrFileOption = Annotated[
         "--cdr-file", help="Read a FusionPBX CSV export instead of the server.", dir_okay=False
     ),
 ]
+LockTimeoutOption = Annotated[
+    float,
+    typer.Option(
+        "--lock-timeout",
+        min=0,
+        help="Seconds to wait for another run holding the ledger lock, then exit 6.",
+    ),
+]

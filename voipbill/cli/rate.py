@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
-from enum import Enum
+import logging
+from collections.abc import Iterator
+from enum import StrEnum
 from typing import IO, Annotated
 
 import typer
+from rich.console import Console
 
 from voipbill.cdrs import CdrProblem
 from voipbill.cli import output
@@ -16,6 +20,7 @@ from voipbill.cli.options import (
     Format,
     FormatOption,
     FromOption,
+    LockTimeoutOption,
     OutputOption,
     PeriodOption,
     ToOption,
@@ -23,9 +28,10 @@ from voipbill.cli.options import (
 from voipbill.cli.sources import feed_run, report_run
 from voipbill.cli.tables import render_service
 from voipbill.config import Config
-from voipbill.errors import ExitCode
+from voipbill.errors import ExitCode, UsageError
+from voipbill.ledger import Ledger, RunPlan, Selection, ledger_call, ledger_session, plan_run
 from voipbill.periods import Period, resolve_period
-from voipbill.rating import ServiceRater
+from voipbill.rating import RatedCall, ServiceRater
 from voipbill.report import (
     JSON_VERSION,
     ServiceTotals,
@@ -37,8 +43,10 @@ from voipbill.report import (
 )
 from voipbill.runs import RatingRun, build_raters, select_services
 
+log = logging.getLogger(__name__)
 
-class Detail(str, Enum):
+
+class Detail(StrEnum):
     calls = "calls"
     summary = "summary"
 
@@ -49,7 +57,9 @@ def command(
         list[str] | None,
         typer.Option("--service", "-s", help="Service to rate (repeatable), in output order."),
     ] = None,
-    all_services: Annotated[bool, typer.Option("--all", help="Rate every configured service.")] = False,
+    all_services: Annotated[
+        bool, typer.Option("--all", help="Rate every configured service.")
+    ] = False,
     from_day: FromOption = None,
     to_day: ToOption = None,
     period_month: PeriodOption = None,
@@ -62,39 +72,146 @@ def command(
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit 1 when any call is unrated.")
     ] = False,
+    commit: Annotated[
+        bool,
+        typer.Option("--commit", help="Record the billed calls in the ledger (needs -o)."),
+    ] = False,
+    late_days: Annotated[
+        int,
+        typer.Option(
+            "--late-days",
+            min=0,
+            help="Also bill calls of the N days before the period "
+            "that no period has yet (status late).",
+        ),
+    ] = 0,
+    lock_timeout: LockTimeoutOption = 0,
 ) -> None:
     """Rate the calls of a period and write invoice-ready rows or usage tables."""
     config = state(ctx).load_config()
     services = select_services(config, service, all_services)
     period = resolve_period(config.timezone, from_day=from_day, to_day=to_day, month=period_month)
     assert period is not None
-    raters = build_raters(config, services)
-    run = RatingRun(raters, period)
-    problems: list[CdrProblem] = []
-    feed_run(run, config, raters, period, cdr_file=cdr_file, problems=problems)
+    to_file = output_path is not None and str(output_path) != "-"
+    if commit and not to_file:
+        raise UsageError(
+            "--commit needs -o FILE",
+            hint="the ledger records the invoice file it commits (SPEC §9)",
+        )
+    log.info(
+        "rate %s for %s from %s%s",
+        period.label,
+        ", ".join(s.name for s in services),
+        cdr_file or "the servers",
+        " (commit)" if commit else " (preview)",
+    )
+    with ledger_session(config.ledger_path, commit=commit, lock_timeout=lock_timeout) as ledger:
+        plan = plan_run(ledger, config, services, period, late_days)
+        raters = build_raters(config, services)
+        run = RatingRun(raters, period, late_window=plan.late_window, ledger=plan.book)
+        problems: list[CdrProblem] = []
+        feed_run(run, config, raters, plan.fetch_period, cdr_file=cdr_file, problems=problems)
 
-    chosen = output_format or (Format.table if output.stdout_is_terminal() else Format.csv)
-    all_totals = [ServiceTotals(r.service.name, r.service.domain) for r in raters]
-    with output.data_stream(output_path) as stream:
-        if chosen is Format.table:
-            write_tables(stream, raters, all_totals, period, config, to_file=output_path is not None)
-        elif chosen is Format.csv:
-            write_csv(stream, raters, all_totals, period, config, detail)
+        # a file is not a terminal: -o defaults to csv
+        chosen = output_format or (
+            Format.table if output.stdout_is_terminal() and not to_file else Format.csv
+        )
+        all_totals = [ServiceTotals(r.service.name, r.service.domain) for r in raters]
+        billed: list[RatedCall] = []
+        if chosen is Format.table and not to_file:
+            write_tables(output.stdout(), raters, all_totals, period, config, billed)
+            text = None
         else:
-            write_json(stream, raters, all_totals, period, config, detail)
+            text = render(chosen, raters, all_totals, period, config, detail, billed)
+            selection = Selection(
+                period, tuple(s.name for s in services), late_days, chosen.value, detail.value
+            )
+            text = reproduce(ledger, plan, selection, text)
+            if commit and plan.replay is None:
+                assert ledger is not None and output_path is not None
+                keys = plan.book.server_keys
+                run_id = ledger.commit_run(
+                    selection,
+                    [ledger_call(c, keys[c.service]) for c in billed],
+                    config.currency,
+                    output_path,
+                    text,
+                )
+                output.info(
+                    f"committed run {run_id}: {period.label}, {len(billed)} calls, "
+                    f"written to {output_path}"
+                )
+            else:
+                with output.data_stream(output_path) as stream:
+                    stream.write(text)
+                if commit and plan.replay is not None:
+                    output.info(
+                        f"{period.label} was committed by run {plan.replay.id}: "
+                        "nothing new to commit"
+                    )
 
     unrated = sum(totals.statuses.get("unrated", 0) for totals in all_totals)
-    report_run(run, problems, unrated=unrated)
+    late = sum(totals.statuses.get("late", 0) for totals in all_totals)
+    report_run(run, problems, unrated=unrated, late=late, replay=plan.replay)
+    log.info("done: %d calls listed, %d late, %d unrated", len(billed), late, unrated)
     if strict and unrated:
         # an error under --strict, so it is printed even with -q
-        output.error(f"{unrated} calls unrated (--strict)",
-                     hint="add the missing deck rows or custom_rates; `voipbill explain` shows why")
+        output.error(
+            f"{unrated} calls unrated (--strict)",
+            hint="add the missing deck rows or custom_rates; `voipbill explain` shows why",
+        )
         raise typer.Exit(ExitCode.INVALID_INPUT)
 
 
-def _all_calls(raters: list[ServiceRater], all_totals: list[ServiceTotals]):  # type: ignore[no-untyped-def]
+def reproduce(ledger: Ledger | None, plan: RunPlan, selection: Selection, text: str) -> str:
+    """SPEC §9: a rerun of a committed selection prints the committed bytes."""
+    replay = plan.replay
+    if ledger is None or replay is None:
+        return text
+    if (replay.services, replay.format, replay.detail) != (
+        selection.services,
+        selection.format,
+        selection.detail,
+    ):
+        return text  # same calls, another layout: rendered afresh from the committed calls
+    stored = ledger.stored_output(replay.id)
+    if stored != text:
+        output.warn(
+            f"rating {selection.period.label} again gives a different result than "
+            f"committed run {replay.id} (the deck, config or CDRs changed): printing "
+            f"the committed result; `voipbill ledger void --run {replay.id}` to re-rate"
+        )
+    return stored
+
+
+def render(
+    chosen: Format,
+    raters: list[ServiceRater],
+    all_totals: list[ServiceTotals],
+    period: Period,
+    config: Config,
+    detail: Detail,
+    billed: list[RatedCall],
+) -> str:
+    """The whole output as text: a commit hashes and stores it, a rerun compares it."""
+    buffer = io.StringIO()
+    if chosen is Format.table:
+        write_tables(output.file_console(buffer), raters, all_totals, period, config, billed)
+    elif chosen is Format.csv:
+        write_csv(buffer, raters, all_totals, period, config, detail, billed)
+    else:
+        write_json(buffer, raters, all_totals, period, config, detail, billed)
+    return buffer.getvalue()
+
+
+def _all_calls(
+    raters: list[ServiceRater], all_totals: list[ServiceTotals], billed: list[RatedCall]
+) -> Iterator[RatedCall]:
+    """Every listed call, tallied, and kept in `billed` for the ledger."""
     for rater, totals in zip(raters, all_totals, strict=True):
-        yield from tally(rater.calls(), totals)
+        for call in tally(rater.calls(), totals):
+            billed.append(call)
+            yield call
 
 
 def write_csv(
@@ -104,11 +221,14 @@ def write_csv(
     period: Period,
     config: Config,
     detail: Detail,
+    billed: list[RatedCall],
 ) -> None:
     if detail is Detail.calls:
-        write_calls_csv(stream, _all_calls(raters, all_totals), config.currency, config.timezone)
+        write_calls_csv(
+            stream, _all_calls(raters, all_totals, billed), config.currency, config.timezone
+        )
         return
-    for _ in _all_calls(raters, all_totals):
+    for _ in _all_calls(raters, all_totals, billed):
         pass
     rows = [
         row
@@ -125,6 +245,7 @@ def write_json(
     period: Period,
     config: Config,
     detail: Detail,
+    billed: list[RatedCall],
 ) -> None:
     """Streamed, so a month of calls is never held in memory as one document."""
     head = {
@@ -137,33 +258,36 @@ def write_json(
     start = StartFormatter(config.timezone)
     if detail is Detail.calls:
         stream.write('  "calls": [')
-        for index, call in enumerate(_all_calls(raters, all_totals)):
-            stream.write(("," if index else "") + "\n    " + json.dumps(call_document(call, config.currency, start),
-                                                                ensure_ascii=False))
+        for index, call in enumerate(_all_calls(raters, all_totals, billed)):
+            stream.write(
+                ("," if index else "")
+                + "\n    "
+                + json.dumps(call_document(call, config.currency, start), ensure_ascii=False)
+            )
         stream.write("\n  ]\n}\n")
         return
-    for _ in _all_calls(raters, all_totals):
+    for _ in _all_calls(raters, all_totals, billed):
         pass
     rows = [
         {**row, "calls": int(row["calls"])}
         for rater, totals in zip(raters, all_totals, strict=True)
         for row in totals.summary_rows(period, config.currency, rater.package.rounding_digits)
     ]
-    stream.write('  "summary": ' + json.dumps(rows, indent=2, ensure_ascii=False).replace("\n", "\n  "))
+    stream.write(
+        '  "summary": ' + json.dumps(rows, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+    )
     stream.write("\n}\n")
 
 
 def write_tables(
-    stream: IO[str],
+    console: Console,
     raters: list[ServiceRater],
     all_totals: list[ServiceTotals],
     period: Period,
     config: Config,
-    *,
-    to_file: bool,
+    billed: list[RatedCall],
 ) -> None:
-    for _ in _all_calls(raters, all_totals):
+    for _ in _all_calls(raters, all_totals, billed):
         pass
-    console = output.stdout() if not to_file else output.file_console(stream)
     for rater, totals in zip(raters, all_totals, strict=True):
         render_service(console, totals, period, config.currency, rater.package.rounding_digits)
