@@ -50,7 +50,7 @@ def run(args: list[str]) -> int:
     """Run one command; the single place where errors become messages and exit codes."""
     import typer.main
 
-    from voipbill.cli import output
+    from voipbill.cli import logs, output
     from voipbill.cli.app import app
 
     debug = "--debug" in args
@@ -61,16 +61,21 @@ def run(args: list[str]) -> int:
         )
     except SystemExit as exc:
         code = exc.code
-        return code if isinstance(code, int) else (0 if code is None else 1)
+        code = code if isinstance(code, int) else (0 if code is None else 1)
+        logs.ROOT.info("exit %d", code)
+        return code
     except VoipbillError as exc:
+        logs.ROOT.debug("error (exit %d)", int(exc.exit_code), exc_info=True)
         if debug:
             traceback.print_exc()
         output.error(exc.message, hint=exc.hint)
         return int(exc.exit_code)
     except KeyboardInterrupt:
+        logs.ROOT.debug("interrupted", exc_info=True)
         output.error("interrupted")
         return 130
     except Exception as exc:
+        logs.ROOT.debug("internal error", exc_info=True)
         if debug:
             traceback.print_exc()
         output.error(
@@ -78,4 +83,6 @@ def run(args: list[str]) -> int:
             hint="this is a bug in voipbill; rerun with --debug and report the traceback",
         )
         return int(ExitCode.INTERNAL)
+    finally:
+        logs.stop()
     return 0

@@ -11,6 +11,8 @@ from voipbill import __version__
 from voipbill.cli import (
     explain,
     init,
+    ledger,
+    logs,
     output,
     pull,
     rate,
@@ -68,6 +70,8 @@ def main_callback(
 ) -> None:
     del debug, version  # --debug is read by the error boundary; --version by its callback
     output.configure(quiet=quiet, no_color=no_color)
+    if log_file is not None:
+        logs.start(log_file, ctx.invoked_subcommand)
     ctx.obj = State(config_path=config, quiet=quiet, verbose=verbose, log_file=log_file)
 
 
@@ -77,3 +81,4 @@ app.command("pull")(pull.command)
 app.command("rate")(rate.command)
 app.command("explain")(explain.command)
 app.command("init")(init.command)
+app.add_typer(ledger.app, name="ledger")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ from rich.markup import escape
 
 from voipbill.files import atomic_writer
 
+_log = logging.getLogger("voipbill.cli")
 _quiet = 0
 _stdout: Console | None = None
 _stderr: Console | None = None
@@ -51,6 +53,7 @@ def stdout_is_terminal() -> bool:
 
 def error(message: str, *, hint: str | None = None) -> None:
     """One readable line on stderr, plus the hint on how to fix it. Shown even with -q."""
+    _log.error("%s%s", message, f" (hint: {hint})" if hint else "")
     stderr().print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     if hint:
         stderr().print(f"  [dim]hint:[/] {escape(hint)}", soft_wrap=True)
@@ -58,11 +61,13 @@ def error(message: str, *, hint: str | None = None) -> None:
 
 def warn(message: str) -> None:
     """A warning on stderr; `-q` silences it (cron mail stays empty on success)."""
+    _log.warning("%s", message)
     if not _quiet:
         stderr().print(f"[yellow]warning:[/] {escape(message)}", soft_wrap=True)
 
 
 def info(message: str) -> None:
+    _log.info("%s", message)
     if not _quiet:
         stderr().print(escape(message), soft_wrap=True, highlight=False)
 

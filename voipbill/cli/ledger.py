@@ -1,0 +1,143 @@
+"""`voipbill ledger show|void`: the committed runs of the billing ledger (SPEC §9)."""
+
+from __future__ import annotations
+
+import sys
+from decimal import Decimal
+from typing import Annotated
+
+import typer
+from rich import box
+from rich.markup import escape
+from rich.table import Table
+
+from voipbill.cli import output
+from voipbill.cli.context import state
+from voipbill.cli.options import LockTimeoutOption, TableOrJson, TableOrJsonOption
+from voipbill.errors import UsageError
+from voipbill.ledger import COMMITTED, RunRecord, ledger_session
+from voipbill.periods import parse_month
+
+app = typer.Typer(
+    help="Show the committed runs of the billing ledger, or void one.", no_args_is_help=True
+)
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    period: Annotated[
+        str | None,
+        typer.Option("--period", help="Only runs that overlap this month, YYYY-MM."),
+    ] = None,
+    service: Annotated[
+        str | None, typer.Option("--service", "-s", help="Only runs that billed this service.")
+    ] = None,
+    format: TableOrJsonOption = TableOrJson.table,
+) -> None:
+    """List committed and voided runs with their totals (voided runs count in no total)."""
+    config = state(ctx).load_config(check_fields=False)
+    month = parse_month(period) if period is not None else None
+    with ledger_session(config.ledger_path, commit=False, lock_timeout=0) as ledger:
+        records = [] if ledger is None else ledger.runs(service=service)
+    if ledger is None:
+        output.info(f"no ledger at {config.ledger_path} yet: nothing committed")
+    if month is not None:
+        first, last = month
+        records = [r for r in records if r.first_day <= last and r.last_day >= first]
+    rows = [
+        (record, total)
+        for record in records
+        for total in record.per_service
+        if service is None or total.service == service
+    ]
+    totals: dict[str, Decimal] = {}
+    for record, total in rows:
+        if record.status == COMMITTED:
+            totals[record.currency] = totals.get(record.currency, Decimal(0)) + total.amount
+    if format is TableOrJson.json:
+        output.write_json(
+            {
+                "version": 1,
+                "ledger": str(config.ledger_path),
+                "runs": [record.to_json() for record in records],
+                "committed_amount": {currency: str(amount) for currency, amount in totals.items()},
+            },
+            None,
+        )
+        return
+    table = Table(
+        title=f"Ledger {escape(str(config.ledger_path))}",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    for name in (
+        "run",
+        "created",
+        "period",
+        "service",
+        "calls",
+        "late",
+        "amount",
+        "status",
+        "sha256",
+    ):
+        right = name in ("run", "calls", "late", "amount")
+        table.add_column(name, justify="right" if right else "left", no_wrap=True)
+    for record, total in rows:
+        table.add_row(
+            str(record.id),
+            record.created[:16].replace("T", " "),
+            record.period,
+            escape(total.service),
+            str(total.calls),
+            str(total.late_calls),
+            f"{total.amount} {record.currency}",
+            record.status,
+            record.output_sha256[:8],
+        )
+    # piped or in a cron mail: 120 columns, wide enough never to cut a number
+    console = output.stdout() if output.stdout_is_terminal() else output.file_console(sys.stdout)
+    console.print(table)
+    for currency, amount in sorted(totals.items()):
+        console.print(f"committed total: {amount} {currency}")
+
+
+@app.command("void")
+def void(
+    ctx: typer.Context,
+    run: Annotated[int, typer.Option("--run", help="The run to void (see `ledger show`).")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    lock_timeout: LockTimeoutOption = 0,
+) -> None:
+    """Void a committed run: its calls are released, so the period can be rated again."""
+    config = state(ctx).load_config(check_fields=False)
+    if not config.ledger_path.exists():
+        raise UsageError(f"no ledger at {config.ledger_path}: nothing was committed")
+    if not yes and not sys.stdin.isatty():
+        raise UsageError(
+            "voiding a run needs confirmation", hint="add --yes when not on a terminal"
+        )
+    with ledger_session(config.ledger_path, commit=True, lock_timeout=lock_timeout) as ledger:
+        assert ledger is not None
+        record = ledger.run(run)
+        if record.status != COMMITTED:
+            raise UsageError(f"run {run} is already voided ({record.voided})")
+        if not yes and not _confirm(record):
+            output.info("nothing voided")
+            raise typer.Exit(1)
+        voided = ledger.void(record.id)
+    output.info(
+        f"voided run {voided.id} ({voided.period}, {voided.calls} calls, {voided.amount} "
+        f"{voided.currency}); its calls are released: rate {voided.period} again to re-bill them"
+    )
+
+
+def _confirm(record: RunRecord) -> bool:
+    return typer.confirm(
+        f"Void run {record.id}: {record.period}, {', '.join(record.services)}, {record.calls} "
+        f"calls, {record.amount} {record.currency}, file {record.output_path}?",
+        default=False,
+        err=True,
+    )
