@@ -32,7 +32,7 @@ from pathlib import Path
 
 from voipbill.config import Config, Service
 from voipbill.errors import ExitCode, LockedError, UsageError, VoipbillError
-from voipbill.files import atomic_writer
+from voipbill.files import OutputError, atomic_writer
 from voipbill.periods import Period
 from voipbill.rating import RatedCall
 
@@ -566,8 +566,11 @@ class Publication:
 
 def write_output(path: Path, text: str) -> None:
     """The export file, whole or not at all (kept apart so tests can fail it)."""
-    with atomic_writer(path, newline="") as stream:
-        stream.write(text)
+    try:
+        with atomic_writer(path, newline="") as stream:
+            stream.write(text)
+    except OSError as exc:  # a full disk, a vanished directory: nothing was replaced
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
 class CallBook:
