@@ -45,8 +45,9 @@ class Billing:
 
     def rate(self, *args: str) -> Result:
         cdrs = write_export(self.directory / "cdrs.csv", self.rows)
-        return invoke("--config", str(self.config), "rate", "--cdr-file", str(cdrs),
-                      "--format", "csv", *args)
+        return invoke(
+            "--config", str(self.config), "rate", "--cdr-file", str(cdrs), "--format", "csv", *args
+        )
 
     def commit(self, period: str, out: str, *args: str) -> Result:
         result = self.rate("--period", period, "--commit", "-o", str(self.directory / out), *args)

@@ -73,8 +73,15 @@ def test_a_call_committed_to_another_period_is_left_out_and_counted(billing: Bil
 
 def test_overlapping_commits_bill_every_call_exactly_once(billing: Billing) -> None:
     billing.commit("2026-10", "oct.csv")
-    mid = billing.rate("--from", "2026-10-15", "--to", "2026-11-15", "--commit", "-o",
-                       str(billing.directory / "mid.csv"))
+    mid = billing.rate(
+        "--from",
+        "2026-10-15",
+        "--to",
+        "2026-11-15",
+        "--commit",
+        "-o",
+        str(billing.directory / "mid.csv"),
+    )
     assert mid.exit_code == 0, mid.stderr
     nov = billing.commit("2026-11", "nov.csv")
     assert uuids(billing.file("nov.csv")) == ["nov-b"]
@@ -98,7 +105,9 @@ def test_a_late_cdr_is_billed_by_the_next_period_with_late_days(billing: Billing
 
     nov = billing.commit("2026-11", "nov.csv", "--late-days", "3")
     assert statuses(billing.file("nov.csv")) == {
-        "oct-late": "late", "nov-a": "rated", "nov-b": "rated"
+        "oct-late": "late",
+        "nov-a": "rated",
+        "nov-b": "rated",
     }
     assert "1 late calls from before 2026-11-01 billed in this run" in nov.stderr
     # oct-c (31 Oct, committed in October) is in the window but already billed: silently out
@@ -181,11 +190,13 @@ def test_ledger_show_lists_runs_per_service_with_filters(billing: Billing) -> No
     assert "2026-10" in table.stdout and "2026-11" in table.stdout
     # October 0.0370 + November (90 s: 0.015, 12 s: 0.002)
     assert "committed total: 0.0540 CAD" in table.stdout
-    october = invoke("--config", str(billing.config), "ledger", "show", "--period", "2026-10",
-                     "--format", "json")
+    october = invoke(
+        "--config", str(billing.config), "ledger", "show", "--period", "2026-10", "--format", "json"
+    )
     assert [r["period"] for r in json.loads(october.stdout)["runs"]] == ["2026-10"]
-    other = invoke("--config", str(billing.config), "ledger", "show", "--service", "nobody",
-                   "--format", "json")
+    other = invoke(
+        "--config", str(billing.config), "ledger", "show", "--service", "nobody", "--format", "json"
+    )
     assert json.loads(other.stdout)["runs"] == []
 
 
@@ -197,16 +208,26 @@ def test_ledger_show_without_a_ledger_lists_nothing(billing: Billing) -> None:
 
 
 def test_quiet_commit_prints_nothing_on_success(billing: Billing) -> None:
-    result = billing.rate("-q", "--period", "2026-10", "--commit", "-o",
-                          str(billing.directory / "oct.csv"))
+    result = billing.rate(
+        "-q", "--period", "2026-10", "--commit", "-o", str(billing.directory / "oct.csv")
+    )
     assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
 
 
 def test_log_file_keeps_the_run_and_its_error_with_a_traceback(billing: Billing) -> None:
     log = billing.directory / "voipbill.log"
     billing.commit("2026-10", "oct.csv", "--log-file", str(log))
-    failed = invoke("--config", str(billing.config), "--log-file", str(log), "rate",
-                    "--cdr-file", str(billing.directory / "missing.csv"), "--period", "2026-11")
+    failed = invoke(
+        "--config",
+        str(billing.config),
+        "--log-file",
+        str(log),
+        "rate",
+        "--cdr-file",
+        str(billing.directory / "missing.csv"),
+        "--period",
+        "2026-11",
+    )
     assert failed.exit_code == 2
     text = log.read_text()
     assert "rate 2026-10 for mcon" in text and "committed run 1" in text

@@ -540,15 +540,17 @@ class Publication:
         """Put `text` at `path` atomically (temp file, fsync, rename), keeping the old file as
         a hard link; if the write fails, nothing changed."""
         backup = None
-        if path.is_file():
-            backup = path.with_name(f".{path.name}.voipbill-previous")
-            backup.unlink(missing_ok=True)
-            os.link(path, backup)
         try:
+            if path.is_file():
+                backup = path.with_name(f".{path.name}.voipbill-previous")
+                backup.unlink(missing_ok=True)
+                os.link(path, backup)
             write_output(path, text)
-        except BaseException:
+        except BaseException as exc:
             if backup is not None:
                 backup.unlink(missing_ok=True)
+            if isinstance(exc, OSError):  # a full disk, a vanished directory: nothing replaced
+                raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
             raise
         return cls(path, backup)
 
@@ -566,11 +568,8 @@ class Publication:
 
 def write_output(path: Path, text: str) -> None:
     """The export file, whole or not at all (kept apart so tests can fail it)."""
-    try:
-        with atomic_writer(path, newline="") as stream:
-            stream.write(text)
-    except OSError as exc:  # a full disk, a vanished directory: nothing was replaced
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    with atomic_writer(path, newline="") as stream:
+        stream.write(text)
 
 
 class CallBook:

@@ -1,0 +1,155 @@
+"""SPEC §9: a run that fails half-way commits nothing, and the export file and ledger agree.
+
+Failures are injected at each step of the commit: before the file is written, half-way through
+writing it, after it is in place but before the ledger commits, during the commit (SQLite rolls
+back), and after the commit.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.ledgerhelpers import Billing, epoch
+from voipbill import ledger as ledger_module
+from voipbill.files import atomic_writer
+from voipbill.ledger import Ledger, Publication
+
+PREVIOUS = b"last month's invoice\n"
+
+
+@pytest.fixture
+def billing(tmp_path: Path) -> Billing:
+    setup = Billing(tmp_path)
+    setup.add("oct-a", epoch(10, 3))
+    setup.add("oct-b", epoch(10, 20))
+    return setup
+
+
+def fail_before_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(path: Path, text: str) -> None:
+        raise ledger_module.OutputError(f"cannot write {path}: injected")
+
+    monkeypatch.setattr(ledger_module, "write_output", refuse)
+
+
+def fail_half_way_through_the_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    def half(path: Path, text: str) -> None:
+        with atomic_writer(path, newline="") as stream:
+            stream.write(text[: len(text) // 2])
+            stream.flush()
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(ledger_module, "write_output", half)
+
+
+def fail_after_write_before_commit(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(self: Ledger) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(Ledger, "_commit", refuse)
+
+
+def fail_during_commit(monkeypatch: pytest.MonkeyPatch) -> None:
+    def io_error(self: Ledger) -> None:
+        # SQLite rolls a transaction back itself on an I/O error at COMMIT
+        self.connection.execute("ROLLBACK")
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(Ledger, "_commit", io_error)
+
+
+@pytest.mark.parametrize(
+    "inject",
+    [
+        fail_before_write,
+        fail_half_way_through_the_write,
+        fail_after_write_before_commit,
+        fail_during_commit,
+    ],
+)
+@pytest.mark.parametrize("had_previous_file", [False, True])
+def test_a_failed_commit_leaves_neither_file_nor_ledger_entry(
+    billing: Billing,
+    monkeypatch: pytest.MonkeyPatch,
+    inject: Callable[[pytest.MonkeyPatch], None],
+    had_previous_file: bool,
+) -> None:
+    out = billing.directory / "oct.csv"
+    if had_previous_file:
+        out.write_bytes(PREVIOUS)
+    inject(monkeypatch)
+    result = billing.rate("--period", "2026-10", "--commit", "-o", str(out))
+    assert result.exit_code in (2, 3), result.stderr
+    assert "Traceback" not in result.stderr
+    if had_previous_file:
+        assert out.read_bytes() == PREVIOUS  # the previous file, untouched
+    else:
+        assert not out.exists()
+    # no temp file or backup left behind
+    assert sorted(p.name for p in billing.directory.iterdir() if p.name.startswith(".")) == []
+    assert billing.query("SELECT count(*) FROM runs") == [(0,)]
+    assert billing.query("SELECT count(*) FROM calls") == [(0,)]
+
+    # the cause fixed, the same run commits normally
+    monkeypatch.undo()
+    retry = billing.commit("2026-10", "oct.csv")
+    assert "committed run" in retry.stderr
+    assert set(billing.billed()) == {"oct-a", "oct-b"}
+
+
+def test_a_failure_right_after_the_commit_keeps_file_and_ledger_in_agreement(
+    billing: Billing, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_commit = Ledger._commit
+
+    def commit_then_fail(self: Ledger) -> None:
+        real_commit(self)
+        raise sqlite3.OperationalError("disk I/O error")  # e.g. while reporting the commit
+
+    monkeypatch.setattr(Ledger, "_commit", commit_then_fail)
+    out = billing.directory / "oct.csv"
+    out.write_bytes(PREVIOUS)
+    result = billing.rate("--period", "2026-10", "--commit", "-o", str(out))
+    assert result.exit_code != 0
+    [(digest,)] = billing.query("SELECT output_sha256 FROM runs")
+    assert hashlib.sha256(out.read_bytes()).hexdigest() == digest  # the committed file stays
+    assert set(billing.billed()) == {"oct-a", "oct-b"}
+
+
+def test_a_failure_after_commit_while_cleaning_up_keeps_the_committed_file(
+    billing: Billing, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail(self: Publication) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(Publication, "discard_backup", fail)
+    out = billing.directory / "oct.csv"
+    result = billing.rate("--period", "2026-10", "--commit", "-o", str(out))
+    assert result.exit_code == 70  # an unexpected OSError: reported, not hidden
+    [(digest,)] = billing.query("SELECT output_sha256 FROM runs")
+    assert hashlib.sha256(out.read_bytes()).hexdigest() == digest
+    # and the next run sees the period as committed
+    monkeypatch.undo()
+    again = billing.commit("2026-10", "oct-again.csv")
+    assert billing.file("oct-again.csv") == out.read_bytes()
+    assert "nothing new to commit" in again.stderr
+
+
+def test_a_failing_rerun_with_a_previous_invoice_restores_it_exactly(
+    billing: Billing, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    billing.commit("2026-10", "oct.csv")
+    billing.add("nov-a", epoch(11, 4))
+    fail_after_write_before_commit(monkeypatch)
+    result = billing.rate(
+        "--period", "2026-11", "--commit", "-o", str(billing.directory / "oct.csv")
+    )  # the wrong name, by mistake
+    assert result.exit_code == 3
+    [(digest,)] = billing.query("SELECT output_sha256 FROM runs")
+    assert hashlib.sha256(billing.file("oct.csv")).hexdigest() == digest
