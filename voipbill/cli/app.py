@@ -69,3 +69,8 @@ def main_callback(
     del debug, version  # --debug is read by the error boundary; --version by its callback
     output.configure(quiet=quiet, no_color=no_color)
     ctx.obj = State(config_path=config, quiet=quiet, verbose=verbose, log_file=log_file)
+
+
+from voipbill.cli import deck  # noqa: E402
+
+app.add_typer(deck.app, name="deck")
