@@ -9,6 +9,7 @@ import typer
 
 from voipbill import __version__
 from voipbill.cli import (
+    audit_numbers,
     deck,
     explain,
     init,
@@ -79,3 +80,4 @@ app.command("rate")(rate.command)
 app.command("explain")(explain.command)
 app.command("init")(init.command)
 app.add_typer(deck.app, name="deck")
+app.command("audit-numbers")(audit_numbers.command)
