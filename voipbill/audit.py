@@ -208,6 +208,8 @@ class Auditor:
 
     def remedies(self, text: str) -> list[tuple[str, NumberPlan]]:
         """Modified plans to try on a misread number, most likely first."""
+        if text.strip().startswith("+"):
+            return []  # written as E.164: a missing prefix is not the problem
         found = list(self.remedy_plans.items())
         digits = _after_plus(text)
         if (
@@ -225,28 +227,33 @@ class Auditor:
         country = read.region or ""
         if read.number_class == LOCAL:
             return AuditedNumber(text, direction, source, calls, EXTENSION, "", "", read.number, "")
-        if _is_valid(read.number):
+        valid = _is_valid(read.number)
+        # Without a '+' or the exit code, a PBX in the package's country most likely dialled a
+        # national number, so a national reading wins even over a valid foreign one (91 416...
+        # is 9, 1, 416... far more often than India). A '+' says the dialplan meant E.164.
+        foreign = read.country_code not in (None, self.plan.country_code)
+        if not valid or (foreign and not text.strip().startswith("+")):
+            for remedy, plan in self.remedies(text):
+                meant = self.reading(plan, text)
+                if _valid_national(meant):
+                    return AuditedNumber(
+                        text,
+                        direction,
+                        source,
+                        calls,
+                        # another country's code where a national call was meant (SPEC §10);
+                        # no known code at all (0207..., a trunk prefix) is not E.164
+                        WRONG_COUNTRY if foreign else NOT_E164,
+                        country,
+                        self.fix(remedy, direction, source),
+                        read.number,
+                        meant.number,
+                        remedy,
+                    )
+        if valid:
             return AuditedNumber(
                 text, direction, source, calls, VALID, country, "", read.number, read.number
             )
-        for remedy, plan in self.remedies(text):
-            meant = self.reading(plan, text)
-            if _valid_national(meant):
-                # A code other than the package's, where a national call was meant (SPEC §10);
-                # no known code at all (0207..., a national trunk prefix) is not E.164.
-                foreign = read.country_code not in (None, self.plan.country_code)
-                return AuditedNumber(
-                    text,
-                    direction,
-                    source,
-                    calls,
-                    WRONG_COUNTRY if foreign else NOT_E164,
-                    country,
-                    self.fix(remedy, direction, source),
-                    read.number,
-                    meant.number,
-                    remedy,
-                )
         # No national reading: a number with a known code and a possible length is taken as
         # meant (phonenumbers' ranges lag behind real allocations); anything else is not E.164.
         verdict = VALID if read.country_code is not None and _is_possible(read.number) else NOT_E164

@@ -215,9 +215,16 @@ def verdict_line(result: Audit) -> str:
     outbound = result.outbound_problems
     if outbound:
         calls = sum(n.calls for n in outbound)
+        unknown = sum(1 for n in outbound if not n.fix)
+        advice = []
+        if unknown < len(outbound):
+            advice.append("fix the dialplan or the package as shown above")
+        if unknown:
+            advice.append(f"{unknown} without a known fix: check how they were dialled")
         return (
             f"FAIL: {len(outbound)} outbound number(s) on {calls} call(s) will be mis-billed; "
-            "apply a fix above before invoicing."
+            + "; ".join(advice)
+            + "."
         )
     others = result.problems
     if others:
