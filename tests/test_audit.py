@@ -319,3 +319,13 @@ def test_without_a_period_or_a_file_is_a_usage_error(tmp_path: Path):
     result = invoke("--config", str(config), "audit-numbers", "--service", "mcon")
     assert result.exit_code == 2
     assert "no billing period given" in result.stderr
+
+
+def test_outside_line_9_with_nanp_off_strips_the_9_and_adds_a_1():
+    judge = auditor(nanp_10_digit=False)
+    number = outbound(judge, "95195550161")
+    assert (number.verdict, number.intended) == (WRONG_COUNTRY, "15195550161")
+    assert number.fix == "set_profile_var destination_number=1${destination_number:1}"
+    (hint,) = hints(judge, "95195550161")
+    assert hint.settings == {"nanp_10_digit": True, "rewrite": [["^9(\\d{10})$", "\\1"]]}
+    assert hint.suggested

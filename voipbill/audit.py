@@ -56,7 +56,9 @@ class AuditedNumber:
     fix: str  # FusionPBX dialplan action; "" when none is needed or none is known
     normalized: str  # what rating reads (SPEC §5), digits without '+'
     intended: str  # the likely meant number, E.164 digits without '+'; "" when unknown
-    remedy: str = ""  # NANP, LOCAL_PREFIX or OUTSIDE_LINE: the reading that found `intended`
+    # NANP, LOCAL_PREFIX or OUTSIDE_LINE (or OUTSIDE_LINE+another): the reading that found
+    # `intended`
+    remedy: str = ""
 
     @property
     def is_problem(self) -> bool:
@@ -220,6 +222,11 @@ class Auditor:
         ):
             rule = _outside_line_rule({len(digits) - 1})
             found.append((OUTSIDE_LINE, _with_rules(self.plan, [rule])))
+            # 9 then a number that itself needs a remedy (9 + 10 digits with nanp_10_digit off)
+            found.extend(
+                (f"{OUTSIDE_LINE}+{remedy}", _with_rules(plan, [rule]))
+                for remedy, plan in self.remedy_plans.items()
+            )
         return found
 
     def judge(self, direction: str, source: str, text: str, calls: int) -> AuditedNumber:
@@ -271,12 +278,16 @@ class Auditor:
         `${var:N}` is FreeSWITCH's substring from offset N.
         """
         plan = self.plan
-        if remedy == NANP:
-            value = f"1${{{source}}}"
-        elif remedy == LOCAL_PREFIX:
-            value = f"{plan.country_code}${{{source}:{len(plan.national_prefix)}}}"
-        else:
-            value = f"${{{source}:{len(OUTSIDE_LINE_DIGIT)}}}"
+        parts = remedy.split("+")
+        prefix, offset = "", 0
+        if OUTSIDE_LINE in parts:
+            offset += len(OUTSIDE_LINE_DIGIT)
+        if NANP in parts:
+            prefix = "1"
+        if LOCAL_PREFIX in parts:
+            prefix = str(plan.country_code)
+            offset += len(plan.national_prefix)
+        value = f"{prefix}${{{source}:{offset}}}" if offset else f"{prefix}${{{source}}}"
         if direction == INBOUND:
             return f"set {CALLER_DESTINATION}={value}"
         return f"set_profile_var {DESTINATION_NUMBER}={value}"
@@ -287,7 +298,9 @@ class Auditor:
         flagged = [n for n in numbers if n.is_problem]
         hints = []
         for remedy in (NANP, LOCAL_PREFIX, OUTSIDE_LINE):
-            mine = [n for n in flagged if n.remedy == remedy]
+            # an outside-line hint also covers 9 + a number needing another remedy, and then
+            # carries that remedy's setting too
+            mine = [n for n in flagged if n.remedy.split("+")[0] == remedy]
             if not mine:
                 continue
             plan, settings = self.hint_plan(remedy, mine)
@@ -298,17 +311,21 @@ class Auditor:
         self, remedy: str, mine: list[AuditedNumber]
     ) -> tuple[NumberPlan, dict[str, object]]:
         plan = self.plan
-        if remedy == NANP:
-            return self.remedy_plans[NANP], {"nanp_10_digit": True}
-        if remedy == LOCAL_PREFIX:
-            settings: dict[str, object] = {
-                "number_mode": "local-prefix",
-                "national_prefix": plan.national_prefix,
-            }
-            return self.remedy_plans[LOCAL_PREFIX], settings
-        rule = _outside_line_rule({len(_after_plus(n.number)) - 1 for n in mine})
-        rules = [[pattern.pattern, replacement] for pattern, replacement in plan.rewrite]
-        return _with_rules(plan, [rule]), {"rewrite": [*rules, list(rule)]}
+        settings: dict[str, object] = {}
+        parts = {part for n in mine for part in n.remedy.split("+")}
+        if NANP in parts:
+            plan = replace(plan, nanp_10_digit=True)
+            settings["nanp_10_digit"] = True
+        if LOCAL_PREFIX in parts:
+            plan = replace(plan, number_mode="local-prefix")
+            settings["number_mode"] = "local-prefix"
+            settings["national_prefix"] = plan.national_prefix
+        if remedy == OUTSIDE_LINE:
+            rule = _outside_line_rule({len(_after_plus(n.number)) - 1 for n in mine})
+            rules = [[pattern.pattern, replacement] for pattern, replacement in plan.rewrite]
+            plan = _with_rules(plan, [rule])
+            settings["rewrite"] = [*rules, list(rule)]
+        return plan, settings
 
     def check(
         self,
@@ -347,11 +364,11 @@ class Auditor:
         plan = self.plan
         for hint in chosen:
             # each hint's plan differs from the package's in its own settings only
-            if hint.remedy == NANP:
+            if "nanp_10_digit" in hint.settings:
                 plan = replace(plan, nanp_10_digit=True)
-            elif hint.remedy == LOCAL_PREFIX:
+            if "number_mode" in hint.settings:
                 plan = replace(plan, number_mode="local-prefix")
-            else:
+            if "rewrite" in hint.settings:
                 plan = replace(plan, rewrite=hint.plan.rewrite)
         return all(_valid_national(self.reading(plan, n.number)) for n in flagged)
 
