@@ -195,6 +195,11 @@ def test_explicit_settings_override_the_defaults() -> None:
     assert (plan.nanp_10_digit, plan.exit_code, plan.national_prefix) == (False, "00", "9")
 
 
+def test_rewrite_with_a_missing_group_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match=r"rewrite\[1\]"):
+        NumberPlan.from_package(Package(name="p", country="CA", rewrite=(("^9", "\\2"),)))
+
+
 def test_unknown_region_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="XX"):
         NumberPlan.from_package(Package(name="p", country="XX"))

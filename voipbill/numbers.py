@@ -88,8 +88,13 @@ class NumberPlan:
         rewrite = []
         for index, (pattern, replacement) in enumerate(package.rewrite, 1):
             try:
-                rewrite.append((re.compile(pattern), replacement))
-            except re.error as exc:
+                compiled = re.compile(pattern)
+                # a back-reference to a missing group would only fail at the first call
+                empty = re.compile(f"(?:{pattern})|").match("")
+                assert empty is not None
+                empty.expand(replacement)
+                rewrite.append((compiled, replacement))
+            except (re.error, IndexError) as exc:
                 raise ConfigError(
                     f"{where} -> rewrite[{index}]: bad regular expression: {exc}"
                 ) from None

@@ -69,9 +69,11 @@ def check(
 
 def summary_table(deck: Deck, preset: str) -> Table:
     rows = deck.rows
-    table = Table(title=f"Rate deck {deck.path} (preset {preset})", title_justify="left")
-    table.add_column("check")
-    table.add_column("result")
+    table = Table()
+    table.add_column("rate deck")
+    table.add_column("result", overflow="fold")
+    table.add_row("file", str(deck.path))
+    table.add_row("preset", preset)
     table.add_row("rows", str(len(rows)))
     table.add_row("distinct prefixes", str(len({row.prefix for row in rows})))
     lengths = Counter(len(prefix) for prefix in {row.prefix for row in rows})
