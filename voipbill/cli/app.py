@@ -9,6 +9,8 @@ import typer
 
 from voipbill import __version__
 from voipbill.cli import (
+    audit_numbers,
+    deck,
     explain,
     init,
     ledger,
@@ -81,4 +83,6 @@ app.command("pull")(pull.command)
 app.command("rate")(rate.command)
 app.command("explain")(explain.command)
 app.command("init")(init.command)
+app.add_typer(deck.app, name="deck")
+app.command("audit-numbers")(audit_numbers.command)
 app.add_typer(ledger.app, name="ledger")
