@@ -232,3 +232,14 @@ def test_log_file_keeps_the_run_and_its_error_with_a_traceback(billing: Billing)
     text = log.read_text()
     assert "rate 2026-10 for mcon" in text and "committed run 1" in text
     assert "Traceback" in text and "cannot read CDR file" in text
+
+
+def test_strict_commit_with_unrated_calls_commits_nothing(billing: Billing) -> None:
+    billing.add("oct-unrated", epoch(10, 5), destination_number="88213456789")
+    result = billing.rate(
+        "--period", "2026-10", "--strict", "--commit", "-o", str(billing.directory / "oct.csv")
+    )
+    assert result.exit_code == 1
+    assert "nothing was committed" in result.stderr
+    assert not (billing.directory / "oct.csv").exists()
+    assert not billing.ledger.exists() or billing.query("SELECT id FROM runs") == []

@@ -117,16 +117,26 @@ def command(
             Format.table if output.stdout_is_terminal() and not to_file else Format.csv
         )
         all_totals = [ServiceTotals(r.service.name, r.service.domain) for r in raters]
-        billed: list[RatedCall] = []
+        # Only a commit or a rerun of a committed period needs the calls and the text kept;
+        # a preview streams, so a month of calls is never held in memory.
+        keep = commit or plan.replay is not None
+        billed: list[RatedCall] | None = [] if keep else None
         if chosen is Format.table and not to_file:
             write_tables(output.stdout(), raters, all_totals, period, config, billed)
-            text = None
+        elif not keep:
+            with output.data_stream(output_path) as stream:
+                write_output(chosen, stream, raters, all_totals, period, config, detail, billed)
         else:
+            assert billed is not None
             text = render(chosen, raters, all_totals, period, config, detail, billed)
             selection = Selection(
                 period, tuple(s.name for s in services), late_days, chosen.value, detail.value
             )
             text = reproduce(ledger, plan, selection, text)
+            if commit and strict and _count(all_totals, "unrated"):
+                # SPEC §6/§9: a --strict failure is a failed run, and a failed run commits nothing
+                _report(run, problems, all_totals, plan)
+                _strict_failure(all_totals, committed=False)
             if commit and plan.replay is None:
                 assert ledger is not None and output_path is not None
                 keys = plan.book.server_keys
@@ -150,17 +160,33 @@ def command(
                         "nothing new to commit"
                     )
 
-    unrated = sum(totals.statuses.get("unrated", 0) for totals in all_totals)
-    late = sum(totals.statuses.get("late", 0) for totals in all_totals)
+    _report(run, problems, all_totals, plan)
+    if strict and _count(all_totals, "unrated"):
+        _strict_failure(all_totals, committed=commit)
+
+
+def _count(all_totals: list[ServiceTotals], status: str) -> int:
+    return sum(totals.statuses.get(status, 0) for totals in all_totals)
+
+
+def _report(
+    run: RatingRun, problems: list[CdrProblem], all_totals: list[ServiceTotals], plan: RunPlan
+) -> None:
+    unrated, late = _count(all_totals, "unrated"), _count(all_totals, "late")
     report_run(run, problems, unrated=unrated, late=late, replay=plan.replay)
-    log.info("done: %d calls listed, %d late, %d unrated", len(billed), late, unrated)
-    if strict and unrated:
-        # an error under --strict, so it is printed even with -q
-        output.error(
-            f"{unrated} calls unrated (--strict)",
-            hint="add the missing deck rows or custom_rates; `voipbill explain` shows why",
-        )
-        raise typer.Exit(ExitCode.INVALID_INPUT)
+    listed = sum(sum(totals.statuses.values()) for totals in all_totals)
+    log.info("done: %d calls listed, %d late, %d unrated", listed, late, unrated)
+
+
+def _strict_failure(all_totals: list[ServiceTotals], *, committed: bool) -> None:
+    # an error under --strict, so it is printed even with -q
+    unrated = _count(all_totals, "unrated")
+    output.error(
+        f"{unrated} calls unrated (--strict)"
+        + ("" if committed else "; nothing was committed to the ledger"),
+        hint="add the missing deck rows or custom_rates; `voipbill explain` shows why",
+    )
+    raise typer.Exit(ExitCode.INVALID_INPUT)
 
 
 def reproduce(ledger: Ledger | None, plan: RunPlan, selection: Selection, text: str) -> str:
@@ -195,22 +221,36 @@ def render(
 ) -> str:
     """The whole output as text: a commit hashes and stores it, a rerun compares it."""
     buffer = io.StringIO()
-    if chosen is Format.table:
-        write_tables(output.file_console(buffer), raters, all_totals, period, config, billed)
-    elif chosen is Format.csv:
-        write_csv(buffer, raters, all_totals, period, config, detail, billed)
-    else:
-        write_json(buffer, raters, all_totals, period, config, detail, billed)
+    write_output(chosen, buffer, raters, all_totals, period, config, detail, billed)
     return buffer.getvalue()
 
 
+def write_output(
+    chosen: Format,
+    stream: IO[str],
+    raters: list[ServiceRater],
+    all_totals: list[ServiceTotals],
+    period: Period,
+    config: Config,
+    detail: Detail,
+    billed: list[RatedCall] | None,
+) -> None:
+    if chosen is Format.table:
+        write_tables(output.file_console(stream), raters, all_totals, period, config, billed)
+    elif chosen is Format.csv:
+        write_csv(stream, raters, all_totals, period, config, detail, billed)
+    else:
+        write_json(stream, raters, all_totals, period, config, detail, billed)
+
+
 def _all_calls(
-    raters: list[ServiceRater], all_totals: list[ServiceTotals], billed: list[RatedCall]
+    raters: list[ServiceRater], all_totals: list[ServiceTotals], billed: list[RatedCall] | None
 ) -> Iterator[RatedCall]:
-    """Every listed call, tallied, and kept in `billed` for the ledger."""
+    """Every listed call, tallied, and kept in `billed` for the ledger when it is a list."""
     for rater, totals in zip(raters, all_totals, strict=True):
         for call in tally(rater.calls(), totals):
-            billed.append(call)
+            if billed is not None:
+                billed.append(call)
             yield call
 
 
@@ -221,7 +261,7 @@ def write_csv(
     period: Period,
     config: Config,
     detail: Detail,
-    billed: list[RatedCall],
+    billed: list[RatedCall] | None,
 ) -> None:
     if detail is Detail.calls:
         write_calls_csv(
@@ -245,7 +285,7 @@ def write_json(
     period: Period,
     config: Config,
     detail: Detail,
-    billed: list[RatedCall],
+    billed: list[RatedCall] | None,
 ) -> None:
     """Streamed, so a month of calls is never held in memory as one document."""
     head = {
@@ -285,7 +325,7 @@ def write_tables(
     all_totals: list[ServiceTotals],
     period: Period,
     config: Config,
-    billed: list[RatedCall],
+    billed: list[RatedCall] | None,
 ) -> None:
     for _ in _all_calls(raters, all_totals, billed):
         pass
