@@ -163,6 +163,9 @@ def test_table_shows_categories_and_unrated_count(files: tuple[Path, Path]) -> N
         (["--from", "2026-10-01"], 2, "--from and --to go together"),
         (["--period", "2026-10", "--service", "nope"], 3, "no service named 'nope'"),
         (["--period", "2026-10", "--format", "xml"], 2, "xml"),
+        (["--period", "0000-01"], 2, "out of range"),
+        (["--from", "9999-12-01", "--to", "9999-12-31"], 2, "out of range"),
+        (["--period", "2026-11", "--late-days", "800000"], 2, "out of range"),
     ],
 )
 def test_bad_arguments_give_one_line_and_the_spec_exit_code(
@@ -242,3 +245,38 @@ def test_explain_unknown_uuid_exits_1(files: tuple[Path, Path]) -> None:
     )
     assert result.exit_code == 1
     assert "no CDR with xml_cdr_uuid nope" in result.stderr
+
+
+def test_an_absurd_billsec_is_reported_not_billed(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    rows = [cdr(xml_cdr_uuid="huge", billsec="9" * 35), cdr(xml_cdr_uuid="fine")]
+    cdrs = write_export(tmp_path / "cdrs.csv", rows)
+    result = invoke(
+        "rate", "-c", str(config), "--cdr-file", str(cdrs), "--period", "2026-10", "--format", "csv"
+    )
+    assert result.exit_code == 0
+    assert "huge: unreadable billsec, left out" in result.stderr
+    assert [row["call_uuid"] for row in csv.DictReader(io.StringIO(result.stdout))] == ["fine"]
+
+
+@pytest.mark.parametrize(
+    "package",
+    [
+        "free_minutes = 1e400",
+        'markup_percent = "12345678901234567890"',
+        'special = [ { pattern = "a{99999999999}", type = "regex", mode = "flat_per_call" } ]',
+    ],
+)
+def test_absurd_config_values_are_configuration_errors(tmp_path: Path, package: str) -> None:
+    config = write_config(tmp_path, package)
+    result = invoke(
+        "rate",
+        "-c",
+        str(config),
+        "--period",
+        "2026-10",
+        "--cdr-file",
+        str(write_export(tmp_path / "cdrs.csv", [])),
+    )
+    assert result.exit_code == 3, result.stderr
+    assert "packages -> paygo" in result.stderr

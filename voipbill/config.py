@@ -289,14 +289,19 @@ class _Table:
     def to_decimal(self, key: str, value: Any) -> Decimal:
         if isinstance(value, str):
             try:
-                return parse_decimal(value)
+                number = parse_decimal(value)
             except DecimalSyntaxError:
                 raise self.error(
                     key, f"{value!r} is not a decimal number", hint='write e.g. "0.012"'
                 ) from None
-        number = Decimal(value)
-        if not number.is_finite() or number < 0:
-            raise self.error(key, f"{value} is not a non-negative decimal number")
+        else:
+            number = Decimal(value)
+            if not number.is_finite() or number < 0:
+                raise self.error(key, f"{value} is not a non-negative decimal number")
+        # prices, percentages and minutes this large are typos, and would overflow the
+        # 28 significant digits of a call's cost
+        if number > _LARGEST_NUMBER:
+            raise self.error(key, f"{value} is too large (at most {_LARGEST_NUMBER})")
         return number
 
     def increment(self, key: str) -> Increment | None:
@@ -343,6 +348,7 @@ def _names(kind: type | tuple[type, ...]) -> str:
     )
 
 
+_LARGEST_NUMBER = Decimal(1_000_000_000)
 _NAME = re.compile(r"[A-Za-z0-9_.-]+")
 _PRESETS = ("voipbill", "ictvoip", "astpp", "magnus")
 _DIRECTIONS = ("outbound", "inbound", "both")
@@ -604,7 +610,7 @@ class _Loader:
             elif kind == "regex":
                 try:
                     compiled = re.compile(pattern)
-                except re.error as exc:
+                except (re.error, OverflowError, RecursionError) as exc:
                     raise entry.error("pattern", f"bad regular expression: {exc}") from None
             else:
                 raise entry.error("type", f'{kind!r}: use "prefix" or "regex"')

@@ -43,7 +43,11 @@ class Period:
 
     def extended_back(self, days: int) -> Period:
         """The same period starting `days` calendar days earlier (for `--late-days`)."""
-        return make_period(self.first_day - timedelta(days=days), self.last_day, self.timezone)
+        try:
+            first = self.first_day - timedelta(days=days)
+        except OverflowError:
+            first = date.min
+        return make_period(first, self.last_day, self.timezone)
 
 
 def local_midnight_epoch(day: date, zone: ZoneInfo) -> int:
@@ -52,7 +56,18 @@ def local_midnight_epoch(day: date, zone: ZoneInfo) -> int:
     return int(datetime.combine(day, time(0), tzinfo=zone).timestamp())
 
 
+# CDRs carry Unix epochs; FusionPBX treats an epoch of 0 as "no filter" (CONTRACT §8.17), and
+# no FusionPBX CDR predates 2000: dates outside this range are typing mistakes.
+FIRST_BILLABLE_DAY = date(2000, 1, 1)
+LAST_BILLABLE_DAY = date(2099, 12, 31)
+
+
 def make_period(first_day: date, last_day: date, zone: ZoneInfo) -> Period:
+    if first_day < FIRST_BILLABLE_DAY or last_day > LAST_BILLABLE_DAY:
+        raise UsageError(
+            f"the period {first_day.isoformat()} to {last_day.isoformat()} is out of range",
+            hint=f"billing dates run from {FIRST_BILLABLE_DAY} to {LAST_BILLABLE_DAY}",
+        )
     if last_day < first_day:
         raise UsageError(
             f"--to {last_day.isoformat()} is before --from {first_day.isoformat()}",
@@ -80,8 +95,14 @@ def parse_month(text: str) -> tuple[date, date]:
     match = re.fullmatch(r"(\d{4})-(\d{2})", text)
     if not match or not 1 <= int(match.group(2)) <= 12:
         raise UsageError(f"--period {text!r} is not a month", hint="write YYYY-MM, e.g. 2026-10")
-    first = date(int(match.group(1)), int(match.group(2)), 1)
-    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    year, month = int(match.group(1)), int(match.group(2))
+    if not FIRST_BILLABLE_DAY.year <= year <= LAST_BILLABLE_DAY.year:
+        raise UsageError(
+            f"--period {text!r} is out of range",
+            hint=f"billing dates run from {FIRST_BILLABLE_DAY} to {LAST_BILLABLE_DAY}",
+        )
+    first = date(year, month, 1)
+    following = date(year + month // 12, month % 12 + 1, 1)
     return first, following - timedelta(days=1)
 
 

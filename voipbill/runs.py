@@ -15,6 +15,9 @@ from voipbill.periods import Period
 from voipbill.rating import ServiceRater, Trace
 
 MAX_EXAMPLES = 5
+# No call lasts 115 days; a larger billsec is a corrupt row, and would overflow Decimal
+# precision in the cost (28 digits), so it is reported rather than billed.
+MAX_BILLSEC = 10_000_000
 
 
 @dataclass
@@ -91,7 +94,11 @@ class RatingRun:
                     self.note(f"{source} line {record.line}: repeated uuid, the first row won")
                 continue
             seen.add(record.xml_cdr_uuid)
-            if record.start_epoch is None or record.billsec is None:
+            if (
+                record.start_epoch is None
+                or record.billsec is None
+                or (record.billsec > MAX_BILLSEC)
+            ):
                 what = "start_epoch" if record.start_epoch is None else "billsec"
                 self.bad_row(
                     f"{source} line {record.line}: {record.xml_cdr_uuid or 'no uuid'}: "

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from voipbill.cdrs import CdrProblem
+from voipbill.cdrs import CdrProblem, read_cdr_file
 from voipbill.cli import output
 from voipbill.cli.context import state
 from voipbill.cli.options import CdrFileOption, FromOption, PeriodOption, ServiceOption, ToOption
 from voipbill.cli.sources import feed_run
-from voipbill.errors import InvalidInputError
-from voipbill.periods import resolve_period
+from voipbill.config import Config
+from voipbill.errors import InvalidInputError, UsageError
+from voipbill.periods import Period, make_period, parse_month, resolve_period
 from voipbill.report import CALL_COLUMNS, StartFormatter, call_values
 from voipbill.runs import RatingRun, build_raters
 
@@ -41,6 +44,7 @@ def command(
     )
     problems: list[CdrProblem] = []
     if period is None:
+        assert cdr_file is not None  # resolve_period requires a period without a file
         # With only a file, bill the call's calendar month: free minutes depend on the period.
         period = _month_of_call(config, chosen.name, uuid, cdr_file)
     raters = build_raters(config, [chosen], trace_uuid=uuid)
@@ -76,7 +80,7 @@ def command(
     ):
         value = getattr(record, name)
         if name == "start_epoch" and value is not None:
-            value = f"{value} ({datetime.fromtimestamp(value, config.timezone).isoformat()})"
+            value = f"{value} ({_local_time(value, config.timezone)})"
         raw.add_row(name, escape("" if value is None else str(value)))
     console.print(raw)
 
@@ -97,17 +101,26 @@ def command(
     console.print(final)
 
 
-def _month_of_call(config, service: str, uuid: str, cdr_file):  # type: ignore[no-untyped-def]
-    from voipbill.cdrs import read_cdr_file
-    from voipbill.periods import make_period, parse_month
-
+def _month_of_call(config: Config, service: str, uuid: str, cdr_file: Path) -> Period:
+    """The calendar month (config time zone) in which the call started."""
     problems: list[CdrProblem] = []
     for record in read_cdr_file(cdr_file, problems=problems):
-        if record.xml_cdr_uuid == uuid and record.start_epoch is not None:
+        if record.xml_cdr_uuid != uuid or record.start_epoch is None:
+            continue
+        try:
             day = datetime.fromtimestamp(record.start_epoch, config.timezone).date()
             first, last = parse_month(f"{day:%Y-%m}")
             return make_period(first, last, config.timezone)
+        except (OverflowError, OSError, ValueError, UsageError):
+            break  # an epoch outside any billable month: reported below
     raise InvalidInputError(
-        f"no CDR with xml_cdr_uuid {uuid} and a readable start_epoch in {cdr_file}",
-        hint=f"service {service}: check the uuid",
+        f"no CDR with xml_cdr_uuid {uuid} and a usable start_epoch in {cdr_file}",
+        hint=f"service {service}: check the uuid, or give --period",
     )
+
+
+def _local_time(epoch: int, zone: ZoneInfo) -> str:
+    try:
+        return datetime.fromtimestamp(epoch, zone).isoformat()
+    except (OverflowError, OSError, ValueError):
+        return "not a date"
