@@ -16,21 +16,55 @@ import uuid
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-COLUMNS = (
-    "domain_uuid,sip_call_id,extension,extension_name,start_stamp,end_stamp,start_date_formatted,"
-    "start_time_formatted,start_epoch,duration,billmsec,missed_call,record_path,record_name,"
-    "xml_cdr_uuid,bridge_uuid,direction,billsec,caller_id_name,caller_id_number,"
-    "caller_destination,source_number,destination_number,leg,read_codec,write_codec,cc_side,"
-    "answer_stamp,status,sip_hangup_disposition,pdd_ms,rtp_audio_in_mos,wait,domain_name"
-).split(",")
+COLUMNS = [
+    "domain_uuid",
+    "sip_call_id",
+    "extension",
+    "extension_name",
+    "start_stamp",
+    "end_stamp",
+    "start_date_formatted",
+    "start_time_formatted",
+    "start_epoch",
+    "duration",
+    "billmsec",
+    "missed_call",
+    "record_path",
+    "record_name",
+    "xml_cdr_uuid",
+    "bridge_uuid",
+    "direction",
+    "billsec",
+    "caller_id_name",
+    "caller_id_number",
+    "caller_destination",
+    "source_number",
+    "destination_number",
+    "leg",
+    "read_codec",
+    "write_codec",
+    "cc_side",
+    "answer_stamp",
+    "status",
+    "sip_hangup_disposition",
+    "pdd_ms",
+    "rtp_audio_in_mos",
+    "wait",
+    "domain_name",
+]
 
 ZONE = ZoneInfo("America/Toronto")
 TENANTS = {
     "mcon.wat5.ictvoip.ca": {
         "domain_uuid": "75a468d8-3a9e-4544-bc8b-7c03aa13e10c",
         "did": "5192229000",
-        "extensions": {"2112": "Reception", "2113": "Sales", "2114": "Support", "2115": "Billing",
-                       "2216": "Warehouse"},
+        "extensions": {
+            "2112": "Reception",
+            "2113": "Sales",
+            "2114": "Support",
+            "2115": "Billing",
+            "2216": "Warehouse",
+        },
     },
     "acme.wat5.ictvoip.ca": {
         "domain_uuid": "0d4c1f7e-52a8-4d1b-9a51-2c8e1f0b7a33",
@@ -40,10 +74,22 @@ TENANTS = {
 }
 OUTBOUND = [
     # (dialed as the phone sent it, weight)
-    ("15195550143", 12), ("5195550188", 8), ("14165550123", 10), ("4165550177", 6),
-    ("16135550100", 5), ("12125550123", 5), ("13105550150", 3), ("95195550161", 4),
-    ("18005551234", 4), ("18885550111", 2), ("011442079460000", 3), ("011447700900123", 2),
-    ("011331234567890", 1), ("011525512345678", 1), ("19005550123", 1), ("01188213456789", 1),
+    ("15195550143", 12),
+    ("5195550188", 8),
+    ("14165550123", 10),
+    ("4165550177", 6),
+    ("16135550100", 5),
+    ("12125550123", 5),
+    ("13105550150", 3),
+    ("95195550161", 4),
+    ("18005551234", 4),
+    ("18885550111", 2),
+    ("011442079460000", 3),
+    ("011447700900123", 2),
+    ("011331234567890", 1),
+    ("011525512345678", 1),
+    ("19005550123", 1),
+    ("01188213456789", 1),
 ]
 CALLERS = ["15195550143", "14165550123", "16475550110", "12895550180", "15485550100"]
 
@@ -61,44 +107,81 @@ def row(rng: random.Random, domain: str, epoch: int, kind: str) -> list[dict[str
     billsec = rng.choice([rng.randint(1, 59), rng.randint(60, 600), rng.randint(600, 2400)])
     call_uuid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
     base = {
-        "domain_uuid": tenant["domain_uuid"], "extension": extension, "extension_name": name,
-        "xml_cdr_uuid": call_uuid, "leg": "a", "read_codec": "PCMU", "write_codec": "PCMU",
-        "domain_name": domain, "wait": str(rng.randint(0, 20)),
+        "domain_uuid": tenant["domain_uuid"],
+        "extension": extension,
+        "extension_name": name,
+        "xml_cdr_uuid": call_uuid,
+        "leg": "a",
+        "read_codec": "PCMU",
+        "write_codec": "PCMU",
+        "domain_name": domain,
+        "wait": str(rng.randint(0, 20)),
     }
     if kind == "outbound":
         dialed = rng.choices([n for n, _ in OUTBOUND], [w for _, w in OUTBOUND])[0]
-        base |= {"direction": "outbound", "caller_id_name": name, "caller_id_number": extension,
-                 "caller_destination": dialed, "source_number": extension,
-                 "destination_number": dialed}
+        base |= {
+            "direction": "outbound",
+            "caller_id_name": name,
+            "caller_id_number": extension,
+            "caller_destination": dialed,
+            "source_number": extension,
+            "destination_number": dialed,
+        }
     elif kind == "inbound":
         caller = rng.choice(CALLERS)
-        base |= {"direction": "inbound", "caller_id_name": rng.choice(["WIRELESS CALLER", "Jane Doe"]),
-                 "caller_id_number": caller, "caller_destination": tenant["did"],
-                 "source_number": caller, "destination_number": extension}
+        base |= {
+            "direction": "inbound",
+            "caller_id_name": rng.choice(["WIRELESS CALLER", "Jane Doe"]),
+            "caller_id_number": caller,
+            "caller_destination": tenant["did"],
+            "source_number": caller,
+            "destination_number": extension,
+        }
     else:
-        other = rng.choice(sorted(set(tenant["extensions"]) - {extension}) + ["*97", "*98"])
-        base |= {"direction": "local", "caller_id_name": name, "caller_id_number": extension,
-                 "caller_destination": other, "source_number": extension,
-                 "destination_number": other}
+        other = rng.choice([*sorted(set(tenant["extensions"]) - {extension}), "*97", "*98"])
+        base |= {
+            "direction": "local",
+            "caller_id_name": name,
+            "caller_id_number": extension,
+            "caller_destination": other,
+            "source_number": extension,
+            "destination_number": other,
+        }
     if not answered:
         billsec = 0
     status = "answered" if billsec else rng.choice(["missed", "no_answer", "cancelled", "busy"])
     base |= {
-        "billsec": str(billsec), "duration": str(billsec), "billmsec": str(billsec * 1000 + 37),
-        "missed_call": "1" if status == "missed" else "", "status": status,
-        "start_epoch": str(epoch), "start_stamp": stamp(epoch), "end_stamp": stamp(epoch + billsec + 5),
+        "billsec": str(billsec),
+        "duration": str(billsec),
+        "billmsec": str(billsec * 1000 + 37),
+        "missed_call": "1" if status == "missed" else "",
+        "status": status,
+        "start_epoch": str(epoch),
+        "start_stamp": stamp(epoch),
+        "end_stamp": stamp(epoch + billsec + 5),
         "start_date_formatted": datetime.fromtimestamp(epoch, ZONE).strftime("%d %b %Y"),
         "start_time_formatted": datetime.fromtimestamp(epoch, ZONE).strftime("%I:%M %p").lower(),
         "answer_stamp": stamp(epoch + 5) if billsec else "1969-12-31 19:00:00-05",
-        "sip_hangup_disposition": rng.choice(["send_bye", "recv_bye"]) if billsec else "recv_cancel",
+        "sip_hangup_disposition": rng.choice(["send_bye", "recv_bye"])
+        if billsec
+        else "recv_cancel",
     }
     rows = [base]
     if kind == "outbound" and billsec and rng.random() < 0.3:
         # log-b-leg enabled: the b-leg carries the same billsec and its own uuid (CONTRACT §8.3)
         b_uuid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         base["bridge_uuid"] = b_uuid
-        rows.append(base | {"xml_cdr_uuid": b_uuid, "leg": "b", "extension": "", "extension_name": "",
-                            "caller_destination": "", "bridge_uuid": ""})
+        rows.append(
+            base
+            | {
+                "xml_cdr_uuid": b_uuid,
+                "leg": "b",
+                "extension": "",
+                "extension_name": "",
+                "caller_destination": "",
+                "bridge_uuid": "",
+            }
+        )
     return rows
 
 
@@ -113,12 +196,23 @@ def generate(seed: int = 2026) -> str:
         kind = rng.choices(["outbound", "inbound", "local"], [60, 25, 15])[0]
         rows.extend(row(rng, domain, epoch, kind))
     # CONTRACT §2.2: a caller name with a quote and a comma breaks FusionPBX's CSV
-    quirky = row(rng, "mcon.wat5.ictvoip.ca", int(datetime(2026, 10, 20, 10, 5, tzinfo=ZONE).timestamp()),
-                 "inbound")[0]
-    quirky |= {"caller_id_name": 'ACME "Corp", Inc', "billsec": "75", "duration": "75",
-               "status": "answered", "missed_call": ""}
+    quirky = row(
+        rng,
+        "mcon.wat5.ictvoip.ca",
+        int(datetime(2026, 10, 20, 10, 5, tzinfo=ZONE).timestamp()),
+        "inbound",
+    )[0]
+    quirky |= {
+        "caller_id_name": 'ACME "Corp", Inc',
+        "billsec": "75",
+        "duration": "75",
+        "status": "answered",
+        "missed_call": "",
+    }
     rows.append(quirky)
-    rows.sort(key=lambda r: (int(r["start_epoch"]), r["xml_cdr_uuid"]), reverse=True)  # newest first
+    rows.sort(
+        key=lambda r: (int(r["start_epoch"]), r["xml_cdr_uuid"]), reverse=True
+    )  # newest first
     lines = [",".join(f'"{c}"' for c in COLUMNS)]
     lines += [",".join(f'"{r.get(c, "")}"' for c in COLUMNS) for r in rows]
     return "\n".join(lines) + "\n"

@@ -6,13 +6,40 @@ import itertools
 from pathlib import Path
 
 # CONTRACT §2.2: the 5.5 admin column list
-COLUMNS = (
-    "domain_uuid,sip_call_id,extension,extension_name,start_stamp,end_stamp,start_date_formatted,"
-    "start_time_formatted,start_epoch,duration,billmsec,missed_call,record_path,record_name,"
-    "xml_cdr_uuid,bridge_uuid,direction,billsec,caller_id_name,caller_id_number,"
-    "caller_destination,source_number,destination_number,leg,read_codec,write_codec,cc_side,"
-    "answer_stamp,status,sip_hangup_disposition,pdd_ms,wait"
-).split(",")
+COLUMNS = [
+    "domain_uuid",
+    "sip_call_id",
+    "extension",
+    "extension_name",
+    "start_stamp",
+    "end_stamp",
+    "start_date_formatted",
+    "start_time_formatted",
+    "start_epoch",
+    "duration",
+    "billmsec",
+    "missed_call",
+    "record_path",
+    "record_name",
+    "xml_cdr_uuid",
+    "bridge_uuid",
+    "direction",
+    "billsec",
+    "caller_id_name",
+    "caller_id_number",
+    "caller_destination",
+    "source_number",
+    "destination_number",
+    "leg",
+    "read_codec",
+    "write_codec",
+    "cc_side",
+    "answer_stamp",
+    "status",
+    "sip_hangup_disposition",
+    "pdd_ms",
+    "wait",
+]
 
 _counter = itertools.count(1)
 

@@ -21,20 +21,39 @@ def files(tmp_path: Path) -> tuple[Path, Path]:
     config = write_config(tmp_path, 'markup_percent = "10"\nno_charge = ["[tollfree]"]')
     rows = [
         cdr(xml_cdr_uuid="call-1", destination_number="15195550100", billsec=61),
-        cdr(xml_cdr_uuid="call-2", destination_number="18005551234", billsec=30, start_epoch=OCT_15 + 60),
-        cdr(xml_cdr_uuid="call-3", destination_number="88213456789", billsec=30, start_epoch=OCT_15 + 120),
-        cdr(xml_cdr_uuid="call-4", direction="local", destination_number="2113", start_epoch=OCT_15 + 180),
+        cdr(
+            xml_cdr_uuid="call-2",
+            destination_number="18005551234",
+            billsec=30,
+            start_epoch=OCT_15 + 60,
+        ),
+        cdr(
+            xml_cdr_uuid="call-3",
+            destination_number="88213456789",
+            billsec=30,
+            start_epoch=OCT_15 + 120,
+        ),
+        cdr(
+            xml_cdr_uuid="call-4",
+            direction="local",
+            destination_number="2113",
+            start_epoch=OCT_15 + 180,
+        ),
     ]
     return config, write_export(tmp_path / "cdrs.csv", rows)
 
 
 def rate(files: tuple[Path, Path], *extra: str) -> tuple[int, str, str]:
     config, cdrs = files
-    result = invoke("rate", "--config", str(config), "--cdr-file", str(cdrs), "--period", "2026-10", *extra)
+    result = invoke(
+        "rate", "--config", str(config), "--cdr-file", str(cdrs), "--period", "2026-10", *extra
+    )
     return result.exit_code, result.stdout, result.stderr
 
 
-def test_calls_csv_has_exactly_the_spec_columns_and_one_row_per_call(files: tuple[Path, Path]) -> None:
+def test_calls_csv_has_exactly_the_spec_columns_and_one_row_per_call(
+    files: tuple[Path, Path],
+) -> None:
     code, stdout, stderr = rate(files, "--format", "csv")
     assert code == 0, stderr
     rows = list(csv.DictReader(io.StringIO(stdout)))
@@ -44,7 +63,11 @@ def test_calls_csv_has_exactly_the_spec_columns_and_one_row_per_call(files: tupl
     # 61 s at the deck's 6/6 -> 66 s; 0.01 × 1.10 = 0.011/min × 66/60 = 0.0121
     assert (first["billed_seconds"], first["rate"], first["cost"]) == ("66", "0.011", "0.0121")
     assert first["start"] == "2026-10-15T09:00:00-04:00"
-    assert (first["tenant"], first["currency"], first["status"]) == ("mcon.wat5.ictvoip.ca", "CAD", "rated")
+    assert (first["tenant"], first["currency"], first["status"]) == (
+        "mcon.wat5.ictvoip.ca",
+        "CAD",
+        "rated",
+    )
     assert [row["status"] for row in rows] == ["rated", "no_charge", "unrated", "local"]
     assert rows[2]["cost"] == "" and rows[2]["rate"] == ""
     assert "1 calls unrated" in stderr
@@ -55,7 +78,13 @@ def test_summary_csv_has_a_total_row_and_amounts_of_rated_calls(files: tuple[Pat
     assert code == 0
     rows = list(csv.DictReader(io.StringIO(stdout)))
     assert stdout.splitlines()[0].split(",") == SUMMARY_COLUMNS
-    assert [row["category"] for row in rows] == ["international", "local", "national", "tollfree", "total"]
+    assert [row["category"] for row in rows] == [
+        "international",
+        "local",
+        "national",
+        "tollfree",
+        "total",
+    ]
     total = rows[-1]
     assert (total["calls"], total["billed_minutes"], total["amount"]) == ("4", "1.10", "0.0121")
     assert (total["period_start"], total["period_end"]) == ("2026-10-01", "2026-10-31")
@@ -64,8 +93,19 @@ def test_summary_csv_has_a_total_row_and_amounts_of_rated_calls(files: tuple[Pat
 def test_summary_lists_a_service_without_calls(tmp_path: Path) -> None:
     config = write_config(tmp_path)
     cdrs = write_export(tmp_path / "cdrs.csv", [])
-    result = invoke("rate", "-c", str(config), "--cdr-file", str(cdrs), "--period", "2026-10",
-                    "--format", "csv", "--detail", "summary")
+    result = invoke(
+        "rate",
+        "-c",
+        str(config),
+        "--cdr-file",
+        str(cdrs),
+        "--period",
+        "2026-10",
+        "--format",
+        "csv",
+        "--detail",
+        "summary",
+    )
     assert result.exit_code == 0
     assert result.stdout.splitlines()[1:] == [
         "mcon,mcon.wat5.ictvoip.ca,2026-10-01,2026-10-31,total,0,0.00,0.0000,CAD"
@@ -96,7 +136,9 @@ def test_strict_exits_1_on_unrated_calls_even_when_quiet(files: tuple[Path, Path
     assert stdout.count("\n") == 5  # the rows are still written
 
 
-def test_output_file_is_written_whole_and_stdout_stays_empty(files: tuple[Path, Path], tmp_path: Path) -> None:
+def test_output_file_is_written_whole_and_stdout_stays_empty(
+    files: tuple[Path, Path], tmp_path: Path
+) -> None:
     target = tmp_path / "out" / "calls.csv"
     target.parent.mkdir()
     code, stdout, _ = rate(files, "--format", "csv", "-o", str(target))
@@ -135,8 +177,15 @@ def test_bad_arguments_give_one_line_and_the_spec_exit_code(
 
 def test_missing_cdr_file_is_a_clear_error(files: tuple[Path, Path], tmp_path: Path) -> None:
     config, _ = files
-    result = invoke("rate", "--config", str(config), "--cdr-file", str(tmp_path / "nope.csv"),
-                    "--period", "2026-10")
+    result = invoke(
+        "rate",
+        "--config",
+        str(config),
+        "--cdr-file",
+        str(tmp_path / "nope.csv"),
+        "--period",
+        "2026-10",
+    )
     assert result.exit_code == 2
     assert "nope.csv" in result.stderr
     assert "Traceback" not in result.stderr
@@ -152,25 +201,44 @@ def test_config_error_exits_3(tmp_path: Path) -> None:
 
 def test_explain_follows_one_call_from_raw_fields_to_cost(files: tuple[Path, Path]) -> None:
     config, cdrs = files
-    result = invoke("explain", "--config", str(config), "--service", "mcon", "--uuid", "call-1",
-                    "--cdr-file", str(cdrs))
+    result = invoke(
+        "explain",
+        "--config",
+        str(config),
+        "--service",
+        "mcon",
+        "--uuid",
+        "call-1",
+        "--cdr-file",
+        str(cdrs),
+    )
     assert result.exit_code == 0, result.stderr
     text = result.stdout
-    for expected in ("Raw fields used", "belongs to service 'mcon'", "class national",
-                     "deck prefix 1", "6/6: billsec 61 s -> billed 66 s", "0.0121"):
+    for expected in (
+        "Raw fields used",
+        "belongs to service 'mcon'",
+        "class national",
+        "deck prefix 1",
+        "6/6: billsec 61 s -> billed 66 s",
+        "0.0121",
+    ):
         assert expected in text, expected
 
 
 def test_explain_says_why_a_call_is_not_billed(files: tuple[Path, Path], tmp_path: Path) -> None:
     config, _ = files
     cdrs = write_export(tmp_path / "legs.csv", [cdr(xml_cdr_uuid="b-1", leg="b")])
-    result = invoke("explain", "-c", str(config), "-s", "mcon", "--uuid", "b-1", "--cdr-file", str(cdrs))
+    result = invoke(
+        "explain", "-c", str(config), "-s", "mcon", "--uuid", "b-1", "--cdr-file", str(cdrs)
+    )
     assert result.exit_code == 0
     assert "leg b, dropped" in result.stdout
 
 
 def test_explain_unknown_uuid_exits_1(files: tuple[Path, Path]) -> None:
     config, cdrs = files
-    result = invoke("explain", "-c", str(config), "-s", "mcon", "--uuid", "nope", "--cdr-file", str(cdrs))
+    result = invoke(
+        "explain", "-c", str(config), "-s", "mcon", "--uuid", "nope", "--cdr-file", str(cdrs)
+    )
     assert result.exit_code == 1
     assert "no CDR with xml_cdr_uuid nope" in result.stderr

@@ -10,7 +10,8 @@ import pytest
 
 from tests.clirunner import invoke
 from tests.fakepbx import ADMIN_KEY, DOMAIN, SUPERADMIN_KEY, FakeFusionPBX
-from tests.pbxhelpers import KEY_ENV, pbx  # noqa: F401  (the fixture)
+from tests.pbxhelpers import KEY_ENV
+from tests.pbxhelpers import pbx as pbx  # the fixture, re-exported
 
 
 def config_for(tmp_path: Path, url: str) -> Path:
@@ -47,18 +48,25 @@ extensions = "1001 | 1002"
 
 @pytest.mark.parametrize("key", [ADMIN_KEY, SUPERADMIN_KEY])
 def test_rate_from_the_server_bills_each_call_once(
-    pbx: FakeFusionPBX, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str  # noqa: F811
+    pbx: FakeFusionPBX,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    key: str,
 ) -> None:
     monkeypatch.setenv(KEY_ENV, key)
     config = config_for(tmp_path, pbx.url)
-    result = invoke("rate", "-c", str(config), "--from", "2024-03-10", "--to", "2024-03-10",
-                    "--format", "csv")
+    result = invoke(
+        "rate", "-c", str(config), "--from", "2024-03-10", "--to", "2024-03-10", "--format", "csv"
+    )
     assert result.exit_code == 0, result.stderr
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     # the seed: an outbound call (its b-leg only visible to a superadmin), an inbound call,
     # a local call and a missed call; LOSE_RACE and NULL hangup_cause rows never exported
     assert [(row["call_uuid"][-1], row["status"]) for row in rows] == [
-        ("1", "rated"), ("2", "no_charge"), ("3", "local"), ("4", "unanswered"),
+        ("1", "rated"),
+        ("2", "no_charge"),
+        ("3", "local"),
+        ("4", "unanswered"),
     ]
     # 65 s at 6/6 -> 66 s × 0.012/min = 0.0132
     assert rows[0]["cost"] == "0.0132"
@@ -66,7 +74,9 @@ def test_rate_from_the_server_bills_each_call_once(
 
 
 def test_rate_from_the_server_with_a_bad_key_exits_4(
-    pbx: FakeFusionPBX, tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+    pbx: FakeFusionPBX,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv(KEY_ENV, "x" * 40)
     config = config_for(tmp_path, pbx.url)

@@ -80,8 +80,13 @@ def test_thirty_six_increment_at_0_006_per_minute(tmp_path: Path, billsec: int, 
 
 def test_markup_applies_to_deck_rate_and_connect_fee(tmp_path: Path) -> None:
     # UK row: 0.05/min + 0.05 connect, 60/60. Markup 20%: 0.06 + 0.06 × 61→120 s / 60 = 0.18
-    call = only(rate_calls(tmp_path, [cdr(destination_number="011442079460000", billsec=61)],
-                           'markup_percent = "20"'))
+    call = only(
+        rate_calls(
+            tmp_path,
+            [cdr(destination_number="011442079460000", billsec=61)],
+            'markup_percent = "20"',
+        )
+    )
     assert (call.category, call.matched_prefix, call.billed_seconds) == ("international", "44", 120)
     assert call.rate == Decimal("0.06")
     assert call.connect_fee == Decimal("0.06")
@@ -93,7 +98,11 @@ def test_markup_does_not_apply_to_custom_rates(tmp_path: Path) -> None:
 custom_rates = [ { prefix = "1212", rate = "0.02", increment = "60/60", connect_fee = "0.01" } ]"""
     call = only(rate_calls(tmp_path, [cdr(destination_number="12125550123", billsec=30)], package))
     # 0.01 + 0.02 × 60/60 = 0.03, no markup
-    assert (call.matched_prefix, call.rate, call.cost) == ("1212", Decimal("0.02"), Decimal("0.0300"))
+    assert (call.matched_prefix, call.rate, call.cost) == (
+        "1212",
+        Decimal("0.02"),
+        Decimal("0.0300"),
+    )
 
 
 def test_markup_does_not_apply_to_the_inbound_rate(tmp_path: Path) -> None:
@@ -102,8 +111,14 @@ inbound_billing = true
 inbound_rate = "0.0049"
 increment = "6/6"
 """
-    row = cdr(direction="inbound", extension="2113", caller_destination="5192229000",
-              destination_number="2113", caller_id_number="4165550100", billsec=61)
+    row = cdr(
+        direction="inbound",
+        extension="2113",
+        caller_destination="5192229000",
+        destination_number="2113",
+        caller_id_number="4165550100",
+        billsec=61,
+    )
     call = only(rate_calls(tmp_path, [row], package))
     # 61 s -> 66 billed; 0.0049 × 66 / 60 = 0.00539 -> 0.0054
     assert (call.category, call.status, call.billed_seconds) == ("inbound", "rated", 66)
@@ -119,15 +134,21 @@ def test_longest_deck_prefix_wins_not_the_cheapest(tmp_path: Path) -> None:
 
 def test_call_without_a_rate_is_unrated_not_free(tmp_path: Path) -> None:
     deck = "prefix,rate\n44,0.05\n"
-    call = only(rate_calls(tmp_path, [cdr(destination_number="15195550100", billsec=61)], deck=deck))
+    call = only(
+        rate_calls(tmp_path, [cdr(destination_number="15195550100", billsec=61)], deck=deck)
+    )
     assert call.status == "unrated"
     assert call.cost is None and call.rate is None and call.connect_fee is None
     assert call.billed_seconds == 120  # computed with the package increment (default 60/60)
 
 
 def test_inbound_billing_without_an_inbound_rate_is_unrated(tmp_path: Path) -> None:
-    row = cdr(direction="inbound", extension="2112", caller_destination="5192229000",
-              destination_number="2112")
+    row = cdr(
+        direction="inbound",
+        extension="2112",
+        caller_destination="5192229000",
+        destination_number="2112",
+    )
     call = only(rate_calls(tmp_path, [row], "inbound_billing = true"))
     assert call.status == "unrated"
 
@@ -136,10 +157,23 @@ def test_inbound_billing_without_an_inbound_rate_is_unrated(tmp_path: Path) -> N
 
 
 def test_special_rule_priority_beats_length_and_deck(tmp_path: Path) -> None:
-    package = """special = [
-  { pattern = "19005", type = "prefix", direction = "outbound", mode = "per_minute", per_minute = "2.00", priority = 10 },
-  { pattern = "1900", type = "prefix", direction = "outbound", mode = "flat_per_call", flat = "0.35", per_minute = "0", priority = 20 },
-]"""
+    package = """
+[[packages.paygo.special]]
+pattern = "19005"
+direction = "outbound"
+mode = "per_minute"
+per_minute = "2.00"
+priority = 10
+
+[[packages.paygo.special]]
+pattern = "1900"
+type = "prefix"
+direction = "outbound"
+mode = "flat_per_call"
+flat = "0.35"
+per_minute = "0"
+priority = 20
+"""
     call = only(rate_calls(tmp_path, [cdr(destination_number="19005550123", billsec=300)], package))
     assert (call.category, call.matched_prefix, call.cost) == ("special", "1900", Decimal("0.3500"))
     assert (call.rate, call.connect_fee) == (Decimal(0), Decimal("0.35"))
@@ -157,7 +191,9 @@ special = [
 
 
 def test_special_rule_for_inbound_only_leaves_outbound_calls_alone(tmp_path: Path) -> None:
-    package = """special = [ { pattern = "1519", direction = "inbound", mode = "flat_per_call", flat = "1" } ]"""
+    package = """special = [
+  { pattern = "1519", direction = "inbound", mode = "flat_per_call", flat = "1" },
+]"""
     call = only(rate_calls(tmp_path, [cdr(destination_number="15195550100")], package))
     assert (call.category, call.matched_prefix) == ("national", "1")
 
@@ -187,7 +223,7 @@ def test_free_minutes_are_not_used_by_international_calls(tmp_path: Path) -> Non
     assert call.cost == Decimal("0.1000")
 
 
-# -- exclude, no_charge and statuses ----------------------------------------------------------------
+# -- exclude, no_charge and statuses ------------------------------------------------------------
 
 
 def test_exclude_hides_a_call_and_no_charge_shows_it_free(tmp_path: Path) -> None:
@@ -217,8 +253,12 @@ def test_voicemail_with_billsec_is_answered(tmp_path: Path) -> None:
 
 
 def test_inbound_without_inbound_billing_is_no_charge(tmp_path: Path) -> None:
-    row = cdr(direction="inbound", extension="", caller_destination="+15192229000",
-              destination_number="2112")
+    row = cdr(
+        direction="inbound",
+        extension="",
+        caller_destination="+15192229000",
+        destination_number="2112",
+    )
     call = only(rate_calls(tmp_path, [row]))
     assert (call.category, call.status, call.dialed) == ("inbound", "no_charge", "+15192229000")
 
@@ -243,8 +283,18 @@ def test_extension_of_another_tenant_is_out_of_scope(tmp_path: Path) -> None:
 
 def test_inbound_to_a_did_of_the_service_is_in_scope(tmp_path: Path) -> None:
     rows = [
-        cdr(direction="inbound", extension="", caller_destination="5192229000", destination_number="2112"),
-        cdr(direction="inbound", extension="", caller_destination="5197779999", destination_number="2112"),
+        cdr(
+            direction="inbound",
+            extension="",
+            caller_destination="5192229000",
+            destination_number="2112",
+        ),
+        cdr(
+            direction="inbound",
+            extension="",
+            caller_destination="5197779999",
+            destination_number="2112",
+        ),
     ]
     assert only(rate_calls(tmp_path, rows)).dialed == "5192229000"
 

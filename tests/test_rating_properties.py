@@ -13,7 +13,7 @@ from tests.cdrfactory import write_config
 from voipbill import config as config_module
 from voipbill.cdrs import CdrRecord
 from voipbill.periods import resolve_period
-from voipbill.rating import CHARGED_STATUSES, RatedCall, ServiceRater
+from voipbill.rating import CHARGED_STATUSES, RatedCall
 from voipbill.report import ServiceTotals, billed_minutes
 from voipbill.runs import RatingRun, build_raters
 
@@ -32,7 +32,15 @@ rounding = { digits = 4, mode = "half-up" }
 custom_rates = [ { prefix = "1212", rate = "0.02", connect_fee = "0.001" } ]
 special = [ { pattern = "1900", mode = "hybrid", flat = "0.35", per_minute = "0.5" } ]
 """
-NUMBERS = ["15195550100", "12125550123", "18005551234", "442079460000", "19005550000", "2113", "99999"]
+NUMBERS = [
+    "15195550100",
+    "12125550123",
+    "18005551234",
+    "442079460000",
+    "19005550000",
+    "2113",
+    "99999",
+]
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +85,9 @@ call_strategy = st.tuples(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(calls=st.lists(call_strategy, max_size=25))
 def test_cost_is_never_negative(rater_factory, calls) -> None:  # type: ignore[no-untyped-def]
     for call in rater_factory(calls):
@@ -85,7 +95,9 @@ def test_cost_is_never_negative(rater_factory, calls) -> None:  # type: ignore[n
         assert 0 <= call.free_seconds <= call.billed_seconds
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(call=call_strategy, extra=st.integers(min_value=1, max_value=5_000))
 def test_more_seconds_are_never_cheaper(rater_factory, call, extra) -> None:  # type: ignore[no-untyped-def]
     direction, number, billsec, offset = call
@@ -95,7 +107,9 @@ def test_more_seconds_are_never_cheaper(rater_factory, call, extra) -> None:  # 
     assert shorter[0].billed_seconds <= longer[0].billed_seconds
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(calls=st.lists(call_strategy, max_size=25))
 def test_summary_equals_the_sum_of_the_call_rows(rater_factory, calls) -> None:  # type: ignore[no-untyped-def]
     rated = rater_factory(calls)
@@ -120,4 +134,8 @@ def test_free_minutes_are_shared_in_start_order_not_row_order(rater_factory) -> 
     # connect 0.015 × 1.175 = 0.017625; rate 0.0123 × 1.175 = 0.0144525/min
     # second: 0.017625 + 0.0144525 × 24/60 = 0.023406 -> 0.0234
     # third:  0.017625 + 0.0144525 × 102/60 = 0.04219425 -> 0.0422
-    assert [call.cost for call in calls] == [Decimal("0.0000"), Decimal("0.0234"), Decimal("0.0422")]
+    assert [call.cost for call in calls] == [
+        Decimal("0.0000"),
+        Decimal("0.0234"),
+        Decimal("0.0422"),
+    ]

@@ -124,7 +124,8 @@ class ServiceRater:
         }
         # SPEC §6.1: highest priority first, then the longest pattern text, then list order
         ranked = sorted(
-            enumerate(package.special), key=lambda item: (-item[1].priority, -len(item[1].pattern), item[0])
+            enumerate(package.special),
+            key=lambda item: (-item[1].priority, -len(item[1].pattern), item[0]),
         )
         self.special = tuple(rule for _, rule in ranked)
         # SPEC §6.2: the longest custom prefix wins
@@ -153,8 +154,10 @@ class ServiceRater:
         trace = self.trace if record.xml_cdr_uuid == self.trace_uuid else None
         direction = record.direction
         inbound = direction == "inbound"
-        dialed = (record.caller_destination or record.destination_number) if inbound else (
-            record.destination_number
+        dialed = (
+            (record.caller_destination or record.destination_number)
+            if inbound
+            else (record.destination_number)
         )
         number = self.normaliser.normalise(dialed)
         if number.number_class == "local" or direction == "local":
@@ -163,9 +166,13 @@ class ServiceRater:
             category = "inbound" if inbound else number.number_class
         if trace is not None:
             source_field = (
-                "caller_destination" if inbound and record.caller_destination else "destination_number"
+                "caller_destination"
+                if inbound and record.caller_destination
+                else "destination_number"
             )
-            trace.append(("number", f"{source_field} {dialed!r} (direction {direction or 'empty'})"))
+            trace.append(
+                ("number", f"{source_field} {dialed!r} (direction {direction or 'empty'})")
+            )
             trace.extend(("normalise", step) for step in number.steps)
             trace.append(("category", f"{category} (class {number.number_class})"))
 
@@ -174,7 +181,9 @@ class ServiceRater:
         if excluded_by is not None:
             self.excluded += 1
             if trace is not None:
-                trace.append(("exclude", f"matches exclude pattern {excluded_by}: left out of every output"))
+                trace.append(
+                    ("exclude", f"matches exclude pattern {excluded_by}: left out of every output")
+                )
             return
         if trace is not None:
             trace.append(("exclude", "no exclude pattern matches"))
@@ -189,7 +198,9 @@ class ServiceRater:
         elif billsec == 0 or record.status in UNANSWERED_STATUSES:
             status = UNANSWERED
             reason = f"billsec {billsec}, status {record.status or 'empty'}"
-        elif (matched := self.no_charge.match(original, number.number, category, direction)) is not None:
+        elif (
+            matched := self.no_charge.match(original, number.number, category, direction)
+        ) is not None:
             status = NO_CHARGE
             reason = f"matches no_charge pattern {matched}"
         elif inbound and not self.package.inbound_billing:
@@ -199,7 +210,7 @@ class ServiceRater:
             source = self.rate_source(original, number, billing_direction, record.start_epoch or 0)
             if source is None:
                 status = UNRATED
-                reason = "no rate source applies (no special rule, custom rate, deck row or inbound rate)"
+                reason = "no rate source (no special rule, custom rate, deck row or inbound rate)"
                 billed_seconds = self.increments[billing_direction].billed_seconds(billsec)
             else:
                 status = LATE if late else RATED
@@ -212,7 +223,10 @@ class ServiceRater:
             if source is not None:
                 trace.append(("rate source", _describe(source)))
                 trace.append(
-                    ("increment", f"{source.increment}: billsec {billsec} s -> billed {billed_seconds} s")
+                    (
+                        "increment",
+                        f"{source.increment}: billsec {billsec} s -> billed {billed_seconds} s",
+                    )
                 )
         self.pending.append(
             _Pending(
@@ -250,14 +264,24 @@ class ServiceRater:
         if direction == "inbound":
             if self.package.inbound_rate is None:
                 return None
-            return RateSource("inbound", "", "inbound", self.package.inbound_rate, _ZERO,
-                              self.increments["inbound"])
+            return RateSource(
+                "inbound",
+                "",
+                "inbound",
+                self.package.inbound_rate,
+                _ZERO,
+                self.increments["inbound"],
+            )
         if number.number_class == "local":
             return None
         for custom in self.custom:
             if digits.startswith(custom.prefix):
                 return RateSource(
-                    "custom", custom.prefix, "custom rate", custom.rate, custom.connect_fee,
+                    "custom",
+                    custom.prefix,
+                    "custom rate",
+                    custom.rate,
+                    custom.connect_fee,
                     custom.increment or self.increments["outbound"],
                 )
         row = self.deck.lookup(digits, start_epoch) if self.deck is not None else None
@@ -291,9 +315,15 @@ class ServiceRater:
                 cost = self.cost(source, call.billed_seconds, free_seconds)
                 rounded: Decimal | None = round_cost(cost, digits, mode)
                 if call.call_uuid == self.trace_uuid:
-                    self.trace.append(("free minutes", f"{free_seconds} s free, {free_left} s left"))
-                    self.trace.append(("cost", f"{cost} before rounding, {rounded} after "
-                                       f"({digits} digits, {mode})"))
+                    self.trace.append(
+                        ("free minutes", f"{free_seconds} s free, {free_left} s left")
+                    )
+                    self.trace.append(
+                        (
+                            "cost",
+                            f"{cost} before rounding, {rounded} after ({digits} digits, {mode})",
+                        )
+                    )
                 row_rate: Decimal | None = source.rate
                 row_fee: Decimal | None = source.connect_fee
                 billed = call.billed_seconds
@@ -351,8 +381,13 @@ def _describe(source: RateSource) -> str:
             parts.append(f"{source.rate}/min")
         return f"special rule {source.matched_prefix!r}: {' + '.join(parts)}, no markup"
     if source.kind == "deck":
-        return (f"deck prefix {source.matched_prefix} ({source.description or 'no description'}): "
-                f"{source.rate}/min, connect fee {source.connect_fee} (markup included)")
+        return (
+            f"deck prefix {source.matched_prefix} ({source.description or 'no description'}): "
+            f"{source.rate}/min, connect fee {source.connect_fee} (markup included)"
+        )
     if source.kind == "custom":
-        return f"custom rate prefix {source.matched_prefix}: {source.rate}/min, connect fee {source.connect_fee}"
+        return (
+            f"custom rate prefix {source.matched_prefix}: {source.rate}/min, "
+            f"connect fee {source.connect_fee}"
+        )
     return f"inbound_rate {source.rate}/min, no connect fee"

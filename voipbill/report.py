@@ -16,14 +16,39 @@ from voipbill.rating import CHARGED_STATUSES, RatedCall
 
 JSON_VERSION = 1
 
-CALL_COLUMNS = (
-    "service,tenant,extension,call_uuid,start,direction,category,caller,dialed,normalized,"
-    "matched_prefix,description,billsec,billed_seconds,free_seconds,rate,connect_fee,cost,"
-    "currency,status"
-).split(",")
-SUMMARY_COLUMNS = (
-    "service,tenant,period_start,period_end,category,calls,billed_minutes,amount,currency".split(",")
-)
+CALL_COLUMNS = [
+    "service",
+    "tenant",
+    "extension",
+    "call_uuid",
+    "start",
+    "direction",
+    "category",
+    "caller",
+    "dialed",
+    "normalized",
+    "matched_prefix",
+    "description",
+    "billsec",
+    "billed_seconds",
+    "free_seconds",
+    "rate",
+    "connect_fee",
+    "cost",
+    "currency",
+    "status",
+]
+SUMMARY_COLUMNS = [
+    "service",
+    "tenant",
+    "period_start",
+    "period_end",
+    "category",
+    "calls",
+    "billed_minutes",
+    "amount",
+    "currency",
+]
 
 
 def plain(value: Decimal | None) -> str:
@@ -149,7 +174,9 @@ class ServiceTotals:
         return rows
 
 
-def write_calls_csv(stream: IO[str], calls: Iterable[RatedCall], currency: str, zone: ZoneInfo) -> None:
+def write_calls_csv(
+    stream: IO[str], calls: Iterable[RatedCall], currency: str, zone: ZoneInfo
+) -> None:
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(CALL_COLUMNS)
     start = StartFormatter(zone)

@@ -79,24 +79,30 @@ class RatingRun:
             seen.add(record.xml_cdr_uuid)
             if record.start_epoch is None or record.billsec is None:
                 what = "start_epoch" if record.start_epoch is None else "billsec"
-                self.bad_row(f"{source} line {record.line}: {record.xml_cdr_uuid or 'no uuid'}: "
-                             f"unreadable {what}, left out")
+                self.bad_row(
+                    f"{source} line {record.line}: {record.xml_cdr_uuid or 'no uuid'}: "
+                    f"unreadable {what}, left out"
+                )
                 continue
             late = False
             if not self.period.contains(record.start_epoch):
                 if self.late_window is None or not self.late_window.contains(record.start_epoch):
                     counters.outside_period += 1
                     if tracing:
-                        self.note(f"start_epoch {record.start_epoch} is outside the period "
-                                  f"{self.period.label}")
+                        self.note(
+                            f"start_epoch {record.start_epoch} is outside the period "
+                            f"{self.period.label}"
+                        )
                     continue
                 late = True
             owners = [rater for rater in candidates if rater.owns(record)]
             if not owners:
                 counters.other_services += 1
                 if tracing:
-                    self.note(f"extension {record.extension or 'empty'}, caller_destination "
-                              f"{record.caller_destination or 'empty'}: in no service of this run")
+                    self.note(
+                        f"extension {record.extension or 'empty'}, caller_destination "
+                        f"{record.caller_destination or 'empty'}: in no service of this run"
+                    )
                 continue
             if len(owners) > 1:
                 counters.ambiguous += 1
@@ -113,8 +119,10 @@ class RatingRun:
                 counters.outside_period += 1
                 continue
             if tracing:
-                scope = ("its extension" if record.extension else "its caller_destination (a DID)")
-                self.note(f"in the period; belongs to service {owners[0].service.name!r} by {scope}")
+                scope = "its extension" if record.extension else "its caller_destination (a DID)"
+                self.note(
+                    f"in the period; belongs to service {owners[0].service.name!r} by {scope}"
+                )
             owners[0].add(record, late=late)
 
     def note(self, message: str) -> None:

@@ -9,6 +9,7 @@ import typer
 
 from voipbill import __version__
 from voipbill.cli import (
+    deck,
     explain,
     init,
     output,
@@ -77,3 +78,4 @@ app.command("pull")(pull.command)
 app.command("rate")(rate.command)
 app.command("explain")(explain.command)
 app.command("init")(init.command)
+app.add_typer(deck.app, name="deck")

@@ -32,8 +32,13 @@ def command(
     """Show every step from a CDR's raw fields to its rounded cost."""
     config = state(ctx).load_config()
     chosen = config.service(service)
-    period = resolve_period(config.timezone, from_day=from_day, to_day=to_day, month=period_month,
-                            required=cdr_file is None)
+    period = resolve_period(
+        config.timezone,
+        from_day=from_day,
+        to_day=to_day,
+        month=period_month,
+        required=cdr_file is None,
+    )
     problems: list[CdrProblem] = []
     if period is None:
         # With only a file, bill the call's calendar month: free minutes depend on the period.
@@ -50,12 +55,25 @@ def command(
         )
 
     console = output.stdout()
-    console.print(f"[bold]Call {escape(uuid)}[/] — service {escape(chosen.name)}, period "
-                  f"{period.first_day} to {period.last_day} ({config.timezone_name})")
+    console.print(
+        f"[bold]Call {escape(uuid)}[/] — service {escape(chosen.name)}, period "
+        f"{period.first_day} to {period.last_day} ({config.timezone_name})"
+    )
     record = run.traced_records[0]
     raw = Table(title="Raw fields used", title_justify="left", show_header=False)
-    for name in ("xml_cdr_uuid", "start_epoch", "billsec", "direction", "leg", "extension",
-                 "caller_id_number", "caller_destination", "destination_number", "status", "domain_name"):
+    for name in (
+        "xml_cdr_uuid",
+        "start_epoch",
+        "billsec",
+        "direction",
+        "leg",
+        "extension",
+        "caller_id_number",
+        "caller_destination",
+        "destination_number",
+        "status",
+        "domain_name",
+    ):
         value = getattr(record, name)
         if name == "start_epoch" and value is not None:
             value = f"{value} ({datetime.fromtimestamp(value, config.timezone).isoformat()})"
@@ -89,5 +107,7 @@ def _month_of_call(config, service: str, uuid: str, cdr_file):  # type: ignore[n
             day = datetime.fromtimestamp(record.start_epoch, config.timezone).date()
             first, last = parse_month(f"{day:%Y-%m}")
             return make_period(first, last, config.timezone)
-    raise InvalidInputError(f"no CDR with xml_cdr_uuid {uuid} and a readable start_epoch in "
-                            f"{cdr_file}", hint=f"service {service}: check the uuid")
+    raise InvalidInputError(
+        f"no CDR with xml_cdr_uuid {uuid} and a readable start_epoch in {cdr_file}",
+        hint=f"service {service}: check the uuid",
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from enum import Enum
+from enum import StrEnum
 from typing import IO, Annotated
 
 import typer
@@ -38,7 +38,7 @@ from voipbill.report import (
 from voipbill.runs import RatingRun, build_raters, select_services
 
 
-class Detail(str, Enum):
+class Detail(StrEnum):
     calls = "calls"
     summary = "summary"
 
@@ -49,7 +49,9 @@ def command(
         list[str] | None,
         typer.Option("--service", "-s", help="Service to rate (repeatable), in output order."),
     ] = None,
-    all_services: Annotated[bool, typer.Option("--all", help="Rate every configured service.")] = False,
+    all_services: Annotated[
+        bool, typer.Option("--all", help="Rate every configured service.")
+    ] = False,
     from_day: FromOption = None,
     to_day: ToOption = None,
     period_month: PeriodOption = None,
@@ -77,7 +79,9 @@ def command(
     all_totals = [ServiceTotals(r.service.name, r.service.domain) for r in raters]
     with output.data_stream(output_path) as stream:
         if chosen is Format.table:
-            write_tables(stream, raters, all_totals, period, config, to_file=output_path is not None)
+            write_tables(
+                stream, raters, all_totals, period, config, to_file=output_path is not None
+            )
         elif chosen is Format.csv:
             write_csv(stream, raters, all_totals, period, config, detail)
         else:
@@ -87,8 +91,10 @@ def command(
     report_run(run, problems, unrated=unrated)
     if strict and unrated:
         # an error under --strict, so it is printed even with -q
-        output.error(f"{unrated} calls unrated (--strict)",
-                     hint="add the missing deck rows or custom_rates; `voipbill explain` shows why")
+        output.error(
+            f"{unrated} calls unrated (--strict)",
+            hint="add the missing deck rows or custom_rates; `voipbill explain` shows why",
+        )
         raise typer.Exit(ExitCode.INVALID_INPUT)
 
 
@@ -138,8 +144,11 @@ def write_json(
     if detail is Detail.calls:
         stream.write('  "calls": [')
         for index, call in enumerate(_all_calls(raters, all_totals)):
-            stream.write(("," if index else "") + "\n    " + json.dumps(call_document(call, config.currency, start),
-                                                                ensure_ascii=False))
+            stream.write(
+                ("," if index else "")
+                + "\n    "
+                + json.dumps(call_document(call, config.currency, start), ensure_ascii=False)
+            )
         stream.write("\n  ]\n}\n")
         return
     for _ in _all_calls(raters, all_totals):
@@ -149,7 +158,9 @@ def write_json(
         for rater, totals in zip(raters, all_totals, strict=True)
         for row in totals.summary_rows(period, config.currency, rater.package.rounding_digits)
     ]
-    stream.write('  "summary": ' + json.dumps(rows, indent=2, ensure_ascii=False).replace("\n", "\n  "))
+    stream.write(
+        '  "summary": ' + json.dumps(rows, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+    )
     stream.write("\n}\n")
 
 

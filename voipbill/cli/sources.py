@@ -54,12 +54,18 @@ def report_run(run: RatingRun, problems: list[CdrProblem], *, unrated: int) -> N
     for label, count in sorted(counters.billed_elsewhere.items()):
         output.warn(f"{count} calls already billed in {label}: left out")
     if counters.ambiguous:
-        output.warn(f"{counters.ambiguous} calls matched more than one service: each was billed "
-                    "once, to the first service named")
+        output.warn(
+            f"{counters.ambiguous} calls matched more than one service: each was billed "
+            "once, to the first service named"
+        )
     if unrated:
-        output.warn(f"{unrated} calls unrated: no rate source applies; they are listed with an "
-                    "empty cost and left out of every amount (see `voipbill explain`)")
+        output.warn(
+            f"{unrated} calls unrated: no rate source applies; they are listed with an "
+            "empty cost and left out of every amount (see `voipbill explain`)"
+        )
     if counters.b_legs or counters.duplicates:
-        output.info(f"dropped {counters.b_legs} b-legs and {counters.duplicates} repeated rows "
-                    f"(SPEC §4.1); {counters.outside_period} rows outside the period, "
-                    f"{counters.other_services} in no service of this run")
+        output.info(
+            f"dropped {counters.b_legs} b-legs and {counters.duplicates} repeated rows "
+            f"(SPEC §4.1); {counters.outside_period} rows outside the period, "
+            f"{counters.other_services} in no service of this run"
+        )

@@ -38,12 +38,20 @@ def render_service(
     )
     summary = _table("By category", "category")
     for category, bucket in sorted(totals.categories.items()):
-        summary.add_row(category, str(bucket.calls), str(billed_minutes(bucket.billed_seconds)),
-                        _money(bucket, digits))
+        summary.add_row(
+            category,
+            str(bucket.calls),
+            str(billed_minutes(bucket.billed_seconds)),
+            _money(bucket, digits),
+        )
     total = totals.total
     summary.add_section()
-    summary.add_row("[bold]total[/]", str(total.calls), str(billed_minutes(total.billed_seconds)),
-                    f"[bold]{_money(total, digits)} {currency}[/]")
+    summary.add_row(
+        "[bold]total[/]",
+        str(total.calls),
+        str(billed_minutes(total.billed_seconds)),
+        f"[bold]{_money(total, digits)} {currency}[/]",
+    )
     console.print(summary)
 
     statuses = ", ".join(f"{status} {count}" for status, count in sorted(totals.statuses.items()))
@@ -55,14 +63,24 @@ def render_service(
     if totals.extensions:
         extensions = _table("By extension", "extension")
         for extension, bucket in sorted(totals.extensions.items()):
-            extensions.add_row(extension, str(bucket.calls), str(billed_minutes(bucket.billed_seconds)),
-                               _money(bucket, digits))
+            extensions.add_row(
+                extension,
+                str(bucket.calls),
+                str(billed_minutes(bucket.billed_seconds)),
+                _money(bucket, digits),
+            )
         console.print(extensions)
     if totals.destinations:
-        top = sorted(totals.destinations.items(), key=lambda item: (-item[1].amount, -item[1].calls, item[0]))
+        top = sorted(
+            totals.destinations.items(), key=lambda item: (-item[1].amount, -item[1].calls, item[0])
+        )
         destinations = _table(f"Top destinations (of {len(top)})", "number")
         for number, bucket in top[:TOP_DESTINATIONS]:
-            destinations.add_row(number, str(bucket.calls), str(billed_minutes(bucket.billed_seconds)),
-                                 _money(bucket, digits))
+            destinations.add_row(
+                number,
+                str(bucket.calls),
+                str(billed_minutes(bucket.billed_seconds)),
+                _money(bucket, digits),
+            )
         console.print(destinations)
     console.print()

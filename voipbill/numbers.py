@@ -1,0 +1,260 @@
+"""Number normalisation and classes (SPEC §5).
+
+A dialled or caller number, as FusionPBX wrote it, becomes E.164 digits without `+` and one
+of four classes: `national`, `international`, `tollfree` or `local`. The rules run in the
+order of SPEC §5; every step taken is recorded for `voipbill explain`.
+
+phonenumbers is slow (tens of microseconds per call), and a month of CDRs repeats the same
+few thousand numbers, so a Normaliser answers a text it has seen from its cache without any
+phonenumbers call, and classifies each distinct normalised number once.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+import phonenumbers
+
+from voipbill.config import Package
+from voipbill.errors import ConfigError
+
+# Only ASCII digits are digits: str.isdigit() accepts '٢' and '²', which no PBX dials.
+_DIGITS = re.compile(r"[0-9]+")
+_PLAIN_PREFIX = re.compile(r"[0-9]{1,4}")
+# SPEC §5.5: a 10-digit NANP number, NPA and NXX both starting 2-9.
+_NANP_10 = re.compile(r"[2-9][0-9]{2}[2-9][0-9]{6}")
+# SPEC §5.3: 2-7 digits are an extension. A single digit is treated the same (local): it has
+# no country code to read, and calling it international would bill a mis-dial abroad.
+_LONGEST_INTERNAL = 7
+# phonenumbers refuses more than 17 digits; such a text is classified by its prefix only.
+_LONGEST_PARSEABLE = 17
+
+NATIONAL = "national"
+INTERNATIONAL = "international"
+TOLLFREE = "tollfree"
+LOCAL = "local"
+
+
+@dataclass(frozen=True, slots=True)
+class Normalised:
+    original: str  # as written in the CDR
+    number: str  # E.164 digits without '+'; for class local: the trimmed/rewritten text
+    number_class: str  # "national" | "international" | "tollfree" | "local"
+    country_code: int | None  # the 1-3 digit code phonenumbers knows; None if none or local
+    region: str | None  # ISO region phonenumbers reads from the number; None if unknown or local
+    steps: tuple[str, ...]  # human-readable steps, for `voipbill explain`
+
+
+@dataclass(frozen=True)
+class NumberPlan:
+    """A package's numbering settings with the defaults of SPEC §2 filled in."""
+
+    country: str
+    country_code: int
+    number_mode: str  # "e164" or "local-prefix"
+    nanp_10_digit: bool
+    national_prefix: str  # "" when the country has none
+    exit_code: str  # a literal digit string
+    rewrite: tuple[tuple[re.Pattern[str], str], ...]
+
+    @classmethod
+    def from_package(cls, package: Package) -> NumberPlan:
+        where = f"packages -> {package.name}"
+        region = package.country.upper()
+        country_code = phonenumbers.country_code_for_region(region)
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        if not country_code or metadata is None:
+            raise ConfigError(
+                f"{where} -> country: phonenumbers does not know the region {region!r}",
+                hint='use an ISO region code such as "CA", "US" or "GB"',
+            )
+        exit_code = package.exit_code
+        if exit_code is None:
+            exit_code = _plain_exit_code(metadata)
+            if exit_code is None:
+                # Some countries dial abroad through several carrier codes; phonenumbers gives
+                # only a pattern, and guessing one would silently misread numbers (SPEC §5.4).
+                raise ConfigError(
+                    f"{where} -> exit_code: {region} has no single international prefix "
+                    f"(phonenumbers: {metadata.international_prefix})",
+                    hint='set exit_code, e.g. exit_code = "00"',
+                )
+        national_prefix = package.national_prefix
+        if national_prefix is None:
+            national_prefix = metadata.national_prefix or ""
+        nanp = package.nanp_10_digit
+        rewrite = []
+        for index, (pattern, replacement) in enumerate(package.rewrite, 1):
+            try:
+                compiled = re.compile(pattern)
+                # a back-reference to a missing group would only fail at the first call
+                empty = re.compile(f"(?:{pattern})|").match("")
+                assert empty is not None
+                empty.expand(replacement)
+                rewrite.append((compiled, replacement))
+            except (re.error, IndexError) as exc:
+                raise ConfigError(
+                    f"{where} -> rewrite[{index}]: bad regular expression: {exc}"
+                ) from None
+        return cls(
+            country=region,
+            country_code=country_code,
+            number_mode=package.number_mode,
+            nanp_10_digit=(country_code == 1) if nanp is None else nanp,
+            national_prefix=national_prefix,
+            exit_code=exit_code,
+            rewrite=tuple(rewrite),
+        )
+
+
+def _plain_exit_code(metadata: phonenumbers.PhoneMetadata) -> str | None:
+    for candidate in (metadata.preferred_international_prefix, metadata.international_prefix):
+        if candidate and _PLAIN_PREFIX.fullmatch(candidate):
+            return candidate
+    return None
+
+
+@functools.cache
+def _known_country_codes() -> frozenset[str]:
+    return frozenset(str(code) for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+
+
+@functools.cache
+def _regions_of(country_code: int) -> tuple[str, ...]:
+    return tuple(phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country_code, ()))
+
+
+def country_code_of(number: str) -> int | None:
+    """The 1-3 digit country code the digits start with, if phonenumbers knows one.
+
+    ITU country codes are prefix-free, so at most one of the three prefixes is known.
+    """
+    known = _known_country_codes()
+    for length in (1, 2, 3):
+        if number[:length] in known and len(number) > length:
+            return int(number[:length])
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Classified:
+    number_class: str
+    country_code: int | None
+    region: str | None
+    step: str
+
+
+class Normaliser:
+    """Normalises numbers for one package; remembers every text it has seen."""
+
+    def __init__(self, plan: NumberPlan) -> None:
+        self.plan = plan
+        self._cache: dict[str, Normalised] = {}
+        self._classes: dict[str, _Classified] = {}
+
+    def normalise(self, text: str) -> Normalised:
+        """SPEC §5 for one number as written in a CDR. Never raises."""
+        cached = self._cache.get(text)
+        if cached is None:
+            cached = self._cache[text] = self._normalise(text)
+        return cached
+
+    def _normalise(self, text: str) -> Normalised:
+        plan = self.plan
+        steps: list[str] = []
+        # §5.1 trim, drop a leading '+'
+        number = text.strip()
+        if number.startswith("+"):
+            number = number[1:]
+        if number != text:
+            steps.append(f"trimmed {text!r} -> {number!r}")
+        # §5.2 the first rule whose pattern is found is applied once; later rules are skipped
+        for pattern, replacement in plan.rewrite:
+            if pattern.search(number):
+                rewritten = pattern.sub(replacement, number, count=1)
+                steps.append(
+                    f"rewrite {pattern.pattern} -> {replacement}: {number!r} -> {rewritten!r}"
+                )
+                number = rewritten
+                break
+        # §5.3 extensions and feature codes are local and left as they are
+        if len(number) <= _LONGEST_INTERNAL or not _DIGITS.fullmatch(number):
+            if not number:
+                why = "empty"
+            elif not _DIGITS.fullmatch(number):
+                why = "not only digits"
+            else:
+                why = f"only {len(number)} digit{'s' if len(number) > 1 else ''}"
+            steps.append(f"class local ({why}: an extension or feature code)")
+            return Normalised(text, number, LOCAL, None, None, tuple(steps))
+        # §5.4 dialled with the exit code: already international
+        if plan.exit_code and number.startswith(plan.exit_code):
+            number = number[len(plan.exit_code) :]
+            steps.append(f"exit code {plan.exit_code} removed -> {number!r}")
+        elif plan.number_mode == "e164":
+            # §5.5 e164 mode
+            if plan.nanp_10_digit and _NANP_10.fullmatch(number):
+                number = "1" + number
+                steps.append(f"10-digit NANP: added 1 -> {number!r}")
+            else:
+                steps.append("taken as carrying its country code")
+        elif plan.national_prefix and number.startswith(plan.national_prefix):
+            # §5.5 local-prefix mode
+            number = f"{plan.country_code}{number[len(plan.national_prefix) :]}"
+            steps.append(
+                f"national prefix {plan.national_prefix} replaced by country code "
+                f"{plan.country_code} -> {number!r}"
+            )
+        else:
+            steps.append("taken as carrying its country code")
+        classified = self._classes.get(number)
+        if classified is None:
+            classified = self._classes[number] = self._classify(number)
+        steps.append(classified.step)
+        return Normalised(
+            text,
+            number,
+            classified.number_class,
+            classified.country_code,
+            classified.region,
+            tuple(steps),
+        )
+
+    def _classify(self, number: str) -> _Classified:
+        """SPEC §5.6: international when the country code differs, else tollfree or national."""
+        own = self.plan.country_code
+        country_code = country_code_of(number)
+        if country_code is None:
+            return _Classified(
+                INTERNATIONAL, None, None, "class international (no known country code)"
+            )
+        regions = _regions_of(country_code)
+        parsed = None
+        if (country_code == own or len(regions) > 1) and len(number) <= _LONGEST_PARSEABLE:
+            try:
+                parsed = phonenumbers.parse("+" + number)
+            except phonenumbers.NumberParseException:
+                parsed = None
+        region = phonenumbers.region_code_for_number(parsed) if parsed is not None else None
+        if region is None and regions:
+            region = regions[0]  # the main region of the code, e.g. BF for an invalid +226...
+        if region == phonenumbers.UNKNOWN_REGION or region == "001":
+            region = None  # non-geographic codes (+800, +881...) have no ISO region
+        if country_code != own:
+            return _Classified(
+                INTERNATIONAL,
+                country_code,
+                region,
+                f"class international (country code {country_code} "
+                f"{region or 'non-geographic'}, package's is {own})",
+            )
+        if (
+            parsed is not None
+            and phonenumbers.number_type(parsed) == phonenumbers.PhoneNumberType.TOLL_FREE
+        ):
+            return _Classified(TOLLFREE, country_code, region, "class tollfree (phonenumbers)")
+        return _Classified(
+            NATIONAL, country_code, region, f"class national (country code {own} = package's)"
+        )
