@@ -8,7 +8,7 @@ rounds each cost once.
 A month of CDRs repeats the same few thousand numbers, so everything that depends only on the
 number and the direction (normalisation, category, exclude and no_charge patterns, the rate
 source) is decided once per distinct (direction, number) and shared by its calls (`_Decision`,
-`_Outcome`); only what depends on the call itself (billsec, status, start, late) is looked at per
+`Outcome`); only what depends on the call itself (billsec, status, start, late) is looked at per
 call. A cost that uses no free minutes depends only on its source and billed seconds: it is
 computed and rounded once per such pair.
 """
@@ -84,8 +84,8 @@ class RatedCall(NamedTuple):
     status: str
 
 
-class _Outcome:
-    """What the calls of one decision share once their status is known."""
+class Outcome:
+    """What the calls of one decision share once their status is known (shared, read-only)."""
 
     __slots__ = ("category", "direction", "increment", "number", "source", "status")
 
@@ -136,14 +136,14 @@ class _Decision:
         self.category = category
         self.billing_direction = "inbound" if direction == "inbound" else "outbound"
         self.excluded_by: str | None = None
-        self.local: _Outcome | None = None
-        self.unanswered = _Outcome(number, direction, category, UNANSWERED)
-        self.no_charge: _Outcome | None = None
+        self.local: Outcome | None = None
+        self.unanswered = Outcome(number, direction, category, UNANSWERED)
+        self.no_charge: Outcome | None = None
         self.no_charge_reason = ""
         self.dated = False  # the deck row depends on the call's start: look it up per call
-        self.dated_outcomes: dict[tuple[int, bool], _Outcome] = {}  # (id(source), late) ->
-        self.rated: _Outcome | None = None
-        self.late: _Outcome | None = None
+        self.dated_outcomes: dict[tuple[int, bool], Outcome] = {}  # (id(source), late) ->
+        self.rated: Outcome | None = None
+        self.late: Outcome | None = None
 
 
 class _Shared:
@@ -170,7 +170,10 @@ class _Shared:
 
 Trace = list[tuple[str, str]]
 # A pending call: (start_epoch, xml_cdr_uuid, outcome, billsec, extension, caller_id_number)
-_Pending = tuple[int, str, _Outcome, int, str, str]
+_Pending = tuple[int, str, Outcome, int, str, str]
+# A priced call: the pending tuple, then billed seconds, free seconds and the rounded cost
+# (None when unrated).
+PricedCall = tuple[int, str, Outcome, int, str, str, int, int, Decimal | None]
 # Small integers shared by every call that has them (billsec), instead of one int per call.
 _SMALL = tuple(range(8192))
 
@@ -289,7 +292,7 @@ class ServiceRater:
         if trace is not None:
             trace.append(("exclude", "no exclude pattern matches"))
         if category == "local":
-            decision.local = _Outcome(number, direction, category, LOCAL)
+            decision.local = Outcome(number, direction, category, LOCAL)
             return decision
         matched = self.no_charge.match(original, number.number, category, direction)
         if matched is not None:
@@ -297,7 +300,7 @@ class ServiceRater:
         elif inbound and not self.package.inbound_billing:
             decision.no_charge_reason = "inbound call and the package has inbound_billing = false"
         if decision.no_charge_reason:
-            decision.no_charge = _Outcome(number, direction, category, NO_CHARGE)
+            decision.no_charge = Outcome(number, direction, category, NO_CHARGE)
             return decision
         billing_direction = decision.billing_direction
         if (
@@ -320,16 +323,16 @@ class ServiceRater:
 
     def _outcome(
         self, decision: _Decision, direction: str, source: RateSource | None, status: str
-    ) -> _Outcome:
+    ) -> Outcome:
         if source is None:
             increment = self.increments[decision.billing_direction]
-            return _Outcome(decision.number, direction, decision.category, UNRATED, None, increment)
+            return Outcome(decision.number, direction, decision.category, UNRATED, None, increment)
         category = "special" if source.kind == "special" else decision.category
-        return _Outcome(decision.number, direction, category, status, source, source.increment)
+        return Outcome(decision.number, direction, category, status, source, source.increment)
 
     def _dated_outcome(
         self, decision: _Decision, direction: str, start: int, late: bool
-    ) -> _Outcome:
+    ) -> Outcome:
         """A call whose deck row depends on its start: looked up per call, outcome per row."""
         assert self.deck is not None
         row = self.deck.lookup(decision.number.number, start)
@@ -377,7 +380,7 @@ class ServiceRater:
         )
 
     def _trace_status(
-        self, outcome: _Outcome, decision: _Decision, record: CdrRecord, billsec: int
+        self, outcome: Outcome, decision: _Decision, record: CdrRecord, billsec: int
     ) -> None:
         status = outcome.status
         if status == LOCAL:
@@ -465,72 +468,94 @@ class ServiceRater:
 
     # -- SPEC §6: free minutes, cost, rounding ---------------------------------------------------
 
-    def calls(self) -> Iterator[RatedCall]:
-        """The service's calls in (start_epoch, xml_cdr_uuid) order, each priced and rounded."""
+    def priced(self) -> Iterator[PricedCall]:
+        """The service's calls in (start_epoch, xml_cdr_uuid) order, each priced and rounded.
+
+        Compact tuples (see PricedCall) for writers that format millions of rows; `calls()`
+        gives the same as RatedCall rows.
+        """
         # (start_epoch, uuid) is unique in a run: plain tuple order, no key tuples to build
         self.pending.sort()
         free_left = int(self.package.free_minutes * 60)
         digits, mode = self.package.rounding_digits, self.package.rounding_mode
         zero_cost = round_cost(_ZERO, digits, mode)
-        service, tenant = self.service.name, self.service.domain
         trace_uuid = self.trace_uuid
-        costs: dict[tuple[int, int], Decimal] = {}  # (id(source), billed seconds) -> rounded cost
-        new = tuple.__new__
+        # (id(source), billsec) -> (billed seconds, rounded cost without free minutes)
+        costs: dict[tuple[int, int], tuple[int, Decimal]] = {}
         for start, call_uuid, outcome, billsec, extension, caller in self.pending:
-            increment = outcome.increment
-            billed = 0 if increment is None else increment.billed_seconds(billsec)
+            source = outcome.source
+            if source is None:
+                increment = outcome.increment
+                if increment is None:
+                    yield (start, call_uuid, outcome, billsec, extension, caller, 0, 0, zero_cost)
+                else:  # unrated: billed by the package increment, no cost (SPEC §6)
+                    billed = increment.billed_seconds(billsec)
+                    yield (start, call_uuid, outcome, billsec, extension, caller, billed, 0, None)
+                continue
+            key = (id(source), billsec)
+            cached = costs.get(key)
+            if cached is None:
+                billed = source.increment.billed_seconds(billsec)
+                cached = costs[key] = (
+                    billed,
+                    round_cost(self.cost(source, billed, 0), digits, mode),
+                )
+            billed, rounded = cached
+            free_seconds = 0
+            if free_left > 0 and outcome.category == NATIONAL:
+                free_seconds = min(free_left, billed)
+                free_left -= free_seconds
+            if free_seconds or call_uuid == trace_uuid:
+                cost = self.cost(source, billed, free_seconds)
+                rounded = round_cost(cost, digits, mode)
+                if call_uuid == trace_uuid:
+                    self.trace.append(
+                        ("free minutes", f"{free_seconds} s free, {free_left} s left")
+                    )
+                    self.trace.append(
+                        (
+                            "cost",
+                            f"{cost} before rounding, {rounded} after ({digits} digits, {mode})",
+                        )
+                    )
+            yield (
+                start,
+                call_uuid,
+                outcome,
+                billsec,
+                extension,
+                caller,
+                billed,
+                free_seconds,
+                rounded,
+            )
+
+    def calls(self) -> Iterator[RatedCall]:
+        """The service's calls in (start_epoch, xml_cdr_uuid) order, each priced and rounded."""
+        service, tenant = self.service.name, self.service.domain
+        new = tuple.__new__
+        for (
+            start,
+            call_uuid,
+            outcome,
+            billsec,
+            extension,
+            caller,
+            billed,
+            free,
+            cost,
+        ) in self.priced():
             source = outcome.source
             number = outcome.number
-            free_seconds = 0
-            if source is not None:
-                if free_left > 0 and outcome.category == NATIONAL:
-                    free_seconds = min(free_left, billed)
-                    free_left -= free_seconds
-                if free_seconds or call_uuid == trace_uuid:
-                    cost = self.cost(source, billed, free_seconds)
-                    rounded: Decimal | None = round_cost(cost, digits, mode)
-                    if call_uuid == trace_uuid:
-                        self.trace.append(
-                            ("free minutes", f"{free_seconds} s free, {free_left} s left")
-                        )
-                        self.trace.append(
-                            (
-                                "cost",
-                                f"{cost} before rounding, {rounded} after "
-                                f"({digits} digits, {mode})",
-                            )
-                        )
-                else:
-                    key = (id(source), billed)
-                    rounded = costs.get(key)
-                    if rounded is None:
-                        rounded = costs[key] = round_cost(
-                            self.cost(source, billed, 0), digits, mode
-                        )
-                row: tuple[object, ...] = (
-                    service,
-                    tenant,
-                    extension,
-                    call_uuid,
-                    start,
-                    outcome.direction,
-                    outcome.category,
-                    caller,
-                    number.original,
-                    number.number,
-                    source.matched_prefix,
-                    source.description,
-                    billsec,
-                    billed,
-                    free_seconds,
-                    source.rate,
-                    source.connect_fee,
-                    rounded,
-                    outcome.status,
-                )
+            if source is None:
+                matched_prefix = description = ""
+                rate = connect_fee = None
             else:
-                unrated = outcome.status == UNRATED
-                row = (
+                matched_prefix, description = source.matched_prefix, source.description
+                rate, connect_fee = source.rate, source.connect_fee
+            yield new(
+                RatedCall,
+                (
                     service,
                     tenant,
                     extension,
@@ -541,17 +566,17 @@ class ServiceRater:
                     caller,
                     number.original,
                     number.number,
-                    "",
-                    "",
+                    matched_prefix,
+                    description,
                     billsec,
                     billed,
-                    0,
-                    None,
-                    None,
-                    None if unrated else zero_cost,
+                    free,
+                    rate,
+                    connect_fee,
+                    cost,
                     outcome.status,
-                )
-            yield new(RatedCall, row)
+                ),
+            )
 
     @staticmethod
     def cost(source: RateSource, billed_seconds: int, free_seconds: int) -> Decimal:

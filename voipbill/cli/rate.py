@@ -32,7 +32,7 @@ from voipbill.report import (
     StartFormatter,
     call_document,
     tally,
-    write_calls_csv,
+    write_priced_csv,
     write_summary_csv,
 )
 from voipbill.runs import RatingRun, build_raters, select_services
@@ -112,7 +112,8 @@ def write_csv(
     detail: Detail,
 ) -> None:
     if detail is Detail.calls:
-        write_calls_csv(stream, _all_calls(raters, all_totals), config.currency, config.timezone)
+        pairs = zip(raters, all_totals, strict=True)
+        write_priced_csv(stream, pairs, config.currency, config.timezone)
         return
     for _ in _all_calls(raters, all_totals):
         pass
