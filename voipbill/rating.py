@@ -482,6 +482,7 @@ class ServiceRater:
         trace_uuid = self.trace_uuid
         # (id(source), billsec) -> (billed seconds, rounded cost without free minutes)
         costs: dict[tuple[int, int], tuple[int, Decimal]] = {}
+        by_billed: dict[tuple[int, int], Decimal] = {}  # (id(source), billed seconds) -> cost
         for start, call_uuid, outcome, billsec, extension, caller in self.pending:
             source = outcome.source
             if source is None:
@@ -496,10 +497,13 @@ class ServiceRater:
             cached = costs.get(key)
             if cached is None:
                 billed = source.increment.billed_seconds(billsec)
-                cached = costs[key] = (
-                    billed,
-                    round_cost(self.cost(source, billed, 0), digits, mode),
-                )
+                billed_key = (id(source), billed)
+                rounded = by_billed.get(billed_key)
+                if rounded is None:
+                    rounded = by_billed[billed_key] = round_cost(
+                        self.cost(source, billed, 0), digits, mode
+                    )
+                cached = costs[key] = (billed, rounded)
             billed, rounded = cached
             free_seconds = 0
             if free_left > 0 and outcome.category == NATIONAL:

@@ -137,7 +137,7 @@ def call_document(call: RatedCall, currency: str, start: StartFormatter) -> dict
     return document
 
 
-@dataclass
+@dataclass(slots=True)
 class CategoryTotal:
     calls: int = 0
     billed_seconds: int = 0
@@ -250,17 +250,18 @@ def write_priced_csv(
 
     Writes what write_calls_csv writes for the same calls, byte for byte, several times
     faster: the fields that calls of one outcome share (direction, category, numbers, prefix,
-    description, rate, fee, currency, status) are quoted and joined once per outcome, and the
-    totals are summed per (outcome, extension) group, not per call.
+    description, rate, fee, currency, status) are quoted and joined once per outcome, and its
+    total buckets are found once per outcome.
     """
     stream.write(",".join(CALL_COLUMNS) + "\n")
     start_text = StartFormatter(zone)
     for rater, totals in raters:
         head = f"{csv_field(rater.service.name)},{csv_field(rater.service.domain)},"
-        shared: dict[Outcome, tuple[str, str, str, str]] = {}
+        shared: dict[Outcome, _Shared] = {}
         texts: dict[str, str] = {}  # extension or caller -> its CSV field
         money: dict[Decimal, str] = {}  # rounded costs share one exponent per rater
-        groups: dict[tuple[Outcome, str], list[Any]] = {}  # [calls, billed seconds, amount]
+        by_extension: dict[str, CategoryTotal] = {}
+        statuses = totals.statuses
         lines: list[str] = []
         for (
             start,
@@ -275,7 +276,7 @@ def write_priced_csv(
         ) in rater.priced():
             parts = shared.get(outcome)
             if parts is None:
-                parts = shared[outcome] = _shared_fields(outcome, currency)
+                parts = shared[outcome] = _shared_fields(outcome, currency, totals)
             extension_field = texts.get(extension)
             if extension_field is None:
                 extension_field = texts[extension] = csv_field(extension)
@@ -292,31 +293,36 @@ def write_priced_csv(
                 f"{head}{extension_field},"
                 f"{csv_field(call_uuid) if _SPECIAL.search(call_uuid) else call_uuid},"
                 f"{start_text(start)},{parts[0]},{caller_field},{parts[1]},"
-                f"{_number_text(billsec)},{_number_text(billed)},{_number_text(free)},"
+                f"{_NUMBER_TEXTS[billsec] if billsec < _NUMBERS else billsec},"
+                f"{_NUMBER_TEXTS[billed] if billed < _NUMBERS else billed},"
+                f"{_NUMBER_TEXTS[free] if free < _NUMBERS else free},"
                 f"{parts[2]},{cost_text}{parts[3]}"
             )
-            group = groups.get((outcome, extension))
-            if group is None:
-                group = groups[(outcome, extension)] = [0, 0, _ZERO]
-            group[0] += 1
-            if outcome.source is not None:  # rated or late: charged (SPEC §7 amounts)
-                group[1] += billed
-                group[2] += cost
+            # the totals (SPEC §7 summary), with the buckets of the outcome found once
+            status = parts[4]
+            statuses[status] = statuses.get(status, 0) + 1
+            extension_bucket = by_extension.get(extension)
+            if extension_bucket is None:
+                extension_bucket = by_extension[extension] = _bucket(
+                    totals.extensions, extension or "(no extension)"
+                )
+            buckets = (extension_bucket, *parts[5])
+            if parts[6]:  # rated or late
+                for bucket in buckets:
+                    bucket.calls += 1
+                    bucket.billed_seconds += billed
+                    bucket.amount += cost  # type: ignore[operator]
+            else:
+                for bucket in buckets:
+                    bucket.calls += 1
             if len(lines) >= _LINES_PER_WRITE:
                 stream.write("".join(lines))
                 lines.clear()
         stream.write("".join(lines))
-        for (outcome, extension), (calls, billed_seconds, amount) in groups.items():
-            totals.add_group(
-                outcome.status,
-                outcome.category,
-                extension,
-                outcome.direction,
-                outcome.number.number,
-                calls,
-                billed_seconds,
-                amount,
-            )
+
+
+# An outcome's CSV fragments, its status, its category (and destination) buckets, charged?
+_Shared = tuple[str, str, str, str, str, tuple[CategoryTotal, ...], bool]
 
 
 def csv_field(text: str) -> str:
@@ -328,28 +334,31 @@ def csv_field(text: str) -> str:
     return buffer.getvalue()[:-2]  # drop the empty second field and the line end
 
 
-def _shared_fields(outcome: Outcome, currency: str) -> tuple[str, str, str, str]:
+def _shared_fields(outcome: Outcome, currency: str, totals: ServiceTotals) -> _Shared:
     number = outcome.number
     source = outcome.source
     prefix = description = rate = fee = ""
     if source is not None:
         prefix, description = source.matched_prefix, source.description
         rate, fee = plain(source.rate), plain(source.connect_fee)
+    buckets = [_bucket(totals.categories, outcome.category)]
+    if outcome.direction != "inbound" and outcome.category != "local":
+        buckets.append(_bucket(totals.destinations, number.number))
     return (
         f"{csv_field(outcome.direction)},{csv_field(outcome.category)}",
         ",".join(csv_field(text) for text in (number.original, number.number, prefix, description)),
         f"{rate},{fee}",
         f",{csv_field(currency)},{csv_field(outcome.status)}\n",
+        outcome.status,
+        tuple(buckets),
+        outcome.status in CHARGED_STATUSES,
     )
-
-
-def _number_text(value: int) -> str:
-    return _NUMBER_TEXTS[value] if 0 <= value < len(_NUMBER_TEXTS) else str(value)
 
 
 # Characters that make csv.writer quote a field (a superset: csv_field lets csv decide).
 _SPECIAL = re.compile('[",\r\n]')
-_NUMBER_TEXTS = tuple(str(value) for value in range(8192))
+_NUMBERS = 8192
+_NUMBER_TEXTS = tuple(str(value) for value in range(_NUMBERS))
 _LINES_PER_WRITE = 4096
 _ZERO = Decimal(0)
 

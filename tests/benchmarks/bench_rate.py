@@ -42,13 +42,42 @@ SEED = 2026
 DISTINCT_DESTINATIONS = 50_000
 
 # CONTRACT §2.2: the 5.5 superadmin column list, domain_name appended (as examples/make_cdrs.py)
-COLUMNS = (
-    "domain_uuid,sip_call_id,extension,extension_name,start_stamp,end_stamp,start_date_formatted,"
-    "start_time_formatted,start_epoch,duration,billmsec,missed_call,record_path,record_name,"
-    "xml_cdr_uuid,bridge_uuid,direction,billsec,caller_id_name,caller_id_number,"
-    "caller_destination,source_number,destination_number,leg,read_codec,write_codec,cc_side,"
-    "answer_stamp,status,sip_hangup_disposition,pdd_ms,rtp_audio_in_mos,wait,domain_name"
-).split(",")
+COLUMNS = [
+    "domain_uuid",
+    "sip_call_id",
+    "extension",
+    "extension_name",
+    "start_stamp",
+    "end_stamp",
+    "start_date_formatted",
+    "start_time_formatted",
+    "start_epoch",
+    "duration",
+    "billmsec",
+    "missed_call",
+    "record_path",
+    "record_name",
+    "xml_cdr_uuid",
+    "bridge_uuid",
+    "direction",
+    "billsec",
+    "caller_id_name",
+    "caller_id_number",
+    "caller_destination",
+    "source_number",
+    "destination_number",
+    "leg",
+    "read_codec",
+    "write_codec",
+    "cc_side",
+    "answer_stamp",
+    "status",
+    "sip_hangup_disposition",
+    "pdd_ms",
+    "rtp_audio_in_mos",
+    "wait",
+    "domain_name",
+]
 AT = {name: index for index, name in enumerate(COLUMNS)}
 
 
@@ -88,7 +117,9 @@ def make_deck(rng: random.Random, prefixes: int) -> tuple[str, list[str], list[s
         increment = "6/6" if national else rng.choice(["", "60/60", "30/6", "1/1"])
         lines.append(f"{prefix},Destination {prefix},{rate:.5f},{fee},{increment},")
         if rng.random() < 0.005:  # a price change in the middle of the month
-            lines.append(f"{prefix},Destination {prefix},{rate * 1.1:.5f},{fee},{increment},2026-10-16")
+            lines.append(
+                f"{prefix},Destination {prefix},{rate * 1.1:.5f},{fee},{increment},2026-10-16"
+            )
     lines.append("1800,Toll-free,0,0,,")
     lines.append("1888,Toll-free,0,0,,")
     return "\n".join(lines) + "\n", nanp, international
@@ -117,7 +148,9 @@ def make_destinations(rng: random.Random, nanp: list[str], international: list[s
 
 
 def zipf_chooser(rng: random.Random, items: list[str], exponent: float = 0.9):  # type: ignore[no-untyped-def]
-    cumulative = list(itertools.accumulate(1 / (rank + 1) ** exponent for rank in range(len(items))))
+    cumulative = list(
+        itertools.accumulate(1 / (rank + 1) ** exponent for rank in range(len(items)))
+    )
     total = cumulative[-1]
 
     def choose() -> str:
@@ -162,8 +195,14 @@ class Stamps:
         return f"{cached[0]}{minute:02d}:{second:02d}{cached[1]}", cached[2], f"{minute:02d}"
 
 
-def make_export(path: Path, rng: random.Random, cdrs: int, tenants: list[Tenant],
-                choose_destination, choose_caller) -> None:  # type: ignore[no-untyped-def]
+def make_export(
+    path: Path,
+    rng: random.Random,
+    cdrs: int,
+    tenants: list[Tenant],
+    choose_destination,
+    choose_caller,
+) -> None:  # type: ignore[no-untyped-def]
     start = int(datetime(2026, 10, 1, tzinfo=ZONE).timestamp()) - 3600
     stop = int(datetime(2026, 11, 1, tzinfo=ZONE).timestamp()) + 3600
     stamps = Stamps()
@@ -175,8 +214,22 @@ def make_export(path: Path, rng: random.Random, cdrs: int, tenants: list[Tenant]
         epoch = randint(start, stop)
         extension = choice(tenant.extensions)
         roll = random_()
-        kind = "outbound" if roll < 0.6 else "inbound" if roll < 0.8 else "local" if roll < 0.95 else "missed"
-        billsec = randint(1, 59) if random_() < 0.4 else randint(60, 600) if random_() < 0.9 else randint(600, 3600)
+        kind = (
+            "outbound"
+            if roll < 0.6
+            else "inbound"
+            if roll < 0.8
+            else "local"
+            if roll < 0.95
+            else "missed"
+        )
+        billsec = (
+            randint(1, 59)
+            if random_() < 0.4
+            else randint(60, 600)
+            if random_() < 0.9
+            else randint(600, 3600)
+        )
         call_uuid = str(uuid.UUID(int=getrandbits(128), version=4))
         row = [""] * len(COLUMNS)
         row[AT["domain_uuid"]] = tenant.domain_uuid
@@ -202,8 +255,16 @@ def make_export(path: Path, rng: random.Random, cdrs: int, tenants: list[Tenant]
                 if random_() < 0.5:  # a missed call to the DID rings no extension yet
                     row[AT["extension"]] = ""
         for name, value in zip(
-            ("direction", "caller_id_name", "caller_id_number", "caller_destination",
-             "source_number", "destination_number"), values, strict=True,
+            (
+                "direction",
+                "caller_id_name",
+                "caller_id_number",
+                "caller_destination",
+                "source_number",
+                "destination_number",
+            ),
+            values,
+            strict=True,
         ):
             row[AT[name]] = value
         begin, day, _ = stamps(epoch)
@@ -238,10 +299,10 @@ def make_export(path: Path, rng: random.Random, cdrs: int, tenants: list[Tenant]
 def make_config(path: Path, deck: Path, tenants: list[Tenant]) -> None:
     services = "".join(
         f"""
-[services.{tenant.domain.split('.')[0]}]
+[services.{tenant.domain.split(".")[0]}]
 package = "business"
 tenant = "{tenant.domain} | {tenant.did}"
-extensions = "{' | '.join(tenant.extensions)}"
+extensions = "{" | ".join(tenant.extensions)}"
 """
         for tenant in tenants
     )
@@ -267,7 +328,8 @@ exclude = ["*xx"]
 no_charge = ["[tollfree]"]
 custom_rates = [ {{ prefix = "1212", rate = "0.0090", increment = "6/6" }} ]
 special = [
-  {{ pattern = "1900", type = "prefix", direction = "outbound", mode = "flat_per_call", flat = "2.50" }},
+  {{ pattern = "1900", type = "prefix", direction = "outbound", mode = "flat_per_call",
+     flat = "2.50" }},
 ]
 {services}""",
         encoding="utf-8",
@@ -277,7 +339,11 @@ special = [
 def generate(cdrs: int, prefixes: int, services: int) -> tuple[Path, Path, Path]:
     DATA.mkdir(parents=True, exist_ok=True)
     tag = f"{cdrs}-{prefixes}-{services}"
-    export, deck, config = (DATA / f"cdrs-{tag}.csv", DATA / f"deck-{tag}.csv", DATA / f"voipbill-{tag}.toml")
+    export, deck, config = (
+        DATA / f"cdrs-{tag}.csv",
+        DATA / f"deck-{tag}.csv",
+        DATA / f"voipbill-{tag}.toml",
+    )
     if export.exists() and deck.exists() and config.exists():
         return export, deck, config
     began = time.perf_counter()
@@ -289,10 +355,15 @@ def generate(cdrs: int, prefixes: int, services: int) -> tuple[Path, Path, Path]
     tenants = make_tenants(rng, services)
     make_config(config, deck, tenants)
     partial = export.with_suffix(".partial")
-    make_export(partial, rng, cdrs, tenants, zipf_chooser(rng, destinations), zipf_chooser(rng, callers))
+    make_export(
+        partial, rng, cdrs, tenants, zipf_chooser(rng, destinations), zipf_chooser(rng, callers)
+    )
     partial.replace(export)
-    print(f"generated {export.name} ({export.stat().st_size / 1e6:.0f} MB) and a {prefixes}-prefix "
-          f"deck in {time.perf_counter() - began:.1f} s", file=sys.stderr)
+    print(
+        f"generated {export.name} ({export.stat().st_size / 1e6:.0f} MB) and a {prefixes}-prefix "
+        f"deck in {time.perf_counter() - began:.1f} s",
+        file=sys.stderr,
+    )
     return export, deck, config
 
 
@@ -303,9 +374,10 @@ def floor(export: Path) -> tuple[float, int]:
     """The bare copy: csv.reader -> csv.writer, one 20-column row per CDR."""
     began = time.perf_counter()
     rows = 0
-    with export.open(encoding="utf-8", newline="") as source, Path(os.devnull).open(
-        "w", encoding="utf-8", newline=""
-    ) as sink:
+    with (
+        export.open(encoding="utf-8", newline="") as source,
+        Path(os.devnull).open("w", encoding="utf-8", newline="") as sink,
+    ):
         reader = csv.reader(source)
         writer = csv.writer(sink, lineterminator="\n")
         writer.writerow(next(reader)[:20])
@@ -317,7 +389,7 @@ def floor(export: Path) -> tuple[float, int]:
 
 def deck_load_time(deck: Path) -> float:
     sys.path.insert(0, str(ROOT))
-    from voipbill.decks import load_deck  # noqa: PLC0415 (the worktree's voipbill, after sys.path)
+    from voipbill.decks import load_deck  # the worktree's voipbill, after sys.path
 
     began = time.perf_counter()
     load_deck(deck, timezone=ZONE)
@@ -326,13 +398,30 @@ def deck_load_time(deck: Path) -> float:
 
 def run_voipbill(export: Path, config: Path) -> tuple[float, int, str]:
     command = [
-        sys.executable, "-m", "voipbill", "--config", str(config), "-q", "rate", "--all",
-        "--period", "2026-10", "--cdr-file", str(export), "--format", "csv", "--detail", "calls",
-        "-o", os.devnull,
+        sys.executable,
+        "-m",
+        "voipbill",
+        "--config",
+        str(config),
+        "-q",
+        "rate",
+        "--all",
+        "--period",
+        "2026-10",
+        "--cdr-file",
+        str(export),
+        "--format",
+        "csv",
+        "--detail",
+        "calls",
+        "-o",
+        os.devnull,
     ]
     environment = dict(os.environ, PYTHONPATH=str(ROOT))
     began = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        command, cwd=ROOT, env=environment, capture_output=True, text=True, check=False
+    )
     elapsed = time.perf_counter() - began
     if done.returncode != 0:
         sys.exit(f"voipbill failed (exit {done.returncode}):\n{done.stderr}")
@@ -343,20 +432,33 @@ def run_voipbill(export: Path, config: Path) -> tuple[float, int, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cdrs", type=int, default=1_000_000, help="CDR rows (default 1,000,000)")
-    parser.add_argument("--prefixes", type=int, default=100_000, help="deck prefixes (default 100,000)")
+    parser.add_argument(
+        "--prefixes", type=int, default=100_000, help="deck prefixes (default 100,000)"
+    )
     parser.add_argument("--services", type=int, default=20, help="services/tenants (default 20)")
+    parser.add_argument("--generate-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.generate_only:
+        generate(args.cdrs, args.prefixes, args.services)
+        return
+    # Generate in a child: a child's ru_maxrss counts the pages it shares with its parent before
+    # exec, so a parent that held the generated rows would inflate voipbill's peak RSS.
+    sizes = ["--cdrs", str(args.cdrs), "--prefixes", str(args.prefixes)]
+    sizes += ["--services", str(args.services)]
+    subprocess.run([sys.executable, __file__, *sizes, "--generate-only"], check=True)
     export, deck, config = generate(args.cdrs, args.prefixes, args.services)
 
+    # voipbill first, while this process is still small; then the floor and the deck timing
+    voipbill_seconds, peak_kb, _ = run_voipbill(export, config)
     floor_seconds, rows = floor(export)
     deck_seconds = deck_load_time(deck)
-    voipbill_seconds, peak_kb, _ = run_voipbill(export, config)
 
     floor_rate = rows / floor_seconds
     voipbill_rate = rows / voipbill_seconds
     print(f"CDRs: {rows:,}   deck: {args.prefixes:,} prefixes   services: {args.services}")
     print(f"floor (csv.reader -> csv.writer): {floor_seconds:6.2f} s  {floor_rate:>9,.0f} CDRs/s")
-    print(f"voipbill rate (child process):    {voipbill_seconds:6.2f} s  {voipbill_rate:>9,.0f} CDRs/s")
+    line = f"{voipbill_seconds:6.2f} s  {voipbill_rate:>9,.0f} CDRs/s"
+    print(f"voipbill rate (child process):    {line}")
     print(f"ratio voipbill/floor:             {voipbill_rate / floor_rate:.2f}")
     print(f"voipbill peak RSS:                {peak_kb / 1024:.0f} MB")
     print(f"deck load time:                   {deck_seconds:.2f} s")
