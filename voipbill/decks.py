@@ -121,7 +121,7 @@ class DeckRow:
 class Deck:
     """A loaded deck and its prefix index."""
 
-    __slots__ = ("_index", "_longest", "path", "rows")
+    __slots__ = ("_dated", "_index", "_longest", "path", "rows")
 
     def __init__(self, path: Path, rows: tuple[DeckRow, ...], timezone: ZoneInfo) -> None:
         self.path = path
@@ -153,9 +153,26 @@ class Deck:
                 tuple(entry[1] for entry in entries),
             )
         self._longest = max((len(prefix) for prefix in self._index), default=0)
+        # prefixes whose row depends on the date: more than one row, or one dated row
+        self._dated = frozenset(
+            prefix
+            for prefix, (starts, _) in self._index.items()
+            if len(starts) > 1 or starts[0] != _UNDATED
+        )
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    def dated(self, number: str) -> bool:
+        """Can `lookup(number, …)` answer differently for different dates?
+
+        False when no prefix of the number has a dated row: then one lookup serves every call to
+        the number, whatever its start (rating caches it per number).
+        """
+        dated = self._dated
+        if not dated:
+            return False
+        return any(number[:length] in dated for length in range(1, len(number) + 1))
 
     def lookup(self, number: str, start_epoch: int) -> DeckRow | None:
         """SPEC §3: among rows in effect at `start_epoch`, the longest prefix, then the newest.

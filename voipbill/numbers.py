@@ -37,14 +37,87 @@ TOLLFREE = "tollfree"
 LOCAL = "local"
 
 
-@dataclass(frozen=True, slots=True)
 class Normalised:
+    """A number as written in a CDR, normalised (SPEC §5). Immutable; compares by value.
+
+    `region` (and the last of `steps` for an international number) are worked out only when
+    read: they need a phonenumbers parse, and rating never reads them.
+    """
+
+    __slots__ = (
+        "_classified",
+        "_region",
+        "_steps",
+        "country_code",
+        "number",
+        "number_class",
+        "original",
+    )
+
     original: str  # as written in the CDR
     number: str  # E.164 digits without '+'; for class local: the trimmed/rewritten text
     number_class: str  # "national" | "international" | "tollfree" | "local"
     country_code: int | None  # the 1-3 digit code phonenumbers knows; None if none or local
-    region: str | None  # ISO region phonenumbers reads from the number; None if unknown or local
-    steps: tuple[str, ...]  # human-readable steps, for `voipbill explain`
+
+    def __init__(
+        self,
+        original: str,
+        number: str,
+        number_class: str,
+        country_code: int | None,
+        region: str | None,
+        steps: tuple[str, ...],
+    ) -> None:
+        self.original = original
+        self.number = number
+        self.number_class = number_class
+        self.country_code = country_code
+        self._region = region
+        self._steps = steps
+        self._classified: _Classified | None = None
+
+    @classmethod
+    def _of(
+        cls, original: str, number: str, classified: _Classified, steps: tuple[str, ...]
+    ) -> Normalised:
+        """A normalised number whose region and class step come from `classified` when read."""
+        made = cls(original, number, classified.number_class, classified.country_code, None, steps)
+        made._classified = classified
+        return made
+
+    @property
+    def region(self) -> str | None:
+        """ISO region phonenumbers reads from the number; None if unknown or local."""
+        classified = self._classified
+        return self._region if classified is None else classified.region()
+
+    @property
+    def steps(self) -> tuple[str, ...]:
+        """Human-readable steps, for `voipbill explain`."""
+        classified = self._classified
+        return self._steps if classified is None else (*self._steps, classified.step())
+
+    def _key(self) -> tuple[object, ...]:
+        return (
+            self.original,
+            self.number,
+            self.number_class,
+            self.country_code,
+            self.region,
+            self.steps,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Normalised):
+            return NotImplemented
+        return self is other or self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        fields = ("original", "number", "number_class", "country_code", "region", "steps")
+        return f"Normalised({', '.join(f'{name}={getattr(self, name)!r}' for name in fields)})"
 
 
 @dataclass(frozen=True)
@@ -138,12 +211,106 @@ def country_code_of(number: str) -> int | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
 class _Classified:
-    number_class: str
-    country_code: int | None
-    region: str | None
-    step: str
+    """The class of one normalised number (SPEC §5.6); its region only when asked."""
+
+    __slots__ = ("_region", "_resolved", "_step", "country_code", "number", "number_class", "own")
+
+    def __init__(
+        self,
+        number: str,
+        own: int,
+        number_class: str,
+        country_code: int | None,
+        *,
+        region: str | None = None,
+        step: str | None = None,
+        resolved: bool = False,
+    ) -> None:
+        self.number = number
+        self.own = own
+        self.number_class = number_class
+        self.country_code = country_code
+        self._region = region
+        self._step = step
+        self._resolved = resolved or country_code is None  # is `_region` the region?
+
+    def region(self) -> str | None:
+        if not self._resolved:
+            self._resolve()
+        return self._region
+
+    def step(self) -> str:
+        if self._step is None:
+            self._resolve()
+        assert self._step is not None
+        return self._step
+
+    def _resolve(self) -> None:
+        assert self.country_code is not None
+        self._region, _ = _region_of(self.number, self.country_code, self.own)
+        self._resolved = True
+        if self._step is None:  # international: the step names the region
+            self._step = (
+                f"class international (country code {self.country_code} "
+                f"{self._region or 'non-geographic'}, package's is {self.own})"
+            )
+
+
+def _region_of(
+    number: str, country_code: int, own: int
+) -> tuple[str | None, phonenumbers.PhoneNumber | None]:
+    """The ISO region phonenumbers reads from the number, and the parsed number if parsed."""
+    regions = _regions_of(country_code)
+    parsed = None
+    if (country_code == own or len(regions) > 1) and len(number) <= _LONGEST_PARSEABLE:
+        try:
+            parsed = phonenumbers.parse("+" + number)
+        except phonenumbers.NumberParseException:
+            parsed = None
+    region = phonenumbers.region_code_for_number(parsed) if parsed is not None else None
+    if region is None and regions:
+        region = regions[0]  # the main region of the code, e.g. BF for an invalid +226...
+    if region == phonenumbers.UNKNOWN_REGION or region == "001":
+        region = None  # non-geographic codes (+800, +881...) have no ISO region
+    return region, parsed
+
+
+@functools.cache
+def _toll_free_pattern(country_code: int) -> re.Pattern[str] | None:
+    """Every toll-free national number pattern of the code's regions, or None if there is none.
+
+    phonenumbers calls a number TOLL_FREE only when its national significant number matches
+    the toll-free pattern of the metadata of its region (one of the code's). Parsing `+` and
+    digits leaves that national number a suffix of the digits after the code: parse may only
+    strip a national prefix, by the rules of the code's main region, unless that region
+    rewrites it (`national_prefix_transform_rule`): then any number may be toll-free (`.*`)
+    and phonenumbers decides. A number no suffix of which matches is not toll-free and needs no
+    parse, which is the slow part of classifying most numbers.
+    """
+    main = phonenumbers.region_code_for_country_code(country_code)
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(main)
+    if metadata is None or metadata.national_prefix_transform_rule:
+        return re.compile(".*")
+    patterns = set()
+    for region in _regions_of(country_code):
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        if metadata is None:
+            return re.compile(".*")
+        desc = metadata.toll_free
+        if desc is not None and desc.national_number_pattern:
+            patterns.add(desc.national_number_pattern)
+    if not patterns:
+        return None
+    return re.compile("|".join(f"(?:{pattern})" for pattern in sorted(patterns)))
+
+
+def _maybe_toll_free(number: str, country_code: int) -> bool:
+    pattern = _toll_free_pattern(country_code)
+    if pattern is None:
+        return False
+    rest = number[len(str(country_code)) :]
+    return any(pattern.fullmatch(rest, start) for start in range(len(rest)))
 
 
 class Normaliser:
@@ -212,15 +379,7 @@ class Normaliser:
         classified = self._classes.get(number)
         if classified is None:
             classified = self._classes[number] = self._classify(number)
-        steps.append(classified.step)
-        return Normalised(
-            text,
-            number,
-            classified.number_class,
-            classified.country_code,
-            classified.region,
-            tuple(steps),
-        )
+        return Normalised._of(text, number, classified, tuple(steps))
 
     def _classify(self, number: str) -> _Classified:
         """SPEC §5.6: international when the country code differs, else tollfree or national."""
@@ -228,33 +387,27 @@ class Normaliser:
         country_code = country_code_of(number)
         if country_code is None:
             return _Classified(
-                INTERNATIONAL, None, None, "class international (no known country code)"
+                number, own, INTERNATIONAL, None, step="class international (no known country code)"
             )
-        regions = _regions_of(country_code)
-        parsed = None
-        if (country_code == own or len(regions) > 1) and len(number) <= _LONGEST_PARSEABLE:
-            try:
-                parsed = phonenumbers.parse("+" + number)
-            except phonenumbers.NumberParseException:
-                parsed = None
-        region = phonenumbers.region_code_for_number(parsed) if parsed is not None else None
-        if region is None and regions:
-            region = regions[0]  # the main region of the code, e.g. BF for an invalid +226...
-        if region == phonenumbers.UNKNOWN_REGION or region == "001":
-            region = None  # non-geographic codes (+800, +881...) have no ISO region
         if country_code != own:
-            return _Classified(
-                INTERNATIONAL,
-                country_code,
-                region,
-                f"class international (country code {country_code} "
-                f"{region or 'non-geographic'}, package's is {own})",
-            )
+            return _Classified(number, own, INTERNATIONAL, country_code)  # region when asked
+        national = f"class national (country code {own} = package's)"
+        if not _maybe_toll_free(number, country_code):
+            return _Classified(number, own, NATIONAL, country_code, step=national)
+        region, parsed = _region_of(number, country_code, own)
         if (
             parsed is not None
             and phonenumbers.number_type(parsed) == phonenumbers.PhoneNumberType.TOLL_FREE
         ):
-            return _Classified(TOLLFREE, country_code, region, "class tollfree (phonenumbers)")
+            return _Classified(
+                number,
+                own,
+                TOLLFREE,
+                country_code,
+                region=region,
+                resolved=True,
+                step="class tollfree (phonenumbers)",
+            )
         return _Classified(
-            NATIONAL, country_code, region, f"class national (country code {own} = package's)"
+            number, own, NATIONAL, country_code, region=region, step=national, resolved=True
         )

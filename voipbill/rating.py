@@ -1,25 +1,33 @@
 """The price of every call: which calls are billed (SPEC §4) and what each costs (SPEC §6).
 
 Rating is two passes per service. The first pass decides, for each CDR in scope, its number,
-category and status and finds its rate source; it keeps one compact `_Pending` tuple per call.
-The second pass sorts those by (`start_epoch`, `xml_cdr_uuid`), hands out free minutes in that
-order and rounds each cost once.
+category and status and finds its rate source; it keeps one compact tuple per call. The second
+pass sorts those by (`start_epoch`, `xml_cdr_uuid`), hands out free minutes in that order and
+rounds each cost once.
+
+A month of CDRs repeats the same few thousand numbers, so everything that depends only on the
+number and the direction (normalisation, category, exclude and no_charge patterns, the rate
+source) is decided once per distinct (direction, number) and shared by its calls (`_Decision`,
+`Outcome`); only what depends on the call itself (billsec, status, start, late) is looked at per
+call. A cost that uses no free minutes depends only on its source and billed seconds: it is
+computed and rounded once per such pair.
 """
 
 from __future__ import annotations
 
-import operator
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 from voipbill.cdrs import CdrRecord
 from voipbill.config import Package, Service, SpecialRule
-from voipbill.decks import Deck
+from voipbill.decks import Deck, DeckRow
 from voipbill.increments import DEFAULT_INCREMENT, Increment
 from voipbill.money import round_cost
-from voipbill.numbers import Normalised, Normaliser
+from voipbill.numbers import LOCAL as LOCAL_CLASS
+from voipbill.numbers import NATIONAL, Normalised, Normaliser
 from voipbill.patterns import PatternSet
 
 # SPEC §4.6: these `status` values mean the call was not answered, whatever its billsec.
@@ -52,9 +60,8 @@ class RateSource:
     charges_minutes: bool = True  # special `flat_per_call` rules charge no minutes
 
 
-@dataclass(frozen=True, slots=True)
-class RatedCall:
-    """One row of `rate --detail calls` (SPEC §7)."""
+class RatedCall(NamedTuple):
+    """One row of `rate --detail calls` (SPEC §7); a tuple, since a run yields millions."""
 
     service: str
     tenant: str
@@ -77,21 +84,98 @@ class RatedCall:
     status: str
 
 
-class _Pending(NamedTuple):
-    start_epoch: int
-    call_uuid: str
-    extension: str
-    direction: str
-    category: str
-    caller: str
-    number: Normalised
-    source: RateSource | None
-    billsec: int
-    billed_seconds: int
-    status: str
+class Outcome:
+    """What the calls of one decision share once their status is known (shared, read-only)."""
+
+    __slots__ = ("category", "direction", "increment", "number", "source", "status")
+
+    def __init__(
+        self,
+        number: Normalised,
+        direction: str,
+        category: str,
+        status: str,
+        source: RateSource | None = None,
+        increment: Increment | None = None,
+    ) -> None:
+        self.number = number
+        self.direction = direction
+        self.category = category
+        self.status = status
+        self.source = source  # set for rated and late calls only
+        self.increment = increment  # rated, late and unrated calls; None: 0 billed seconds
+
+    def __lt__(self, other: object) -> bool:
+        # Pending calls sort as tuples by (start_epoch, uuid), unique in a run; this only keeps
+        # a repeated (start_epoch, uuid) from raising TypeError (it keeps their order).
+        return False
+
+
+class _Decision:
+    """SPEC §4.3–4.7 and the rate source of §6 for one (direction, number as written)."""
+
+    __slots__ = (
+        "billing_direction",
+        "category",
+        "dated",
+        "dated_outcomes",
+        "excluded_by",
+        "late",
+        "local",
+        "no_charge",
+        "no_charge_reason",
+        "number",
+        "original",
+        "rated",
+        "unanswered",
+    )
+
+    def __init__(self, number: Normalised, direction: str, category: str) -> None:
+        self.number = number
+        self.original = number.original.strip()
+        self.category = category
+        self.billing_direction = "inbound" if direction == "inbound" else "outbound"
+        self.excluded_by: str | None = None
+        self.local: Outcome | None = None
+        self.unanswered = Outcome(number, direction, category, UNANSWERED)
+        self.no_charge: Outcome | None = None
+        self.no_charge_reason = ""
+        self.dated = False  # the deck row depends on the call's start: look it up per call
+        self.dated_outcomes: dict[tuple[int, bool], Outcome] = {}  # (id(source), late) ->
+        self.rated: Outcome | None = None
+        self.late: Outcome | None = None
+
+
+class _Shared:
+    """The decision caches of one (package, deck, normaliser), shared by its raters."""
+
+    _live: ClassVar[weakref.WeakValueDictionary[tuple[int, int, int], _Shared]] = (
+        weakref.WeakValueDictionary()
+    )
+
+    def __init__(self, package: Package, deck: Deck | None, normaliser: Normaliser) -> None:
+        # holding the three keeps their ids from being reused while this entry lives
+        self.owners = (package, deck, normaliser)
+        self.decisions: dict[str, dict[str, _Decision]] = {}
+        self.deck_sources: dict[int, RateSource] = {}
+
+    @classmethod
+    def of(cls, package: Package, deck: Deck | None, normaliser: Normaliser) -> _Shared:
+        key = (id(package), id(deck), id(normaliser))
+        shared = cls._live.get(key)
+        if shared is None:
+            shared = cls._live[key] = cls(package, deck, normaliser)
+        return shared
 
 
 Trace = list[tuple[str, str]]
+# A pending call: (start_epoch, xml_cdr_uuid, outcome, billsec, extension, caller_id_number)
+_Pending = tuple[int, str, Outcome, int, str, str]
+# A priced call: the pending tuple, then billed seconds, free seconds and the rounded cost
+# (None when unrated).
+PricedCall = tuple[int, str, Outcome, int, str, str, int, int, Decimal | None]
+# Small integers shared by every call that has them (billsec), instead of one int per call.
+_SMALL = tuple(range(8192))
 
 
 class ServiceRater:
@@ -134,6 +218,13 @@ class ServiceRater:
         self.excluded = 0
         self.trace_uuid = trace_uuid
         self.trace: Trace = []
+        # Raters of one package (same deck, same number plan) decide a number the same way:
+        # they share these caches, so a number is decided once per run, not once per service.
+        shared = _Shared.of(package, deck, normaliser)
+        self._shared = shared  # keeps the caches alive as long as this rater
+        self._decisions = shared.decisions  # direction -> number as written -> decision
+        self._deck_sources = shared.deck_sources  # id(deck row) -> its marked-up source
+        self._texts: dict[str, str] = {}  # one string object per distinct extension and caller
 
     # -- SPEC §4.2 scope ------------------------------------------------------------------------
 
@@ -151,103 +242,178 @@ class ServiceRater:
 
     def add(self, record: CdrRecord, *, late: bool = False) -> None:
         """Classify one in-scope call (its start_epoch and billsec already checked)."""
-        trace = self.trace if record.xml_cdr_uuid == self.trace_uuid else None
         direction = record.direction
+        if direction == "inbound":
+            dialed = record.caller_destination or record.destination_number
+        else:
+            dialed = record.destination_number
+        if record.xml_cdr_uuid == self.trace_uuid:
+            # explain: decide again, writing down every step
+            inbound = direction == "inbound"
+            field = (
+                "caller_destination"
+                if inbound and record.caller_destination
+                else ("destination_number")
+            )
+            self.trace.append(("number", f"{field} {dialed!r} (direction {direction or 'empty'})"))
+            self._add(record, self._decide(direction, dialed, self.trace), late, self.trace)
+            return
+        decisions = self._decisions.get(direction)
+        if decisions is None:
+            decisions = self._decisions[direction] = {}
+        decision = decisions.get(dialed)
+        if decision is None:
+            decision = decisions[dialed] = self._decide(direction, dialed, None)
+        self._add(record, decision, late, None)
+
+    def _decide(self, direction: str, dialed: str, trace: Trace | None) -> _Decision:
+        """Everything about a call that depends only on its direction and number."""
         inbound = direction == "inbound"
-        dialed = (
-            (record.caller_destination or record.destination_number)
-            if inbound
-            else (record.destination_number)
-        )
         number = self.normaliser.normalise(dialed)
-        if number.number_class == "local" or direction == "local":
+        if number.number_class == LOCAL_CLASS or direction == "local":
             category = "local"
         else:
             category = "inbound" if inbound else number.number_class
         if trace is not None:
-            source_field = (
-                "caller_destination"
-                if inbound and record.caller_destination
-                else "destination_number"
-            )
-            trace.append(
-                ("number", f"{source_field} {dialed!r} (direction {direction or 'empty'})")
-            )
             trace.extend(("normalise", step) for step in number.steps)
             trace.append(("category", f"{category} (class {number.number_class})"))
-
-        original = dialed.strip()
-        excluded_by = self.exclude.match(original, number.number, category, direction)
-        if excluded_by is not None:
-            self.excluded += 1
+        decision = _Decision(number, direction, category)
+        original = decision.original
+        decision.excluded_by = self.exclude.match(original, number.number, category, direction)
+        if decision.excluded_by is not None:
             if trace is not None:
                 trace.append(
-                    ("exclude", f"matches exclude pattern {excluded_by}: left out of every output")
-                )
-            return
-        if trace is not None:
-            trace.append(("exclude", "no exclude pattern matches"))
-
-        billsec = record.billsec or 0
-        billing_direction = "inbound" if inbound else "outbound"
-        source: RateSource | None = None
-        billed_seconds = 0
-        if category == "local":
-            status = LOCAL
-            reason = "category local"
-        elif billsec == 0 or record.status in UNANSWERED_STATUSES:
-            status = UNANSWERED
-            reason = f"billsec {billsec}, status {record.status or 'empty'}"
-        elif (
-            matched := self.no_charge.match(original, number.number, category, direction)
-        ) is not None:
-            status = NO_CHARGE
-            reason = f"matches no_charge pattern {matched}"
-        elif inbound and not self.package.inbound_billing:
-            status = NO_CHARGE
-            reason = "inbound call and the package has inbound_billing = false"
-        else:
-            source = self.rate_source(original, number, billing_direction, record.start_epoch or 0)
-            if source is None:
-                status = UNRATED
-                reason = "no rate source (no special rule, custom rate, deck row or inbound rate)"
-                billed_seconds = self.increments[billing_direction].billed_seconds(billsec)
-            else:
-                status = LATE if late else RATED
-                reason = f"priced by {source.kind}"
-                billed_seconds = source.increment.billed_seconds(billsec)
-                if source.kind == "special":
-                    category = "special"
-        if trace is not None:
-            trace.append(("status", f"{status}: {reason}"))
-            if source is not None:
-                trace.append(("rate source", _describe(source)))
-                trace.append(
                     (
-                        "increment",
-                        f"{source.increment}: billsec {billsec} s -> billed {billed_seconds} s",
+                        "exclude",
+                        f"matches exclude pattern {decision.excluded_by}: left out of every output",
                     )
                 )
+            return decision
+        if trace is not None:
+            trace.append(("exclude", "no exclude pattern matches"))
+        if category == "local":
+            decision.local = Outcome(number, direction, category, LOCAL)
+            return decision
+        matched = self.no_charge.match(original, number.number, category, direction)
+        if matched is not None:
+            decision.no_charge_reason = f"matches no_charge pattern {matched}"
+        elif inbound and not self.package.inbound_billing:
+            decision.no_charge_reason = "inbound call and the package has inbound_billing = false"
+        if decision.no_charge_reason:
+            decision.no_charge = Outcome(number, direction, category, NO_CHARGE)
+            return decision
+        billing_direction = decision.billing_direction
+        if (
+            not inbound
+            and self.deck is not None
+            and self.deck.dated(number.number)
+            and number.number_class != LOCAL_CLASS
+        ):
+            # the deck may price this number differently by date; any earlier source
+            # (special, custom) is still date-free: try those first
+            source = self._fixed_source(original, number, billing_direction)
+            if source is None:
+                decision.dated = True
+                return decision
+        else:
+            source = self.rate_source(original, number, billing_direction, 0)
+        decision.rated = self._outcome(decision, direction, source, RATED)
+        decision.late = self._outcome(decision, direction, source, LATE)
+        return decision
+
+    def _outcome(
+        self, decision: _Decision, direction: str, source: RateSource | None, status: str
+    ) -> Outcome:
+        if source is None:
+            increment = self.increments[decision.billing_direction]
+            return Outcome(decision.number, direction, decision.category, UNRATED, None, increment)
+        category = "special" if source.kind == "special" else decision.category
+        return Outcome(decision.number, direction, category, status, source, source.increment)
+
+    def _dated_outcome(
+        self, decision: _Decision, direction: str, start: int, late: bool
+    ) -> Outcome:
+        """A call whose deck row depends on its start: looked up per call, outcome per row."""
+        assert self.deck is not None
+        row = self.deck.lookup(decision.number.number, start)
+        source = None if row is None else self._deck_source(row)
+        key = (id(source), late)  # deck sources live as long as the rater
+        outcome = decision.dated_outcomes.get(key)
+        if outcome is None:
+            outcome = self._outcome(decision, direction, source, LATE if late else RATED)
+            decision.dated_outcomes[key] = outcome
+        return outcome
+
+    def _add(self, record: CdrRecord, decision: _Decision, late: bool, trace: Trace | None) -> None:
+        """SPEC §4.6 status, the part that depends on the call itself."""
+        if decision.excluded_by is not None:
+            self.excluded += 1
+            return
+        billsec = record.billsec or 0
+        start = record.start_epoch or 0
+        if decision.local is not None:
+            outcome = decision.local
+        elif billsec == 0 or record.status in UNANSWERED_STATUSES:
+            outcome = decision.unanswered
+        elif decision.no_charge is not None:
+            outcome = decision.no_charge
+        elif decision.dated:
+            outcome = self._dated_outcome(decision, record.direction, start, late)
+        else:
+            fixed = decision.late if late else decision.rated
+            assert fixed is not None  # set by _decide for every decision that reaches here
+            outcome = fixed
+        if trace is not None:
+            self._trace_status(outcome, decision, record, billsec)
+        texts = self._texts
+        extension = record.extension
+        caller = record.caller_id_number
         self.pending.append(
-            _Pending(
-                record.start_epoch or 0,
+            (
+                start,
                 record.xml_cdr_uuid,
-                record.extension,
-                direction,
-                category,
-                record.caller_id_number,
-                number,
-                source,
-                billsec,
-                billed_seconds,
-                status,
+                outcome,
+                _SMALL[billsec] if billsec < 8192 else billsec,
+                texts.setdefault(extension, extension),
+                texts.setdefault(caller, caller),
             )
         )
+
+    def _trace_status(
+        self, outcome: Outcome, decision: _Decision, record: CdrRecord, billsec: int
+    ) -> None:
+        status = outcome.status
+        if status == LOCAL:
+            reason = "category local"
+        elif status == UNANSWERED:
+            reason = f"billsec {billsec}, status {record.status or 'empty'}"
+        elif status == NO_CHARGE:
+            reason = decision.no_charge_reason
+        elif outcome.source is None:
+            reason = "no rate source (no special rule, custom rate, deck row or inbound rate)"
+        else:
+            reason = f"priced by {outcome.source.kind}"
+        self.trace.append(("status", f"{status}: {reason}"))
+        source = outcome.source
+        if source is not None:
+            billed = source.increment.billed_seconds(billsec)
+            self.trace.append(("rate source", _describe(source)))
+            self.trace.append(
+                ("increment", f"{source.increment}: billsec {billsec} s -> billed {billed} s")
+            )
 
     def rate_source(
         self, original: str, number: Normalised, direction: str, start_epoch: int
     ) -> RateSource | None:
         """SPEC §6: special rule, custom rate, deck row, then inbound rate; None is unrated."""
+        source = self._fixed_source(original, number, direction)
+        if source is not None or direction == "inbound" or number.number_class == LOCAL_CLASS:
+            return source
+        row = self.deck.lookup(number.number, start_epoch) if self.deck is not None else None
+        return None if row is None else self._deck_source(row)
+
+    def _fixed_source(self, original: str, number: Normalised, direction: str) -> RateSource | None:
+        """The sources of SPEC §6 that do not depend on the date: all but the deck."""
         digits = number.number
         for rule in self.special:
             if rule.direction in (direction, "both") and _special_matches(rule, original, digits):
@@ -272,7 +438,7 @@ class ServiceRater:
                 _ZERO,
                 self.increments["inbound"],
             )
-        if number.number_class == "local":
+        if number.number_class == LOCAL_CLASS:
             return None
         for custom in self.custom:
             if digits.startswith(custom.prefix):
@@ -284,37 +450,69 @@ class ServiceRater:
                     custom.connect_fee,
                     custom.increment or self.increments["outbound"],
                 )
-        row = self.deck.lookup(digits, start_epoch) if self.deck is not None else None
-        if row is None:
-            return None
-        return RateSource(
-            "deck",
-            row.prefix,
-            row.description,
-            row.rate * self.markup,
-            row.connect_fee * self.markup,
-            row.increment or self.increments["outbound"],
-        )
+        return None
+
+    def _deck_source(self, row: DeckRow) -> RateSource:
+        """A deck row with the markup applied, made once per row (SPEC §6.3)."""
+        source = self._deck_sources.get(id(row))
+        if source is None:
+            source = self._deck_sources[id(row)] = RateSource(
+                "deck",
+                row.prefix,
+                row.description,
+                row.rate * self.markup,
+                row.connect_fee * self.markup,
+                row.increment or self.increments["outbound"],
+            )
+        return source
 
     # -- SPEC §6: free minutes, cost, rounding ---------------------------------------------------
 
-    def calls(self) -> Iterator[RatedCall]:
-        """The service's calls in (start_epoch, xml_cdr_uuid) order, each priced and rounded."""
-        self.pending.sort(key=operator.itemgetter(0, 1))
+    def priced(self) -> Iterator[PricedCall]:
+        """The service's calls in (start_epoch, xml_cdr_uuid) order, each priced and rounded.
+
+        Compact tuples (see PricedCall) for writers that format millions of rows; `calls()`
+        gives the same as RatedCall rows.
+        """
+        # (start_epoch, uuid) is unique in a run: plain tuple order, no key tuples to build
+        self.pending.sort()
         free_left = int(self.package.free_minutes * 60)
         digits, mode = self.package.rounding_digits, self.package.rounding_mode
         zero_cost = round_cost(_ZERO, digits, mode)
-        service, tenant = self.service.name, self.service.domain
-        for call in self.pending:
-            source = call.source
+        trace_uuid = self.trace_uuid
+        # (id(source), billsec) -> (billed seconds, rounded cost without free minutes)
+        costs: dict[tuple[int, int], tuple[int, Decimal]] = {}
+        by_billed: dict[tuple[int, int], Decimal] = {}  # (id(source), billed seconds) -> cost
+        for start, call_uuid, outcome, billsec, extension, caller in self.pending:
+            source = outcome.source
+            if source is None:
+                increment = outcome.increment
+                if increment is None:
+                    yield (start, call_uuid, outcome, billsec, extension, caller, 0, 0, zero_cost)
+                else:  # unrated: billed by the package increment, no cost (SPEC §6)
+                    billed = increment.billed_seconds(billsec)
+                    yield (start, call_uuid, outcome, billsec, extension, caller, billed, 0, None)
+                continue
+            key = (id(source), billsec)
+            cached = costs.get(key)
+            if cached is None:
+                billed = source.increment.billed_seconds(billsec)
+                billed_key = (id(source), billed)
+                rounded = by_billed.get(billed_key)
+                if rounded is None:
+                    rounded = by_billed[billed_key] = round_cost(
+                        self.cost(source, billed, 0), digits, mode
+                    )
+                cached = costs[key] = (billed, rounded)
+            billed, rounded = cached
             free_seconds = 0
-            if call.status in CHARGED_STATUSES and source is not None:
-                if call.category == "national" and free_left > 0:
-                    free_seconds = min(free_left, call.billed_seconds)
-                    free_left -= free_seconds
-                cost = self.cost(source, call.billed_seconds, free_seconds)
-                rounded: Decimal | None = round_cost(cost, digits, mode)
-                if call.call_uuid == self.trace_uuid:
+            if free_left > 0 and outcome.category == NATIONAL:
+                free_seconds = min(free_left, billed)
+                free_left -= free_seconds
+            if free_seconds or call_uuid == trace_uuid:
+                cost = self.cost(source, billed, free_seconds)
+                rounded = round_cost(cost, digits, mode)
+                if call_uuid == trace_uuid:
                     self.trace.append(
                         ("free minutes", f"{free_seconds} s free, {free_left} s left")
                     )
@@ -324,35 +522,64 @@ class ServiceRater:
                             f"{cost} before rounding, {rounded} after ({digits} digits, {mode})",
                         )
                     )
-                row_rate: Decimal | None = source.rate
-                row_fee: Decimal | None = source.connect_fee
-                billed = call.billed_seconds
-                prefix, description = source.matched_prefix, source.description
+            yield (
+                start,
+                call_uuid,
+                outcome,
+                billsec,
+                extension,
+                caller,
+                billed,
+                free_seconds,
+                rounded,
+            )
+
+    def calls(self) -> Iterator[RatedCall]:
+        """The service's calls in (start_epoch, xml_cdr_uuid) order, each priced and rounded."""
+        service, tenant = self.service.name, self.service.domain
+        new = tuple.__new__
+        for (
+            start,
+            call_uuid,
+            outcome,
+            billsec,
+            extension,
+            caller,
+            billed,
+            free,
+            cost,
+        ) in self.priced():
+            source = outcome.source
+            number = outcome.number
+            if source is None:
+                matched_prefix = description = ""
+                rate = connect_fee = None
             else:
-                rounded = None if call.status == UNRATED else zero_cost
-                row_rate = row_fee = None
-                billed = call.billed_seconds if call.status == UNRATED else 0
-                prefix = description = ""
-            yield RatedCall(
-                service=service,
-                tenant=tenant,
-                extension=call.extension,
-                call_uuid=call.call_uuid,
-                start_epoch=call.start_epoch,
-                direction=call.direction,
-                category=call.category,
-                caller=call.caller,
-                dialed=call.number.original,
-                normalized=call.number.number,
-                matched_prefix=prefix,
-                description=description,
-                billsec=call.billsec,
-                billed_seconds=billed,
-                free_seconds=free_seconds,
-                rate=row_rate,
-                connect_fee=row_fee,
-                cost=rounded,
-                status=call.status,
+                matched_prefix, description = source.matched_prefix, source.description
+                rate, connect_fee = source.rate, source.connect_fee
+            yield new(
+                RatedCall,
+                (
+                    service,
+                    tenant,
+                    extension,
+                    call_uuid,
+                    start,
+                    outcome.direction,
+                    outcome.category,
+                    caller,
+                    number.original,
+                    number.number,
+                    matched_prefix,
+                    description,
+                    billsec,
+                    billed,
+                    free,
+                    rate,
+                    connect_fee,
+                    cost,
+                    outcome.status,
+                ),
             )
 
     @staticmethod
@@ -364,6 +591,30 @@ class ServiceRater:
         if source.charges_minutes:
             cost += source.rate * (billed_seconds - free_seconds) / _SIXTY
         return cost
+
+
+class Scope:
+    """Which of some raters own each record (SPEC §4.2), remembered per distinct key.
+
+    `owns` depends only on the domain, the extension and, for an inbound call with no
+    extension, the caller_destination: a run asks once per distinct combination of those.
+    """
+
+    __slots__ = ("_owners", "raters")
+
+    def __init__(self, raters: list[ServiceRater]) -> None:
+        self.raters = raters
+        self._owners: dict[tuple[str | None, str, str | None], tuple[ServiceRater, ...]] = {}
+
+    def owners(self, record: CdrRecord) -> tuple[ServiceRater, ...]:
+        """The raters that own `record`, in the order given (the first one bills it)."""
+        extension = record.extension
+        did = None if extension or record.direction != "inbound" else record.caller_destination
+        key = (record.domain_name, extension, did)
+        owners = self._owners.get(key)
+        if owners is None:
+            owners = self._owners[key] = tuple(r for r in self.raters if r.owns(record))
+        return owners
 
 
 def _special_matches(rule: SpecialRule, original: str, digits: str) -> bool:

@@ -12,7 +12,7 @@ from voipbill.decks import Deck, load_deck
 from voipbill.errors import ConfigError, UsageError
 from voipbill.numbers import Normaliser, NumberPlan
 from voipbill.periods import Period
-from voipbill.rating import ServiceRater, Trace
+from voipbill.rating import Scope, ServiceRater, Trace
 
 MAX_EXAMPLES = 5
 # No call lasts 115 days; a larger billsec is a corrupt row, and would overflow Decimal
@@ -75,6 +75,7 @@ class RatingRun:
     ) -> None:
         """Rate one source's rows with `raters` (default: every service of the run)."""
         candidates = self.raters if raters is None else raters
+        by_scope = Scope(candidates)
         counters = self.counters
         seen = self.seen
         for record in records:
@@ -116,7 +117,7 @@ class RatingRun:
                         )
                     continue
                 late = True
-            owners = [rater for rater in candidates if rater.owns(record)]
+            owners = by_scope.owners(record)
             if not owners:
                 counters.other_services += 1
                 if tracing:

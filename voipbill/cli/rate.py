@@ -39,6 +39,7 @@ from voipbill.report import (
     call_document,
     tally,
     write_calls_csv,
+    write_priced_csv,
     write_summary_csv,
 )
 from voipbill.runs import RatingRun, build_raters, select_services
@@ -264,9 +265,14 @@ def write_csv(
     billed: list[RatedCall] | None,
 ) -> None:
     if detail is Detail.calls:
-        write_calls_csv(
-            stream, _all_calls(raters, all_totals, billed), config.currency, config.timezone
-        )
+        if billed is None:
+            # the fast path: no RatedCall per call when the ledger needs none (issue 7)
+            pairs = zip(raters, all_totals, strict=True)
+            write_priced_csv(stream, pairs, config.currency, config.timezone)
+        else:
+            write_calls_csv(
+                stream, _all_calls(raters, all_totals, billed), config.currency, config.timezone
+            )
         return
     for _ in _all_calls(raters, all_totals, billed):
         pass
