@@ -27,6 +27,7 @@ def feed_run(
 ) -> None:
     if cdr_file is not None:
         run.feed(read_cdr_file(cdr_file, problems=problems), str(cdr_file))
+        run.sources_done()
         return
     # One export per (server, domain): services sharing a tenant domain share its CDRs.
     groups: dict[tuple[str, str], list[ServiceRater]] = {}
@@ -39,6 +40,7 @@ def feed_run(
             run.feed(records, f"{server_name}:{domain}", members)
             for warning in client.warnings:
                 output.warn(warning)
+    run.sources_done()
 
 
 def report_run(
