@@ -5,41 +5,10 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-# CONTRACT §2.2: the 5.5 admin column list
-COLUMNS = [
-    "domain_uuid",
-    "sip_call_id",
-    "extension",
-    "extension_name",
-    "start_stamp",
-    "end_stamp",
-    "start_date_formatted",
-    "start_time_formatted",
-    "start_epoch",
-    "duration",
-    "billmsec",
-    "missed_call",
-    "record_path",
-    "record_name",
-    "xml_cdr_uuid",
-    "bridge_uuid",
-    "direction",
-    "billsec",
-    "caller_id_name",
-    "caller_id_number",
-    "caller_destination",
-    "source_number",
-    "destination_number",
-    "leg",
-    "read_codec",
-    "write_codec",
-    "cc_side",
-    "answer_stamp",
-    "status",
-    "sip_hangup_disposition",
-    "pdd_ms",
-    "wait",
-]
+from tests.fakepbx import COLUMNS_55
+
+# CONTRACT §2.2: the 5.5 admin column list is the superadmin's without rtp_audio_in_mos
+COLUMNS = [column for column in COLUMNS_55 if column != "rtp_audio_in_mos"]
 
 _counter = itertools.count(1)
 

@@ -133,7 +133,7 @@ _LOGIN_PAGE = """<!DOCTYPE html>
 """
 
 # Column order of the 5.5 export for a superadmin with default settings (LIVE, CONTRACT §2.2).
-_COLUMNS_55 = [
+COLUMNS_55 = [
     "domain_uuid",
     "sip_call_id",
     "extension",
@@ -699,7 +699,7 @@ class FakeFusionPBX:
         return _Response(200, body, headers)
 
     def _columns(self, user: FakeUser, show_all: bool) -> list[str]:
-        columns = list(_COLUMNS_55)
+        columns = list(COLUMNS_55)
         if self.mode == "5.6":
             columns.insert(columns.index("sip_hangup_disposition") + 1, "call_disposition")
         if user.role != "superadmin":

@@ -36,48 +36,17 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.fakepbx import COLUMNS_55  # noqa: E402
+
 DATA = Path(__file__).resolve().parent / "data"
 ZONE = ZoneInfo("America/Toronto")
 SEED = 2026
 DISTINCT_DESTINATIONS = 50_000
 
-# CONTRACT §2.2: the 5.5 superadmin column list, domain_name appended (as examples/make_cdrs.py)
-COLUMNS = [
-    "domain_uuid",
-    "sip_call_id",
-    "extension",
-    "extension_name",
-    "start_stamp",
-    "end_stamp",
-    "start_date_formatted",
-    "start_time_formatted",
-    "start_epoch",
-    "duration",
-    "billmsec",
-    "missed_call",
-    "record_path",
-    "record_name",
-    "xml_cdr_uuid",
-    "bridge_uuid",
-    "direction",
-    "billsec",
-    "caller_id_name",
-    "caller_id_number",
-    "caller_destination",
-    "source_number",
-    "destination_number",
-    "leg",
-    "read_codec",
-    "write_codec",
-    "cc_side",
-    "answer_stamp",
-    "status",
-    "sip_hangup_disposition",
-    "pdd_ms",
-    "rtp_audio_in_mos",
-    "wait",
-    "domain_name",
-]
+# CONTRACT §2.2: the 5.5 superadmin column list, domain_name appended by `show=all`
+COLUMNS = [*COLUMNS_55, "domain_name"]
 AT = {name: index for index, name in enumerate(COLUMNS)}
 
 
@@ -327,10 +296,13 @@ rewrite = [["^9(\\\\d{{10}})$", "\\\\1"]]
 exclude = ["*xx"]
 no_charge = ["[tollfree]"]
 custom_rates = [ {{ prefix = "1212", rate = "0.0090", increment = "6/6" }} ]
-special = [
-  {{ pattern = "1900", type = "prefix", direction = "outbound", mode = "flat_per_call",
-     flat = "2.50" }},
-]
+
+[[packages.business.special]]
+pattern = "1900"
+type = "prefix"
+direction = "outbound"
+mode = "flat_per_call"
+flat = "2.50"
 {services}""",
         encoding="utf-8",
     )

@@ -255,6 +255,23 @@ def _all_calls(
             yield call
 
 
+def _summary_rows(
+    raters: list[ServiceRater],
+    all_totals: list[ServiceTotals],
+    period: Period,
+    config: Config,
+    billed: list[RatedCall] | None,
+) -> list[dict[str, str]]:
+    """SPEC §7 `--detail summary`: every call tallied, then a row per service and category."""
+    for _ in _all_calls(raters, all_totals, billed):
+        pass
+    return [
+        row
+        for rater, totals in zip(raters, all_totals, strict=True)
+        for row in totals.summary_rows(period, config.currency, rater.package.rounding_digits)
+    ]
+
+
 def write_csv(
     stream: IO[str],
     raters: list[ServiceRater],
@@ -274,14 +291,7 @@ def write_csv(
                 stream, _all_calls(raters, all_totals, billed), config.currency, config.timezone
             )
         return
-    for _ in _all_calls(raters, all_totals, billed):
-        pass
-    rows = [
-        row
-        for rater, totals in zip(raters, all_totals, strict=True)
-        for row in totals.summary_rows(period, config.currency, rater.package.rounding_digits)
-    ]
-    write_summary_csv(stream, rows)
+    write_summary_csv(stream, _summary_rows(raters, all_totals, period, config, billed))
 
 
 def write_json(
@@ -312,12 +322,9 @@ def write_json(
             )
         stream.write("\n  ]\n}\n")
         return
-    for _ in _all_calls(raters, all_totals, billed):
-        pass
     rows = [
         {**row, "calls": int(row["calls"])}
-        for rater, totals in zip(raters, all_totals, strict=True)
-        for row in totals.summary_rows(period, config.currency, rater.package.rounding_digits)
+        for row in _summary_rows(raters, all_totals, period, config, billed)
     ]
     stream.write(
         '  "summary": ' + json.dumps(rows, indent=2, ensure_ascii=False).replace("\n", "\n  ")
