@@ -1,4 +1,4 @@
-"""The TOML configuration (SPEC §2), loaded into frozen dataclasses.
+"""Reading the TOML configuration (SPEC §2) into the frozen dataclasses of `config.model`.
 
 Every problem is a ConfigError naming its key path, e.g.
 `services -> mcon -> package: no package named 'payg'`.
@@ -6,207 +6,31 @@ Every problem is a ConfigError naming its key path, e.g.
 
 from __future__ import annotations
 
-import difflib
-import os
 import re
-import stat
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-import platformdirs
 
 from voipbill import fields
+from voipbill.config.model import (
+    Config,
+    CustomRate,
+    DeckConfig,
+    Package,
+    Server,
+    Service,
+    SpecialRule,
+    default_config_path,
+    default_ledger_path,
+)
+from voipbill.config.table import Table
 from voipbill.errors import ConfigError
-from voipbill.increments import Increment, parse_increment
-from voipbill.money import ROUNDING_MODES, DecimalSyntaxError, parse_decimal
-
-CONFIG_ENV = "VOIPBILL_CONFIG"
-
-
-class Secret:
-    """A value that is never printed: its repr and str are masked."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('********')"
-
-    __str__ = __repr__
-
-
-@dataclass(frozen=True)
-class Server:
-    name: str
-    url: str
-    domain: str | None = None
-    api_key_env: str | None = None
-    api_key_file: Path | None = None
-    verify_tls: bool = True
-    ca_bundle: Path | None = None
-    timeout_s: float = 30.0
-    chunk_hours: int = 24
-
-    def api_key(self) -> Secret:
-        """Read the API key now, from the environment or the key file (SPEC §2)."""
-        where = f"servers -> {self.name}"
-        if self.api_key_env is not None:
-            value = os.environ.get(self.api_key_env, "").strip()
-            if not value:
-                raise ConfigError(
-                    f"{where} -> api_key_env: ${self.api_key_env} is not set",
-                    hint=f"export {self.api_key_env}=<the FusionPBX user's API key>",
-                )
-            return Secret(value)
-        assert self.api_key_file is not None  # load() requires one of the two
-        return Secret(read_secret_file(self.api_key_file, f"{where} -> api_key_file"))
-
-
-@dataclass(frozen=True)
-class DeckConfig:
-    name: str
-    path: Path
-    preset: str = "voipbill"
-    columns: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class CustomRate:
-    prefix: str
-    rate: Decimal
-    increment: Increment | None = None
-    connect_fee: Decimal = Decimal(0)
-
-
-@dataclass(frozen=True)
-class SpecialRule:
-    pattern: str
-    type: str  # "prefix" or "regex"
-    direction: str  # "outbound", "inbound" or "both"
-    mode: str  # "flat_per_call", "per_minute" or "hybrid"
-    flat: Decimal = Decimal(0)
-    per_minute: Decimal = Decimal(0)
-    priority: int = 0
-    compiled: re.Pattern[str] | None = field(default=None, compare=False)
-
-
-@dataclass(frozen=True)
-class Package:
-    name: str
-    country: str
-    deck: str | None = None
-    number_mode: str = "e164"
-    nanp_10_digit: bool | None = None
-    national_prefix: str | None = None
-    exit_code: str | None = None
-    rewrite: tuple[tuple[str, str], ...] = ()
-    markup_percent: Decimal = Decimal(0)
-    increment: Increment | None = None
-    rounding_digits: int = 4
-    rounding_mode: str = "half-up"
-    inbound_billing: bool = False
-    inbound_rate: Decimal | None = None
-    inbound_increment: Increment | None = None
-    free_minutes: Decimal = Decimal(0)
-    exclude: tuple[str, ...] = ()
-    no_charge: tuple[str, ...] = ()
-    custom_rates: tuple[CustomRate, ...] = ()
-    special: tuple[SpecialRule, ...] = ()
-
-
-@dataclass(frozen=True)
-class Service:
-    name: str
-    package: str
-    tenant: str
-    extensions: str
-    domain: str
-    dids: tuple[str, ...]  # E.164 with a leading +
-    extension_list: tuple[str, ...]
-    server: str | None = None
-
-
-@dataclass(frozen=True)
-class Config:
-    path: Path
-    timezone: ZoneInfo
-    currency: str
-    servers: Mapping[str, Server]
-    decks: Mapping[str, DeckConfig]
-    packages: Mapping[str, Package]
-    services: Mapping[str, Service]
-    ledger_path: Path
-
-    @property
-    def timezone_name(self) -> str:
-        return self.timezone.key
-
-    def service(self, name: str) -> Service:
-        try:
-            return self.services[name]
-        except KeyError:
-            known = ", ".join(self.services) or "none"
-            raise ConfigError(
-                f"no service named {name!r} in {self.path}", hint=f"configured services: {known}"
-            ) from None
-
-    def package_of(self, service: Service) -> Package:
-        return self.packages[service.package]
-
-    def server_of(self, service: Service) -> Server:
-        if service.server is None:
-            raise ConfigError(
-                f"services -> {service.name} -> server: not set",
-                hint="name a [servers.X] table, or rate from a file with --cdr-file",
-            )
-        return self.servers[service.server]
-
-    def export_domain(self, service: Service) -> str:
-        """The FusionPBX domain to export: the server's `domain`, else the tenant domain."""
-        if service.server is not None and self.servers[service.server].domain:
-            return self.servers[service.server].domain or service.domain
-        return service.domain
-
-
-def default_config_path() -> Path:
-    env = os.environ.get(CONFIG_ENV)
-    if env:
-        return Path(env)
-    return platformdirs.user_config_path("voipbill") / "config.toml"
-
-
-def default_ledger_path() -> Path:
-    return platformdirs.user_data_path("voipbill") / "ledger.sqlite"
-
-
-def read_secret_file(path: Path, where: str) -> str:
-    try:
-        info = path.stat()
-    except OSError as exc:
-        raise ConfigError(f"{where}: cannot read {path}: {exc.strerror}") from None
-    if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ConfigError(
-            f"{where}: {path} is readable by group or others (mode {stat.S_IMODE(info.st_mode):o})",
-            hint=f"chmod 600 {path}",
-        )
-    try:
-        value = path.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{where}: cannot read {path}: {exc}") from None
-    if not value:
-        raise ConfigError(f"{where}: {path} is empty")
-    return value
+from voipbill.money import ROUNDING_MODES
 
 
 def load(path: Path | None = None, *, check_fields: bool = True) -> Config:
@@ -235,120 +59,6 @@ def load(path: Path | None = None, *, check_fields: bool = True) -> Config:
     return _Loader(path, check_fields=check_fields).config(document)
 
 
-class _Table:
-    """One TOML table being read: pops known keys, so leftovers are unknown keys."""
-
-    def __init__(self, data: Any, path: tuple[str, ...]) -> None:
-        if not isinstance(data, dict):
-            raise ConfigError(f"{self._join(path)}: expected a table, got {_kind(data)}")
-        self.data = dict(data)
-        self.path = path
-        self.asked: set[str] = set()  # every key looked for, to suggest one for a typo
-
-    @staticmethod
-    def _join(path: tuple[str, ...]) -> str:
-        return " -> ".join(path) if path else "(top level)"
-
-    def where(self, key: str | None = None) -> str:
-        return self._join((*self.path, key) if key else self.path)
-
-    def error(self, key: str, message: str, hint: str | None = None) -> ConfigError:
-        return ConfigError(f"{self.where(key)}: {message}", hint=hint)
-
-    def pop(self, key: str, kind: type | tuple[type, ...], default: Any = None) -> Any:
-        self.asked.add(key)
-        if key not in self.data:
-            return default
-        value = self.data.pop(key)
-        # bool is an int in Python; a TOML `true` is never a number here
-        if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
-            raise self.error(key, f"expected {_names(kind)}, got a boolean")
-        if not isinstance(value, kind):
-            raise self.error(key, f"expected {_names(kind)}, got {_kind(value)}")
-        return value
-
-    def require(self, key: str, kind: type | tuple[type, ...]) -> Any:
-        if key not in self.data:
-            # `urll = ...` is better reported as the unknown key it is than as a missing `url`
-            typo = difflib.get_close_matches(key, list(self.data), n=1, cutoff=0.75)
-            if typo:
-                raise self.error(typo[0], "unknown key", hint=f"did you mean {key!r}?")
-            raise self.error(key, "is required")
-        return self.pop(key, kind)
-
-    def string(self, key: str, default: str | None = None) -> str | None:
-        value: str | None = self.pop(key, str, default)
-        return value
-
-    def decimal(self, key: str, default: Decimal | None = None) -> Decimal | None:
-        value = self.pop(key, (str, int, Decimal), None)
-        if value is None:
-            return default
-        return self.to_decimal(key, value)
-
-    def to_decimal(self, key: str, value: Any) -> Decimal:
-        if isinstance(value, str):
-            try:
-                number = parse_decimal(value)
-            except DecimalSyntaxError:
-                raise self.error(
-                    key, f"{value!r} is not a decimal number", hint='write e.g. "0.012"'
-                ) from None
-        else:
-            number = Decimal(value)
-            if not number.is_finite() or number < 0:
-                raise self.error(key, f"{value} is not a non-negative decimal number")
-        # prices, percentages and minutes this large are typos, and would overflow the
-        # 28 significant digits of a call's cost
-        if number > _LARGEST_NUMBER:
-            raise self.error(key, f"{value} is too large (at most {_LARGEST_NUMBER})")
-        return number
-
-    def increment(self, key: str) -> Increment | None:
-        value = self.pop(key, (str, int), None)
-        if value is None:
-            return None
-        try:
-            return parse_increment(str(value))
-        except ValueError as exc:
-            raise self.error(key, str(exc)) from None
-
-    def table(self, key: str) -> _Table:
-        return _Table(self.pop(key, dict, {}), (*self.path, key))
-
-    def finish(self) -> None:
-        for key in self.data:
-            close = difflib.get_close_matches(key, sorted(self.asked), n=1, cutoff=0.6)
-            hint = f"did you mean {close[0]!r}?" if close else "check the spelling in the README"
-            raise self.error(key, "unknown key", hint=hint)
-
-
-def _kind(value: Any) -> str:
-    return {
-        dict: "a table",
-        list: "an array",
-        str: "a string",
-        bool: "a boolean",
-        int: "an integer",
-        Decimal: "a decimal",
-    }.get(type(value), type(value).__name__)
-
-
-def _names(kind: type | tuple[type, ...]) -> str:
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    names = {
-        str: "a string",
-        int: "an integer",
-        bool: "a boolean",
-        dict: "a table",
-        list: "an array",
-    }
-    return " or ".join(
-        names.get(k, "a decimal") for k in kinds if k is not Decimal or len(kinds) == 1
-    )
-
-
-_LARGEST_NUMBER = Decimal(1_000_000_000)
 _NAME = re.compile(r"[A-Za-z0-9_.-]+")
 _PRESETS = ("voipbill", "ictvoip", "astpp", "magnus")
 _DIRECTIONS = ("outbound", "inbound", "both")
@@ -366,7 +76,7 @@ class _Loader:
         return candidate if candidate.is_absolute() else self.base / candidate
 
     def config(self, document: dict[str, Any]) -> Config:
-        top = _Table(document, ())
+        top = Table(document, ())
         zone_name = top.require("timezone", str)
         try:
             zone = ZoneInfo(zone_name)
@@ -387,7 +97,7 @@ class _Loader:
                 )
         services_table = top.table("services")
         services = {
-            name: self.service(_Table(data, ("services", name)), name, servers, packages)
+            name: self.service(Table(data, ("services", name)), name, servers, packages)
             for name, data in self.checked_names(services_table)
         }
         self.check_overlaps(services)
@@ -408,7 +118,7 @@ class _Loader:
             else default_ledger_path(),
         )
 
-    def checked_names(self, table: _Table) -> list[tuple[str, Any]]:
+    def checked_names(self, table: Table) -> list[tuple[str, Any]]:
         items = list(table.data.items())
         for name, _ in items:
             if not _NAME.fullmatch(name):
@@ -416,13 +126,13 @@ class _Loader:
         table.data.clear()
         return items
 
-    def named_tables(self, table: _Table, build: Any) -> dict[str, Any]:
+    def named_tables(self, table: Table, build: Any) -> dict[str, Any]:
         return {
-            name: build(_Table(data, (*table.path, name)), name)
+            name: build(Table(data, (*table.path, name)), name)
             for name, data in self.checked_names(table)
         }
 
-    def server(self, table: _Table, name: str) -> Server:
+    def server(self, table: Table, name: str) -> Server:
         url = table.require("url", str)
         if not re.match(r"https?://[^/\s]+", url):
             raise table.error(
@@ -464,7 +174,7 @@ class _Loader:
         table.finish()
         return server
 
-    def deck(self, table: _Table, name: str) -> DeckConfig:
+    def deck(self, table: Table, name: str) -> DeckConfig:
         path = table.require("path", str)
         preset = table.string("preset", "voipbill")
         assert preset is not None
@@ -480,7 +190,7 @@ class _Loader:
         table.finish()
         return deck
 
-    def package(self, table: _Table, name: str) -> Package:
+    def package(self, table: Table, name: str) -> Package:
         country = table.require("country", str).upper()
         # fields and numbers ask phonenumbers about this region: it must know it
         if country not in phonenumbers.SUPPORTED_REGIONS:
@@ -538,7 +248,7 @@ class _Loader:
         table.finish()
         return package
 
-    def rewrite_rules(self, table: _Table) -> tuple[tuple[str, str], ...]:
+    def rewrite_rules(self, table: Table) -> tuple[tuple[str, str], ...]:
         rules = table.pop("rewrite", list, [])
         result = []
         for index, rule in enumerate(rules, 1):
@@ -561,7 +271,7 @@ class _Loader:
             result.append((rule[0], rule[1]))
         return tuple(result)
 
-    def patterns(self, table: _Table, key: str) -> tuple[str, ...]:
+    def patterns(self, table: Table, key: str) -> tuple[str, ...]:
         values = table.pop(key, list, [])
         for index, value in enumerate(values, 1):
             if not isinstance(value, str) or not re.fullmatch(r"\[[a-z]+\]|[0-9*#xX+]+", value):
@@ -578,10 +288,10 @@ class _Loader:
                 )
         return tuple(values)
 
-    def custom_rates(self, table: _Table) -> tuple[CustomRate, ...]:
+    def custom_rates(self, table: Table) -> tuple[CustomRate, ...]:
         rates = []
         for index, data in enumerate(table.pop("custom_rates", list, []), 1):
-            entry = _Table(data, (*table.path, f"custom_rates[{index}]"))
+            entry = Table(data, (*table.path, f"custom_rates[{index}]"))
             prefix = entry.require("prefix", str).lstrip("+")
             if not re.fullmatch(r"\d{1,15}", prefix):
                 raise entry.error("prefix", f"{prefix!r} is not 1-15 digits")
@@ -597,10 +307,10 @@ class _Loader:
             entry.finish()
         return tuple(rates)
 
-    def special_rules(self, table: _Table) -> tuple[SpecialRule, ...]:
+    def special_rules(self, table: Table) -> tuple[SpecialRule, ...]:
         rules = []
         for index, data in enumerate(table.pop("special", list, []), 1):
-            entry = _Table(data, (*table.path, f"special[{index}]"))
+            entry = Table(data, (*table.path, f"special[{index}]"))
             pattern = entry.require("pattern", str)
             kind = entry.string("type", "prefix")
             compiled = None
@@ -637,7 +347,7 @@ class _Loader:
 
     def service(
         self,
-        table: _Table,
+        table: Table,
         name: str,
         servers: Mapping[str, Server],
         packages: Mapping[str, Package],

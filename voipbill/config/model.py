@@ -1,0 +1,202 @@
+"""The configuration (SPEC §2) as frozen dataclasses, its secrets and its default paths.
+
+`voipbill.config.loader` builds these from the TOML file; nothing here reads TOML.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import platformdirs
+
+from voipbill.errors import ConfigError
+from voipbill.increments import Increment
+
+CONFIG_ENV = "VOIPBILL_CONFIG"
+
+
+class Secret:
+    """A value that is never printed: its repr and str are masked."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class Server:
+    name: str
+    url: str
+    domain: str | None = None
+    api_key_env: str | None = None
+    api_key_file: Path | None = None
+    verify_tls: bool = True
+    ca_bundle: Path | None = None
+    timeout_s: float = 30.0
+    chunk_hours: int = 24
+
+    def api_key(self) -> Secret:
+        """Read the API key now, from the environment or the key file (SPEC §2)."""
+        where = f"servers -> {self.name}"
+        if self.api_key_env is not None:
+            value = os.environ.get(self.api_key_env, "").strip()
+            if not value:
+                raise ConfigError(
+                    f"{where} -> api_key_env: ${self.api_key_env} is not set",
+                    hint=f"export {self.api_key_env}=<the FusionPBX user's API key>",
+                )
+            return Secret(value)
+        assert self.api_key_file is not None  # load() requires one of the two
+        return Secret(read_secret_file(self.api_key_file, f"{where} -> api_key_file"))
+
+
+@dataclass(frozen=True)
+class DeckConfig:
+    name: str
+    path: Path
+    preset: str = "voipbill"
+    columns: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CustomRate:
+    prefix: str
+    rate: Decimal
+    increment: Increment | None = None
+    connect_fee: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True)
+class SpecialRule:
+    pattern: str
+    type: str  # "prefix" or "regex"
+    direction: str  # "outbound", "inbound" or "both"
+    mode: str  # "flat_per_call", "per_minute" or "hybrid"
+    flat: Decimal = Decimal(0)
+    per_minute: Decimal = Decimal(0)
+    priority: int = 0
+    compiled: re.Pattern[str] | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Package:
+    name: str
+    country: str
+    deck: str | None = None
+    number_mode: str = "e164"
+    nanp_10_digit: bool | None = None
+    national_prefix: str | None = None
+    exit_code: str | None = None
+    rewrite: tuple[tuple[str, str], ...] = ()
+    markup_percent: Decimal = Decimal(0)
+    increment: Increment | None = None
+    rounding_digits: int = 4
+    rounding_mode: str = "half-up"
+    inbound_billing: bool = False
+    inbound_rate: Decimal | None = None
+    inbound_increment: Increment | None = None
+    free_minutes: Decimal = Decimal(0)
+    exclude: tuple[str, ...] = ()
+    no_charge: tuple[str, ...] = ()
+    custom_rates: tuple[CustomRate, ...] = ()
+    special: tuple[SpecialRule, ...] = ()
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    package: str
+    tenant: str
+    extensions: str
+    domain: str
+    dids: tuple[str, ...]  # E.164 with a leading +
+    extension_list: tuple[str, ...]
+    server: str | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    timezone: ZoneInfo
+    currency: str
+    servers: Mapping[str, Server]
+    decks: Mapping[str, DeckConfig]
+    packages: Mapping[str, Package]
+    services: Mapping[str, Service]
+    ledger_path: Path
+
+    @property
+    def timezone_name(self) -> str:
+        return self.timezone.key
+
+    def service(self, name: str) -> Service:
+        try:
+            return self.services[name]
+        except KeyError:
+            known = ", ".join(self.services) or "none"
+            raise ConfigError(
+                f"no service named {name!r} in {self.path}", hint=f"configured services: {known}"
+            ) from None
+
+    def package_of(self, service: Service) -> Package:
+        return self.packages[service.package]
+
+    def server_of(self, service: Service) -> Server:
+        if service.server is None:
+            raise ConfigError(
+                f"services -> {service.name} -> server: not set",
+                hint="name a [servers.X] table, or rate from a file with --cdr-file",
+            )
+        return self.servers[service.server]
+
+    def export_domain(self, service: Service) -> str:
+        """The FusionPBX domain to export: the server's `domain`, else the tenant domain."""
+        if service.server is not None and self.servers[service.server].domain:
+            return self.servers[service.server].domain or service.domain
+        return service.domain
+
+
+def default_config_path() -> Path:
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return Path(env)
+    return platformdirs.user_config_path("voipbill") / "config.toml"
+
+
+def default_ledger_path() -> Path:
+    return platformdirs.user_data_path("voipbill") / "ledger.sqlite"
+
+
+def read_secret_file(path: Path, where: str) -> str:
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read {path}: {exc.strerror}") from None
+    if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(
+            f"{where}: {path} is readable by group or others (mode {stat.S_IMODE(info.st_mode):o})",
+            hint=f"chmod 600 {path}",
+        )
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{where}: cannot read {path}: {exc}") from None
+    if not value:
+        raise ConfigError(f"{where}: {path} is empty")
+    return value
