@@ -14,235 +14,40 @@ and puts the previous file back, so the file and the ledger always agree.
 
 from __future__ import annotations
 
-import contextlib
-import errno
-import fcntl
 import hashlib
 import json
 import logging
 import os
 import sqlite3
-import time
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from voipbill.config import Config, Service
-from voipbill.errors import ExitCode, LockedError, UsageError, VoipbillError
+from voipbill.errors import ExitCode, UsageError, VoipbillError
 from voipbill.files import OutputError, atomic_writer
+from voipbill.ledger_records import (
+    SCHEMA,
+    SCHEMA_VERSION,
+    LedgerCall,
+    RunRecord,
+    Selection,
+    ServiceTotal,
+)
 from voipbill.periods import Period
-from voipbill.rating import RatedCall
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
-# A --cdr-file run of a service with no `server`: its calls are keyed under this name.
-FILE_SERVER = "file"
 COMMITTED, VOIDED = "committed", "voided"
 _CHARGED = frozenset({"rated", "late"})
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    period TEXT NOT NULL,
-    first_day TEXT NOT NULL,
-    last_day TEXT NOT NULL,
-    services TEXT NOT NULL,
-    late_days INTEGER NOT NULL,
-    format TEXT NOT NULL,
-    detail TEXT NOT NULL,
-    currency TEXT NOT NULL,
-    calls INTEGER NOT NULL,
-    late_calls INTEGER NOT NULL,
-    amount TEXT NOT NULL,
-    output_path TEXT NOT NULL,
-    output_sha256 TEXT NOT NULL,
-    output BLOB NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('committed', 'voided')),
-    created TEXT NOT NULL,
-    voided TEXT
-);
-CREATE TABLE IF NOT EXISTS run_services (
-    run_id INTEGER NOT NULL REFERENCES runs(id),
-    position INTEGER NOT NULL,
-    service TEXT NOT NULL,
-    calls INTEGER NOT NULL,
-    late_calls INTEGER NOT NULL,
-    amount TEXT NOT NULL,
-    PRIMARY KEY (run_id, service)
-);
-CREATE TABLE IF NOT EXISTS calls (
-    server TEXT NOT NULL,
-    xml_cdr_uuid TEXT NOT NULL,
-    service TEXT NOT NULL,
-    period TEXT NOT NULL,
-    start_epoch INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    cost TEXT,
-    run_id INTEGER NOT NULL REFERENCES runs(id),
-    PRIMARY KEY (server, xml_cdr_uuid)
-);
-CREATE INDEX IF NOT EXISTS calls_by_run ON calls(run_id);
-CREATE TABLE IF NOT EXISTS voided_calls (
-    server TEXT NOT NULL,
-    xml_cdr_uuid TEXT NOT NULL,
-    service TEXT NOT NULL,
-    period TEXT NOT NULL,
-    start_epoch INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    cost TEXT,
-    run_id INTEGER NOT NULL REFERENCES runs(id)
-);
-"""
 
 
 class LedgerError(VoipbillError):
     """The ledger file cannot be opened, read or written (a path or permission problem)."""
 
     exit_code = ExitCode.CONFIG
-
-
-@dataclass(frozen=True, slots=True)
-class LedgerCall:
-    """One row of a committed run, as the ledger keeps it."""
-
-    service: str
-    server: str
-    xml_cdr_uuid: str
-    start_epoch: int
-    status: str
-    cost: Decimal | None
-
-
-@dataclass(frozen=True, slots=True)
-class ServiceTotal:
-    service: str
-    calls: int
-    late_calls: int
-    amount: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class Selection:
-    """What a run rated and how it printed it: a rerun of the same selection is a replay."""
-
-    period: Period
-    services: tuple[str, ...]
-    late_days: int
-    format: str
-    detail: str
-
-
-@dataclass(frozen=True, slots=True)
-class RunRecord:
-    id: int
-    period: str
-    first_day: date
-    last_day: date
-    services: tuple[str, ...]
-    late_days: int
-    format: str
-    detail: str
-    currency: str
-    calls: int
-    late_calls: int
-    amount: Decimal
-    output_path: str
-    output_sha256: str
-    status: str
-    created: str
-    voided: str | None
-    per_service: tuple[ServiceTotal, ...]
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "run": self.id,
-            "period": self.period,
-            "period_start": self.first_day.isoformat(),
-            "period_end": self.last_day.isoformat(),
-            "services": [
-                {
-                    "service": t.service,
-                    "calls": t.calls,
-                    "late_calls": t.late_calls,
-                    "amount": str(t.amount),
-                }
-                for t in self.per_service
-            ],
-            "late_days": self.late_days,
-            "format": self.format,
-            "detail": self.detail,
-            "calls": self.calls,
-            "late_calls": self.late_calls,
-            "amount": str(self.amount),
-            "currency": self.currency,
-            "output": self.output_path,
-            "sha256": self.output_sha256,
-            "status": self.status,
-            "created": self.created,
-            "voided": self.voided,
-        }
-
-
-def server_key(config: Config, service: Service) -> str:
-    """The `server` half of a call's ledger key (SPEC §9: keyed by (server, xml_cdr_uuid)).
-
-    A `--cdr-file` is an export of the service's server (what `pull` writes), so its calls are
-    keyed under that server's name too: the same call rated from the file and from the server
-    is one ledger entry. Only a service with no `server` uses "file".
-    """
-    del config  # the key is the configured server name, not its URL, which may change
-    return service.server if service.server is not None else FILE_SERVER
-
-
-def lock_path_of(ledger_path: Path) -> Path:
-    return ledger_path.with_name(ledger_path.name + ".lock")
-
-
-@contextlib.contextmanager
-def ledger_lock(ledger_path: Path, timeout: float) -> Iterator[None]:
-    """Hold the ledger's lock file (fcntl.flock) for the whole block (SPEC §9: exit 6).
-
-    flock locks vanish with the process, so a run that dies never leaves a stale lock.
-    """
-    path = lock_path_of(ledger_path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:
-        raise LedgerError(
-            f"cannot open the ledger lock {path}: {exc.strerror}",
-            hint="check [ledger] path and its directory's permissions",
-        ) from exc
-    try:
-        deadline = time.monotonic() + max(timeout, 0)
-        waited = False
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise LedgerError(f"cannot lock {path}: {exc.strerror}") from exc
-                if time.monotonic() >= deadline:
-                    raise LockedError(
-                        f"another voipbill run holds the ledger lock {path}",
-                        hint="wait for it to finish, or give --lock-timeout SECONDS to wait",
-                    ) from None
-                if not waited:
-                    log.info("ledger lock %s is held; waiting up to %ss", path, timeout)
-                    waited = True
-                time.sleep(0.05)
-        log.debug("ledger lock %s acquired", path)
-        try:
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
 
 
 class Ledger:
@@ -274,7 +79,7 @@ class Ledger:
                 version = connection.execute("PRAGMA user_version").fetchone()[0]
                 if version == 0:
                     connection.execute("BEGIN IMMEDIATE")
-                    connection.executescript(_SCHEMA)  # executescript commits
+                    connection.executescript(SCHEMA)  # executescript commits
                     connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             ledger = cls(path, connection, writable=create)
             ledger.check_version()
@@ -572,34 +377,6 @@ def write_output(path: Path, text: str) -> None:
         stream.write(text)
 
 
-class CallBook:
-    """The ledger's answer for each call of a run (runs.LedgerCheck).
-
-    A call is billed when no committed run has it. When the run reruns a committed selection
-    (`replay`), exactly that run's calls are billed and nothing else, so the rerun prints what
-    was committed; calls of the period that reached FusionPBX after the commit are left for a
-    later run's `--late-days`.
-    """
-
-    def __init__(
-        self, ledger: Ledger | None, server_keys: Mapping[str, str], replay: RunRecord | None
-    ) -> None:
-        self.ledger = ledger
-        self.server_keys = server_keys
-        self.replay = replay
-
-    def check(self, service: Service, xml_cdr_uuid: str) -> tuple[bool, str | None]:
-        if self.ledger is None:
-            return True, None
-        billed = self.ledger.billed(self.server_keys[service.name], xml_cdr_uuid)
-        if billed is None:
-            return self.replay is None, None
-        run_id, label = billed
-        if self.replay is not None and run_id == self.replay.id:
-            return True, None
-        return False, label
-
-
 def _service_totals(services: tuple[str, ...], calls: list[LedgerCall]) -> list[ServiceTotal]:
     """Per service: calls listed, late calls, and the amount (rated and late costs, SPEC §7)."""
     counts = dict.fromkeys(services, 0)
@@ -616,78 +393,3 @@ def _service_totals(services: tuple[str, ...], calls: list[LedgerCall]) -> list[
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-@contextlib.contextmanager
-def ledger_session(path: Path, *, commit: bool, lock_timeout: float) -> Iterator[Ledger | None]:
-    """The ledger for one command: locked and writable for `--commit` (the lock held for the
-    whole run, SPEC §9), else read-only, or None when there is none yet (a preview)."""
-    try:
-        if commit:
-            with ledger_lock(path, lock_timeout):
-                ledger = Ledger.open(path, create=True)
-                assert ledger is not None
-                with ledger:
-                    yield ledger
-        else:
-            found = Ledger.open(path, create=False)
-            try:
-                yield found
-            finally:
-                if found is not None:
-                    found.close()
-    except sqlite3.OperationalError as exc:
-        if "locked" in str(exc) or "busy" in str(exc):
-            raise LockedError(
-                f"the ledger {path} is busy: {exc}", hint="another program has it open; retry later"
-            ) from exc
-        raise LedgerError(f"ledger {path}: {exc}") from exc
-    except sqlite3.Error as exc:
-        raise LedgerError(
-            f"ledger {path}: {exc}", hint="check [ledger] path: it must be a voipbill ledger"
-        ) from exc
-
-
-@dataclass(frozen=True)
-class RunPlan:
-    """How one `rate` run uses the ledger: what it fetches and which calls it may bill."""
-
-    replay: RunRecord | None  # the committed run of this very selection, if any
-    book: CallBook
-    late_window: Period | None
-    fetch_period: Period  # the period, extended back by the late window
-
-
-def plan_run(
-    ledger: Ledger | None,
-    config: Config,
-    services: list[Service],
-    period: Period,
-    late_days: int,
-) -> RunPlan:
-    if late_days < 0:
-        raise UsageError(f"--late-days {late_days} is negative", hint="give 0 or more days")
-    replay = None if ledger is None else ledger.committed_run(period, [s.name for s in services])
-    if replay is not None:
-        # a rerun bills exactly the committed calls: fetch as far back as the commit did
-        late_days = max(late_days, replay.late_days)
-        log.info(
-            "%s for %s was committed by run %s: rerunning it",
-            period.label,
-            ", ".join(replay.services),
-            replay.id,
-        )
-    keys = {service.name: server_key(config, service) for service in services}
-    window = period.extended_back(late_days) if late_days else None
-    return RunPlan(
-        replay=replay,
-        book=CallBook(ledger, keys, replay),
-        late_window=window,
-        fetch_period=window or period,
-    )
-
-
-def ledger_call(call: RatedCall, server: str) -> LedgerCall:
-    return LedgerCall(
-        call.service, server, call.call_uuid, call.start_epoch, call.status, call.cost
-    )

@@ -38,7 +38,7 @@ class RunCounters:
 
 
 class LedgerCheck(Protocol):
-    """What the ledger says about one call (SPEC §9); implemented by voipbill.ledger.CallBook."""
+    """What the ledger says about one call (SPEC §9); implemented by ledger_session.CallBook."""
 
     def check(self, service: Service, xml_cdr_uuid: str) -> tuple[bool, str | None]:
         """(bill it?, the period label of the committed run that already billed it, if any)."""

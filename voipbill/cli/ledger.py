@@ -15,7 +15,9 @@ from voipbill.cli import output
 from voipbill.cli.context import state
 from voipbill.cli.options import LockTimeoutOption, TableOrJson, TableOrJsonOption
 from voipbill.errors import UsageError
-from voipbill.ledger import COMMITTED, RunRecord, ledger_session
+from voipbill.ledger import COMMITTED
+from voipbill.ledger_records import RunRecord
+from voipbill.ledger_session import ledger_session
 from voipbill.periods import parse_month
 
 app = typer.Typer(

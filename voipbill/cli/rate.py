@@ -29,7 +29,9 @@ from voipbill.cli.sources import feed_run, report_run
 from voipbill.cli.tables import render_service
 from voipbill.config import Config
 from voipbill.errors import ExitCode, UsageError
-from voipbill.ledger import Ledger, RunPlan, Selection, ledger_call, ledger_session, plan_run
+from voipbill.ledger import Ledger
+from voipbill.ledger_records import Selection
+from voipbill.ledger_session import RunPlan, ledger_call, ledger_session, plan_run
 from voipbill.periods import Period, resolve_period
 from voipbill.rating import RatedCall, ServiceRater
 from voipbill.report import (

@@ -8,7 +8,7 @@ from voipbill.cdrs import CdrProblem, read_cdr_file
 from voipbill.cli import output
 from voipbill.config import Config
 from voipbill.fusionpbx import FusionPBXClient
-from voipbill.ledger import RunRecord
+from voipbill.ledger_records import RunRecord
 from voipbill.periods import Period
 from voipbill.rating import ServiceRater
 from voipbill.runs import RatingRun
