@@ -161,7 +161,7 @@ def test_table_shows_categories_and_unrated_count(files: tuple[Path, Path]) -> N
     [
         (["--period", "2026-13"], 2, "not a month"),
         (["--from", "2026-10-01"], 2, "--from and --to go together"),
-        (["--period", "2026-10", "--service", "nope"], 3, "no service named 'nope'"),
+        (["--period", "2026-10", "--service", "nope"], 2, "no service named 'nope'"),
         (["--period", "2026-10", "--format", "xml"], 2, "xml"),
         (["--period", "0000-01"], 2, "out of range"),
         (["--from", "9999-12-01", "--to", "9999-12-31"], 2, "out of range"),

@@ -115,10 +115,10 @@ def test_an_unknown_host_fails_at_the_dns_step(tmp_path: Path) -> None:
     assert statuses(json.loads(result.stdout))["dns"] == "fail"
 
 
-def test_an_unknown_server_name_is_a_config_error(pbx: FakeFusionPBX, tmp_path: Path) -> None:
+def test_an_unknown_server_name_is_a_usage_error(pbx: FakeFusionPBX, tmp_path: Path) -> None:
     config = write_config(tmp_path, pbx.url)
     result = invoke("--config", str(config), "test-connection", "--server", "nope")
-    assert result.exit_code == 3
+    assert result.exit_code == 2
     assert "wat5" in result.stderr
 
 

@@ -186,9 +186,9 @@ def test_service_country_comes_from_the_package(tmp_path: Path) -> None:
     assert explicit.exit_code == 0
 
 
-def test_unknown_service_is_a_config_error(tmp_path: Path) -> None:
+def test_unknown_service_is_a_usage_error(tmp_path: Path) -> None:
     result = invoke(
         "validate-fields", "--service", "nope", "--config", str(starter_config(tmp_path))
     )
-    assert result.exit_code == 3
+    assert result.exit_code == 2
     assert "no service named 'nope'" in result.stderr

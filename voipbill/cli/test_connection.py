@@ -12,7 +12,7 @@ from voipbill.cli import output
 from voipbill.cli.context import state
 from voipbill.cli.options import TableOrJson, TableOrJsonOption
 from voipbill.config import Config
-from voipbill.errors import ConfigError
+from voipbill.errors import ConfigError, UsageError
 from voipbill.fusionpbx.errors import error_code
 from voipbill.fusionpbx.probe import ProbeResult, probe
 
@@ -23,7 +23,7 @@ def targets(config: Config, server_name: str | None) -> list[tuple[str, str | No
     """(server, domain) pairs: each server with the domains of the services that use it."""
     if server_name is not None and server_name not in config.servers:
         known = ", ".join(config.servers) or "none"
-        raise ConfigError(f"no server named {server_name!r}", hint=f"configured servers: {known}")
+        raise UsageError(f"no server named {server_name!r}", hint=f"configured servers: {known}")
     names = [server_name] if server_name is not None else list(config.servers)
     if not names:
         raise ConfigError(

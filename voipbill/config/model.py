@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import platformdirs
 
-from voipbill.errors import ConfigError
+from voipbill.errors import ConfigError, UsageError
 from voipbill.increments import Increment
 
 CONFIG_ENV = "VOIPBILL_CONFIG"
@@ -150,7 +150,8 @@ class Config:
             return self.services[name]
         except KeyError:
             known = ", ".join(self.services) or "none"
-            raise ConfigError(
+            # a name typed on the command line: a bad argument (SPEC §8 exit 2), not a bad config
+            raise UsageError(
                 f"no service named {name!r} in {self.path}", hint=f"configured services: {known}"
             ) from None
 
