@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.cdrfactory import write_config
 from tests.clirunner import invoke
-from tests.ledgerhelpers import Billing, epoch, statuses, uuids
+from tests.ledgerhelpers import SERVICES, Billing, epoch, statuses, uuids
 
 
 @pytest.fixture
@@ -243,3 +244,35 @@ def test_strict_commit_with_unrated_calls_commits_nothing(billing: Billing) -> N
     assert "nothing was committed" in result.stderr
     assert not (billing.directory / "oct.csv").exists()
     assert not billing.ledger.exists() or billing.query("SELECT id FROM runs") == []
+
+
+def test_one_service_of_a_committed_all_run_is_shown_in_a_preview(billing: Billing) -> None:
+    acme = """
+[services.acme]
+package = "paygo"
+tenant = "acme.wat5.ictvoip.ca | 4165550199"
+extensions = "3001"
+"""
+    ledger = f'\n[ledger]\npath = "{billing.ledger}"\n'
+    billing.config = write_config(billing.directory, services=SERVICES + acme + ledger)
+    billing.add("acme-a", epoch(10, 4), extension="3001")
+    billing.commit("2026-10", "oct.csv", "--all")
+    # SPEC §9 leaves out only calls committed to *another* period
+    preview = billing.rate("--period", "2026-10", "--service", "mcon")
+    assert preview.exit_code == 0
+    assert uuids(preview.stdout) == ["oct-a", "oct-b", "oct-c"]
+    assert "already billed" not in preview.stderr
+    # a commit of the subset never takes those calls a second time
+    again = billing.rate(
+        "--period",
+        "2026-10",
+        "--service",
+        "mcon",
+        "--commit",
+        "-o",
+        str(billing.directory / "mcon.csv"),
+    )
+    assert again.exit_code == 0
+    assert uuids(again.stdout + billing.file("mcon.csv").decode()) == []
+    assert "3 calls already billed in 2026-10" in again.stderr
+    assert billing.query("SELECT count(*) FROM calls") == [(4,)]

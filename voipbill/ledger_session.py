@@ -125,15 +125,22 @@ class CallBook:
     A call is billed when no committed run has it. When the run reruns a committed selection
     (`replay`), exactly that run's calls are billed and nothing else, so the rerun prints what
     was committed; calls of the period that reached FusionPBX after the commit are left for a
-    later run's `--late-days`.
+    later run's `--late-days`. A preview (`preview_label` set) also shows the calls committed
+    to its own period by another selection, e.g. one service of an `--all` commit: SPEC §9
+    leaves out only calls committed to *another* period. A commit never takes them again.
     """
 
     def __init__(
-        self, ledger: Ledger | None, server_keys: Mapping[str, str], replay: RunRecord | None
+        self,
+        ledger: Ledger | None,
+        server_keys: Mapping[str, str],
+        replay: RunRecord | None,
+        preview_label: str | None = None,
     ) -> None:
         self.ledger = ledger
         self.server_keys = server_keys
         self.replay = replay
+        self.preview_label = preview_label
 
     def check(self, service: Service, xml_cdr_uuid: str) -> tuple[bool, str | None]:
         if self.ledger is None:
@@ -143,6 +150,8 @@ class CallBook:
             return self.replay is None, None
         run_id, label = billed
         if self.replay is not None and run_id == self.replay.id:
+            return True, None
+        if self.replay is None and label == self.preview_label:
             return True, None
         return False, label
 
@@ -163,6 +172,8 @@ def plan_run(
     services: list[Service],
     period: Period,
     late_days: int,
+    *,
+    commit: bool = False,
 ) -> RunPlan:
     if late_days < 0:
         raise UsageError(f"--late-days {late_days} is negative", hint="give 0 or more days")
@@ -180,7 +191,7 @@ def plan_run(
     window = period.extended_back(late_days) if late_days else None
     return RunPlan(
         replay=replay,
-        book=CallBook(ledger, keys, replay),
+        book=CallBook(ledger, keys, replay, preview_label=None if commit else period.label),
         late_window=window,
         fetch_period=window or period,
     )

@@ -109,7 +109,7 @@ def command(
         " (commit)" if commit else " (preview)",
     )
     with ledger_session(config.ledger_path, commit=commit, lock_timeout=lock_timeout) as ledger:
-        plan = plan_run(ledger, config, services, period, late_days)
+        plan = plan_run(ledger, config, services, period, late_days, commit=commit)
         raters = build_raters(config, services)
         run = RatingRun(raters, period, late_window=plan.late_window, ledger=plan.book)
         problems: list[CdrProblem] = []
