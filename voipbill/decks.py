@@ -15,7 +15,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Protocol
@@ -24,8 +24,8 @@ from zoneinfo import ZoneInfo
 from voipbill.errors import ConfigError
 from voipbill.increments import Increment, parse_increment
 from voipbill.money import DecimalSyntaxError, parse_decimal
+from voipbill.periods import local_midnight_epoch
 
-LONGEST_PREFIX = 15  # E.164 numbers have at most 15 digits
 MAX_ERRORS_SHOWN = 20
 
 REQUIRED = ("prefix", "rate")
@@ -135,7 +135,7 @@ class Deck:
             elif day in midnight:
                 starts = midnight[day]
             else:
-                starts = midnight[day] = _local_midnight(day, timezone)
+                starts = midnight[day] = local_midnight_epoch(day, timezone)
             entries = grouped.get(row.prefix)
             if entries is None:
                 grouped[row.prefix] = [(starts, row)]
@@ -193,10 +193,6 @@ class Deck:
 
 def _first(entry: tuple[float, DeckRow]) -> float:
     return entry[0]
-
-
-def _local_midnight(day: date, timezone: ZoneInfo) -> float:
-    return datetime(day.year, day.month, day.day, tzinfo=timezone).timestamp()
 
 
 def column_mapping(preset: str, columns: Mapping[str, str] | None) -> dict[str, str]:

@@ -160,12 +160,10 @@ class NumberPlan:
         nanp = package.nanp_10_digit
         rewrite = []
         for index, (pattern, replacement) in enumerate(package.rewrite, 1):
+            # compiled alone, as config.load does: wrapped in a group, a leading '(?i)' fails
             try:
                 compiled = re.compile(pattern)
-                # a back-reference to a missing group would only fail at the first call
-                empty = re.compile(f"(?:{pattern})|").match("")
-                assert empty is not None
-                empty.expand(replacement)
+                compiled.sub(replacement, "")  # re parses the \1 references before searching
                 rewrite.append((compiled, replacement))
             except (re.error, IndexError) as exc:
                 raise ConfigError(

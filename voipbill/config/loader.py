@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 
-from voipbill import fields
+from voipbill import decks, fields, patterns
 from voipbill.config.model import (
     Config,
     CustomRate,
@@ -60,7 +60,7 @@ def load(path: Path | None = None, *, check_fields: bool = True) -> Config:
 
 
 _NAME = re.compile(r"[A-Za-z0-9_.-]+")
-_PRESETS = ("voipbill", "ictvoip", "astpp", "magnus")
+_PRESETS = tuple(decks.PRESETS)
 _DIRECTIONS = ("outbound", "inbound", "both")
 _SPECIAL_MODES = ("flat_per_call", "per_minute", "hybrid")
 
@@ -185,6 +185,10 @@ class _Loader:
         columns_table = table.table("columns")
         columns: dict[str, str] = {}
         for key in list(columns_table.data):
+            if key not in decks.CANONICAL:
+                raise columns_table.error(
+                    key, "unknown column name", hint=f"one of {', '.join(decks.CANONICAL)}"
+                )
             columns[key] = columns_table.require(key, str)
         deck = DeckConfig(name=name, path=self.resolve(path), preset=preset, columns=columns)
         table.finish()
@@ -280,11 +284,11 @@ class _Loader:
                     f"{value!r} is not a pattern",
                     hint="digits, *, #, x (any digit), or a [word] such as [tollfree]",
                 )
-            if value.startswith("[") and value[1:-1] not in _PATTERN_WORDS:
+            if value.startswith("[") and value[1:-1] not in patterns.WORDS:
                 raise table.error(
                     f"{key}[{index}]",
                     f"unknown word {value}",
-                    hint=", ".join(f"[{w}]" for w in _PATTERN_WORDS),
+                    hint=", ".join(f"[{w}]" for w in patterns.WORDS),
                 )
         return tuple(values)
 
@@ -394,6 +398,3 @@ class _Loader:
                         hint="an extension can be billed to one service only",
                     )
                 owner[key] = service.name
-
-
-_PATTERN_WORDS = ("local", "inbound", "outbound", "tollfree", "international", "national")
