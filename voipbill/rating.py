@@ -1,5 +1,8 @@
 """The price of every call: which calls are billed (SPEC §4) and what each costs (SPEC §6).
 
+This module holds SPEC §4 (scope, category, exclude, status) and runs the two passes; where a
+price comes from and the cost formula (SPEC §6) live in voipbill.pricing.
+
 Rating is two passes per service. The first pass decides, for each CDR in scope, its number,
 category and status and finds its rate source; it keeps one compact tuple per call. The second
 pass sorts those by (`start_epoch`, `xml_cdr_uuid`), hands out free minutes in that order and
@@ -17,18 +20,37 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Iterator
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import ClassVar, NamedTuple
 
+from voipbill import pricing
 from voipbill.cdrs import CdrRecord
-from voipbill.config import Package, Service, SpecialRule
-from voipbill.decks import Deck, DeckRow
-from voipbill.increments import DEFAULT_INCREMENT, Increment
+from voipbill.config import Package, Service
+from voipbill.decks import Deck
+from voipbill.increments import Increment
 from voipbill.money import round_cost
 from voipbill.numbers import LOCAL as LOCAL_CLASS
 from voipbill.numbers import NATIONAL, Normalised, Normaliser
 from voipbill.patterns import PatternSet
+from voipbill.pricing import PriceList, RateSource
+
+__all__ = [
+    "CHARGED_STATUSES",
+    "LATE",
+    "LOCAL",
+    "NO_CHARGE",
+    "RATED",
+    "UNANSWERED",
+    "UNANSWERED_STATUSES",
+    "UNRATED",
+    "Outcome",
+    "PricedCall",
+    "RateSource",
+    "RatedCall",
+    "Scope",
+    "ServiceRater",
+    "Trace",
+]
 
 # SPEC §4.6: these `status` values mean the call was not answered, whatever its billsec.
 UNANSWERED_STATUSES = frozenset({"missed", "no_answer", "cancelled", "busy", "failed"})
@@ -42,22 +64,7 @@ RATED, LATE, NO_CHARGE, UNANSWERED, LOCAL, UNRATED = (
     "unrated",
 )
 CHARGED_STATUSES = frozenset({RATED, LATE})
-_SIXTY = Decimal(60)
 _ZERO = Decimal(0)
-
-
-@dataclass(frozen=True, slots=True)
-class RateSource:
-    """Where a call's price comes from (SPEC §6), as shown on its row."""
-
-    kind: str  # "special", "custom", "deck" or "inbound"
-    matched_prefix: str
-    description: str
-    rate: Decimal  # per minute; deck rates carry the markup, unrounded
-    connect_fee: Decimal
-    increment: Increment
-    charges_flat: bool = True  # special `per_minute` rules charge no flat part
-    charges_minutes: bool = True  # special `flat_per_call` rules charge no minutes
 
 
 class RatedCall(NamedTuple):
@@ -157,7 +164,7 @@ class _Shared:
         # holding the three keeps their ids from being reused while this entry lives
         self.owners = (package, deck, normaliser)
         self.decisions: dict[str, dict[str, _Decision]] = {}
-        self.deck_sources: dict[int, RateSource] = {}
+        self.prices = PriceList(package, deck)
 
     @classmethod
     def of(cls, package: Package, deck: Deck | None, normaliser: Normaliser) -> _Shared:
@@ -200,20 +207,6 @@ class ServiceRater:
         self.did_numbers = frozenset(normaliser.normalise(did).number for did in service.dids)
         self.exclude = PatternSet(package.exclude)
         self.no_charge = PatternSet(package.no_charge)
-        self.markup = 1 + package.markup_percent / 100
-        outbound_increment = package.increment or DEFAULT_INCREMENT
-        self.increments = {
-            "outbound": outbound_increment,
-            "inbound": package.inbound_increment or outbound_increment,
-        }
-        # SPEC §6.1: highest priority first, then the longest pattern text, then list order
-        ranked = sorted(
-            enumerate(package.special),
-            key=lambda item: (-item[1].priority, -len(item[1].pattern), item[0]),
-        )
-        self.special = tuple(rule for _, rule in ranked)
-        # SPEC §6.2: the longest custom prefix wins
-        self.custom = sorted(package.custom_rates, key=lambda rate: -len(rate.prefix))
         self.pending: list[_Pending] = []
         self.excluded = 0
         self.trace_uuid = trace_uuid
@@ -223,7 +216,7 @@ class ServiceRater:
         shared = _Shared.of(package, deck, normaliser)
         self._shared = shared  # keeps the caches alive as long as this rater
         self._decisions = shared.decisions  # direction -> number as written -> decision
-        self._deck_sources = shared.deck_sources  # id(deck row) -> its marked-up source
+        self.prices = shared.prices  # SPEC §6 price sources, deck rows priced once per package
         self._texts: dict[str, str] = {}  # one string object per distinct extension and caller
 
     # -- SPEC §4.2 scope ------------------------------------------------------------------------
@@ -303,20 +296,16 @@ class ServiceRater:
             decision.no_charge = Outcome(number, direction, category, NO_CHARGE)
             return decision
         billing_direction = decision.billing_direction
-        if (
-            not inbound
-            and self.deck is not None
-            and self.deck.dated(number.number)
-            and number.number_class != LOCAL_CLASS
-        ):
+        prices = self.prices
+        if prices.dated(number, billing_direction):
             # the deck may price this number differently by date; any earlier source
             # (special, custom) is still date-free: try those first
-            source = self._fixed_source(original, number, billing_direction)
+            source = prices.fixed_source(original, number, billing_direction)
             if source is None:
                 decision.dated = True
                 return decision
         else:
-            source = self.rate_source(original, number, billing_direction, 0)
+            source = prices.source(original, number, billing_direction, 0)
         decision.rated = self._outcome(decision, direction, source, RATED)
         decision.late = self._outcome(decision, direction, source, LATE)
         return decision
@@ -325,7 +314,7 @@ class ServiceRater:
         self, decision: _Decision, direction: str, source: RateSource | None, status: str
     ) -> Outcome:
         if source is None:
-            increment = self.increments[decision.billing_direction]
+            increment = self.prices.increments[decision.billing_direction]
             return Outcome(decision.number, direction, decision.category, UNRATED, None, increment)
         category = "special" if source.kind == "special" else decision.category
         return Outcome(decision.number, direction, category, status, source, source.increment)
@@ -334,10 +323,8 @@ class ServiceRater:
         self, decision: _Decision, direction: str, start: int, late: bool
     ) -> Outcome:
         """A call whose deck row depends on its start: looked up per call, outcome per row."""
-        assert self.deck is not None
-        row = self.deck.lookup(decision.number.number, start)
-        source = None if row is None else self._deck_source(row)
-        key = (id(source), late)  # deck sources live as long as the rater
+        source = self.prices.deck_source(decision.number.number, start)
+        key = (id(source), late)  # deck sources live as long as the rater (its PriceList)
         outcome = decision.dated_outcomes.get(key)
         if outcome is None:
             outcome = self._outcome(decision, direction, source, LATE if late else RATED)
@@ -397,74 +384,10 @@ class ServiceRater:
         source = outcome.source
         if source is not None:
             billed = source.increment.billed_seconds(billsec)
-            self.trace.append(("rate source", _describe(source)))
+            self.trace.append(("rate source", pricing.describe(source)))
             self.trace.append(
                 ("increment", f"{source.increment}: billsec {billsec} s -> billed {billed} s")
             )
-
-    def rate_source(
-        self, original: str, number: Normalised, direction: str, start_epoch: int
-    ) -> RateSource | None:
-        """SPEC §6: special rule, custom rate, deck row, then inbound rate; None is unrated."""
-        source = self._fixed_source(original, number, direction)
-        if source is not None or direction == "inbound" or number.number_class == LOCAL_CLASS:
-            return source
-        row = self.deck.lookup(number.number, start_epoch) if self.deck is not None else None
-        return None if row is None else self._deck_source(row)
-
-    def _fixed_source(self, original: str, number: Normalised, direction: str) -> RateSource | None:
-        """The sources of SPEC §6 that do not depend on the date: all but the deck."""
-        digits = number.number
-        for rule in self.special:
-            if rule.direction in (direction, "both") and _special_matches(rule, original, digits):
-                return RateSource(
-                    kind="special",
-                    matched_prefix=rule.pattern,
-                    description="",
-                    rate=rule.per_minute,
-                    connect_fee=rule.flat,
-                    increment=self.increments[direction],
-                    charges_flat=rule.mode != "per_minute",
-                    charges_minutes=rule.mode != "flat_per_call",
-                )
-        if direction == "inbound":
-            if self.package.inbound_rate is None:
-                return None
-            return RateSource(
-                "inbound",
-                "",
-                "inbound",
-                self.package.inbound_rate,
-                _ZERO,
-                self.increments["inbound"],
-            )
-        if number.number_class == LOCAL_CLASS:
-            return None
-        for custom in self.custom:
-            if digits.startswith(custom.prefix):
-                return RateSource(
-                    "custom",
-                    custom.prefix,
-                    "custom rate",
-                    custom.rate,
-                    custom.connect_fee,
-                    custom.increment or self.increments["outbound"],
-                )
-        return None
-
-    def _deck_source(self, row: DeckRow) -> RateSource:
-        """A deck row with the markup applied, made once per row (SPEC §6.3)."""
-        source = self._deck_sources.get(id(row))
-        if source is None:
-            source = self._deck_sources[id(row)] = RateSource(
-                "deck",
-                row.prefix,
-                row.description,
-                row.rate * self.markup,
-                row.connect_fee * self.markup,
-                row.increment or self.increments["outbound"],
-            )
-        return source
 
     # -- SPEC §6: free minutes, cost, rounding ---------------------------------------------------
 
@@ -501,7 +424,7 @@ class ServiceRater:
                 rounded = by_billed.get(billed_key)
                 if rounded is None:
                     rounded = by_billed[billed_key] = round_cost(
-                        self.cost(source, billed, 0), digits, mode
+                        pricing.cost(source, billed, 0), digits, mode
                     )
                 cached = costs[key] = (billed, rounded)
             billed, rounded = cached
@@ -510,7 +433,7 @@ class ServiceRater:
                 free_seconds = min(free_left, billed)
                 free_left -= free_seconds
             if free_seconds or call_uuid == trace_uuid:
-                cost = self.cost(source, billed, free_seconds)
+                cost = pricing.cost(source, billed, free_seconds)
                 rounded = round_cost(cost, digits, mode)
                 if call_uuid == trace_uuid:
                     self.trace.append(
@@ -582,16 +505,6 @@ class ServiceRater:
                 ),
             )
 
-    @staticmethod
-    def cost(source: RateSource, billed_seconds: int, free_seconds: int) -> Decimal:
-        """SPEC §6: connect_fee + rate × (billed − free) / 60; a fully free call costs 0."""
-        if free_seconds and free_seconds >= billed_seconds:
-            return _ZERO
-        cost = source.connect_fee if source.charges_flat else _ZERO
-        if source.charges_minutes:
-            cost += source.rate * (billed_seconds - free_seconds) / _SIXTY
-        return cost
-
 
 class Scope:
     """Which of some raters own each record (SPEC §4.2), remembered per distinct key.
@@ -615,30 +528,3 @@ class Scope:
         if owners is None:
             owners = self._owners[key] = tuple(r for r in self.raters if r.owns(record))
         return owners
-
-
-def _special_matches(rule: SpecialRule, original: str, digits: str) -> bool:
-    if rule.compiled is not None:
-        return bool(rule.compiled.fullmatch(original) or rule.compiled.fullmatch(digits))
-    return original.startswith(rule.pattern) or digits.startswith(rule.pattern)
-
-
-def _describe(source: RateSource) -> str:
-    if source.kind == "special":
-        parts = []
-        if source.charges_flat:
-            parts.append(f"flat {source.connect_fee}")
-        if source.charges_minutes:
-            parts.append(f"{source.rate}/min")
-        return f"special rule {source.matched_prefix!r}: {' + '.join(parts)}, no markup"
-    if source.kind == "deck":
-        return (
-            f"deck prefix {source.matched_prefix} ({source.description or 'no description'}): "
-            f"{source.rate}/min, connect fee {source.connect_fee} (markup included)"
-        )
-    if source.kind == "custom":
-        return (
-            f"custom rate prefix {source.matched_prefix}: {source.rate}/min, "
-            f"connect fee {source.connect_fee}"
-        )
-    return f"inbound_rate {source.rate}/min, no connect fee"

@@ -1,0 +1,173 @@
+"""Where a billed call's price comes from and what it costs before rounding (SPEC §6).
+
+A `PriceList` is one package's price sources, ranked once: special rules, custom rates, the deck
+with the markup, the inbound rate, and the increments. Rating (voipbill.rating) asks it for the
+source of each distinct (direction, number) and for the cost of each call; free minutes and the
+single rounding stay with rating, which hands them out in call order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from voipbill.config import Package, SpecialRule
+from voipbill.decks import Deck
+from voipbill.increments import DEFAULT_INCREMENT, Increment
+from voipbill.numbers import LOCAL as LOCAL_CLASS
+from voipbill.numbers import Normalised
+
+_SIXTY = Decimal(60)
+_ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class RateSource:
+    """Where a call's price comes from (SPEC §6), as shown on its row."""
+
+    kind: str  # "special", "custom", "deck" or "inbound"
+    matched_prefix: str
+    description: str
+    rate: Decimal  # per minute; deck rates carry the markup, unrounded
+    connect_fee: Decimal
+    increment: Increment
+    charges_flat: bool = True  # special `per_minute` rules charge no flat part
+    charges_minutes: bool = True  # special `flat_per_call` rules charge no minutes
+
+
+class PriceList:
+    """The price sources of one package and its deck, in the order SPEC §6 tries them."""
+
+    def __init__(self, package: Package, deck: Deck | None) -> None:
+        self.package = package
+        self.deck = deck
+        self.markup = 1 + package.markup_percent / 100
+        outbound_increment = package.increment or DEFAULT_INCREMENT
+        self.increments = {
+            "outbound": outbound_increment,
+            "inbound": package.inbound_increment or outbound_increment,
+        }
+        # SPEC §6.1: highest priority first, then the longest pattern text, then list order
+        ranked = sorted(
+            enumerate(package.special),
+            key=lambda item: (-item[1].priority, -len(item[1].pattern), item[0]),
+        )
+        self.special = tuple(rule for _, rule in ranked)
+        # SPEC §6.2: the longest custom prefix wins
+        self.custom = sorted(package.custom_rates, key=lambda rate: -len(rate.prefix))
+        self._deck_sources: dict[int, RateSource] = {}  # id(deck row) -> its marked-up source
+
+    def source(
+        self, original: str, number: Normalised, direction: str, start_epoch: int
+    ) -> RateSource | None:
+        """SPEC §6: special rule, custom rate, deck row, then inbound rate; None is unrated."""
+        source = self.fixed_source(original, number, direction)
+        if source is not None or direction == "inbound" or number.number_class == LOCAL_CLASS:
+            return source
+        return self.deck_source(number.number, start_epoch)
+
+    def dated(self, number: Normalised, direction: str) -> bool:
+        """Can the deck price this call differently by date (an outbound, non-local call)?"""
+        return (
+            direction != "inbound"
+            and self.deck is not None
+            and self.deck.dated(number.number)
+            and number.number_class != LOCAL_CLASS
+        )
+
+    def fixed_source(self, original: str, number: Normalised, direction: str) -> RateSource | None:
+        """The sources of SPEC §6 that do not depend on the date: all but the deck."""
+        digits = number.number
+        for rule in self.special:
+            if rule.direction in (direction, "both") and _special_matches(rule, original, digits):
+                return RateSource(
+                    kind="special",
+                    matched_prefix=rule.pattern,
+                    description="",
+                    rate=rule.per_minute,
+                    connect_fee=rule.flat,
+                    increment=self.increments[direction],
+                    charges_flat=rule.mode != "per_minute",
+                    charges_minutes=rule.mode != "flat_per_call",
+                )
+        if direction == "inbound":
+            if self.package.inbound_rate is None:
+                return None
+            return RateSource(
+                "inbound",
+                "",
+                "inbound",
+                self.package.inbound_rate,
+                _ZERO,
+                self.increments["inbound"],
+            )
+        if number.number_class == LOCAL_CLASS:
+            return None
+        for custom in self.custom:
+            if digits.startswith(custom.prefix):
+                return RateSource(
+                    "custom",
+                    custom.prefix,
+                    "custom rate",
+                    custom.rate,
+                    custom.connect_fee,
+                    custom.increment or self.increments["outbound"],
+                )
+        return None
+
+    def deck_source(self, digits: str, start_epoch: int) -> RateSource | None:
+        """The deck row for a number at a start, with the markup applied, made once per row
+        (SPEC §6.3); None when no row prices it."""
+        deck = self.deck
+        row = None if deck is None else deck.lookup(digits, start_epoch)
+        if row is None:
+            return None
+        source = self._deck_sources.get(id(row))
+        if source is None:
+            source = self._deck_sources[id(row)] = RateSource(
+                "deck",
+                row.prefix,
+                row.description,
+                row.rate * self.markup,
+                row.connect_fee * self.markup,
+                row.increment or self.increments["outbound"],
+            )
+        return source
+
+
+def cost(source: RateSource, billed_seconds: int, free_seconds: int) -> Decimal:
+    """SPEC §6: connect_fee + rate × (billed − free) / 60; a fully free call costs 0."""
+    if free_seconds and free_seconds >= billed_seconds:
+        return _ZERO
+    amount = source.connect_fee if source.charges_flat else _ZERO
+    if source.charges_minutes:
+        amount += source.rate * (billed_seconds - free_seconds) / _SIXTY
+    return amount
+
+
+def describe(source: RateSource) -> str:
+    """One line saying which source priced a call and how, for `explain`."""
+    if source.kind == "special":
+        parts = []
+        if source.charges_flat:
+            parts.append(f"flat {source.connect_fee}")
+        if source.charges_minutes:
+            parts.append(f"{source.rate}/min")
+        return f"special rule {source.matched_prefix!r}: {' + '.join(parts)}, no markup"
+    if source.kind == "deck":
+        return (
+            f"deck prefix {source.matched_prefix} ({source.description or 'no description'}): "
+            f"{source.rate}/min, connect fee {source.connect_fee} (markup included)"
+        )
+    if source.kind == "custom":
+        return (
+            f"custom rate prefix {source.matched_prefix}: {source.rate}/min, "
+            f"connect fee {source.connect_fee}"
+        )
+    return f"inbound_rate {source.rate}/min, no connect fee"
+
+
+def _special_matches(rule: SpecialRule, original: str, digits: str) -> bool:
+    if rule.compiled is not None:
+        return bool(rule.compiled.fullmatch(original) or rule.compiled.fullmatch(digits))
+    return original.startswith(rule.pattern) or digits.startswith(rule.pattern)
