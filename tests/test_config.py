@@ -12,6 +12,7 @@ from tests.clirunner import invoke
 from voipbill import config
 from voipbill.errors import ConfigError
 from voipbill.increments import Increment
+from voipbill.numbers import Normaliser, NumberPlan
 
 FULL = """\
 timezone = "America/Toronto"
@@ -277,3 +278,17 @@ def test_missing_config_file_exits_3_and_suggests_init(tmp_path: Path) -> None:
     result = invoke("validate-fields", "--service", "mcon", "--config", str(tmp_path / "no.toml"))
     assert result.exit_code == 3
     assert re.search(r"hint: write one with `voipbill init`", result.stderr)
+
+
+def test_unknown_deck_column_name_is_named_with_its_key_path(tmp_path: Path) -> None:
+    text = FULL.replace('preset = "ictvoip"', 'preset = "ictvoip"\ncolumns = { prefx = "Code" }')
+    message = error_of(tmp_path, text)
+    assert message == "decks -> telnyx -> columns -> prefx: unknown column name"
+
+
+def test_rewrite_with_leading_inline_flag_also_builds_a_number_plan(tmp_path: Path) -> None:
+    text = FULL.replace(REWRITE_LINE, r'rewrite = [["(?i)^9(\\d{10})$", "\\1"]]')
+    package = config.load(write(tmp_path, text)).packages["paygo"]
+    assert Normaliser(NumberPlan.from_package(package)).normalise("95192229000").number == (
+        "15192229000"
+    )
