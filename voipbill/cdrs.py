@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
 from voipbill.errors import BadResponseError, UsageError
+from voipbill.files import sniff_delimiter
 
 
 class CdrRecord(NamedTuple):
@@ -166,8 +167,7 @@ def _layout(header: str, source: str) -> _Layout:
     names = _split_header(header)
     if names is None:
         raise CdrFormatError(f"{source}: the first line is not a CSV header: {_clip(header)}")
-    delimiter = ";" if header.count(";") > header.count(",") else ","
-    layout = _Layout(names, delimiter)
+    layout = _Layout(names, sniff_delimiter(header))
     if layout.missing:
         found = ", ".join(name for name in names if name) or "none"
         raise CdrFormatError(
@@ -181,9 +181,8 @@ def _layout(header: str, source: str) -> _Layout:
 
 def _split_header(line: str) -> list[str] | None:
     # A spreadsheet in a decimal-comma locale saves with `;` (the same rule as decks, SPEC §3).
-    delimiter = ";" if line.count(";") > line.count(",") else ","
     try:
-        names = next(csv.reader([line], delimiter=delimiter))
+        names = next(csv.reader([line], delimiter=sniff_delimiter(line)))
     except csv.Error:
         return None
     return [name.strip().lower() for name in names]

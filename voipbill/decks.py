@@ -22,6 +22,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from voipbill.errors import ConfigError
+from voipbill.files import sniff_delimiter
 from voipbill.increments import Increment, parse_increment
 from voipbill.money import DecimalSyntaxError, parse_decimal
 from voipbill.periods import local_midnight_epoch
@@ -221,9 +222,7 @@ def load_deck(
     explicit = set(columns or {})
     text = _read_text(path)
     header_line = text.split("\n", 1)[0]
-    # SPEC §3: `;` when the header has more `;` than `,` (decimal-comma decks use `;`)
-    delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(header_line))
     try:
         header = next(reader)
     except (StopIteration, csv.Error) as exc:

@@ -1,4 +1,4 @@
-"""Atomic file writes: a temp file in the same directory, then `os.replace`."""
+"""Files: atomic writes (a temp file in the same directory, then `os.replace`), CSV dialects."""
 
 from __future__ import annotations
 
@@ -47,3 +47,11 @@ def atomic_writer(
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+
+
+def sniff_delimiter(header_line: str) -> str:
+    """SPEC §3: `;` when the header has more `;` than `,` (decimal-comma spreadsheets use `;`).
+
+    The same rule serves rate decks, CDR files and validate-fields' --file.
+    """
+    return ";" if header_line.count(";") > header_line.count(",") else ","

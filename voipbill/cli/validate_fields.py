@@ -25,6 +25,7 @@ from voipbill import fields
 from voipbill.cli import output
 from voipbill.cli.options import TableOrJson, TableOrJsonOption
 from voipbill.errors import ExitCode, UsageError
+from voipbill.files import sniff_delimiter
 
 CSV_COLUMNS = ("service", "tenant", "extensions")
 
@@ -149,9 +150,7 @@ def read_rows(path: Path) -> list[tuple[int, str, str, str]]:
     except UnicodeDecodeError:
         raise UsageError(f"--file: {where} is not UTF-8 text") from None
     first_line = raw.split("\n", 1)[0]
-    # Same rule as rate decks (SPEC §3): `;` when the header has more `;` than `,`.
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    reader = csv.reader(io.StringIO(raw, newline=""), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(raw, newline=""), delimiter=sniff_delimiter(first_line))
     try:
         header = [name.strip().lower() for name in next(reader, [])]
         missing = [name for name in CSV_COLUMNS if name not in header]
