@@ -313,8 +313,11 @@ def test_any_fusionpbx_row_with_eleven_values_without_separator_reads_back(
     values: list[str],
 ) -> None:
     values = (values + [""] * 11)[:11]
-    if any('","' in value or '""' in value for value in values):
+    line = fusionpbx_line(*values)
+    # a value next to a separator can form another `","` (e.g. `",` then `"...`): FusionPBX's
+    # unescaped output is then ambiguous, and no reader can tell where the fields end
+    if any('""' in value for value in values) or line.count('","') != len(values) - 1:
         return
-    records, problems = read(HEADER + "\n" + fusionpbx_line(*values) + "\n")
+    records, problems = read(HEADER + "\n" + line + "\n")
     assert problems == []
     assert (records[0].extension, records[0].caller_id_number) == (values[5], values[7])

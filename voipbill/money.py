@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 import re
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from decimal import (
+    MAX_PREC,
+    ROUND_CEILING,
+    ROUND_FLOOR,
+    ROUND_HALF_EVEN,
+    ROUND_HALF_UP,
+    Context,
+    Decimal,
+    Inexact,
+)
 
 ROUNDING_MODES = {
     "half-up": ROUND_HALF_UP,
@@ -35,6 +44,16 @@ def parse_decimal(text: str) -> Decimal:
 def round_cost(value: Decimal, digits: int, mode: str) -> Decimal:
     """Round a call's cost: the only place money is rounded (SPEC §6)."""
     return value.quantize(Decimal(1).scaleb(-digits), rounding=ROUNDING_MODES[mode])
+
+
+def format_amount(value: Decimal, digits: int) -> str:
+    """An amount, a sum of rounded call costs, printed with exactly `digits` decimals.
+
+    Such a sum never has more decimals than its calls, so this only pads with zeros; the
+    Inexact trap makes sure nothing is ever rounded here (SPEC §6: one rounding, per call).
+    """
+    exact = Context(prec=MAX_PREC, traps=[Inexact])
+    return format_money(value.quantize(Decimal(1).scaleb(-digits), context=exact))
 
 
 def format_money(value: Decimal) -> str:

@@ -12,7 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
-from voipbill.money import format_money
+from voipbill.money import format_amount, format_money
 from voipbill.periods import Period
 from voipbill.rating import CHARGED_STATUSES, Outcome, RatedCall, ServiceRater
 
@@ -210,7 +210,6 @@ class ServiceTotals:
 
     def summary_rows(self, period: Period, currency: str, digits: int) -> list[dict[str, str]]:
         """SPEC §7 `--detail summary`: a row per category present, alphabetical, then `total`."""
-        scale = Decimal(1).scaleb(-digits)
         rows = []
         named = sorted(self.categories.items())
         for category, bucket in [*named, ("total", self.total)]:
@@ -223,8 +222,7 @@ class ServiceTotals:
                     "category": category,
                     "calls": str(bucket.calls),
                     "billed_minutes": format_money(billed_minutes(bucket.billed_seconds)),
-                    # sums of rounded costs: quantize only pads, it never rounds here
-                    "amount": format_money(bucket.amount.quantize(scale)),
+                    "amount": format_amount(bucket.amount, digits),
                     "currency": currency,
                 }
             )

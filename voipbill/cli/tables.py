@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from rich.console import Console
 from rich.table import Table
 
-from voipbill.money import format_money
+from voipbill.money import format_amount
 from voipbill.periods import Period
 from voipbill.report import CategoryTotal, ServiceTotals, billed_minutes
 
@@ -15,8 +13,7 @@ TOP_DESTINATIONS = 10
 
 
 def _money(bucket: CategoryTotal, digits: int) -> str:
-    # sums of per-call rounded costs: quantize only pads with zeros here
-    return format_money(bucket.amount.quantize(Decimal(1).scaleb(-digits)))
+    return format_amount(bucket.amount, digits)
 
 
 def _table(title: str, first: str) -> Table:
