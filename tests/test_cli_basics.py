@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from tests.clirunner import invoke
 from voipbill import __version__
 from voipbill.cli import hoist_global_options
@@ -33,3 +35,12 @@ def test_config_and_quiet_are_accepted_after_the_command_name() -> None:
         "--",
         "-q",
     ]
+
+
+def test_verbose_logs_the_run_on_stderr_and_quiet_wins(tmp_path: Path) -> None:
+    config = tmp_path / "missing.toml"
+    loud = invoke("-v", "rate", "--config", str(config), "--period", "2026-10")
+    assert "INFO voipbill: voipbill" in loud.stderr
+    quiet = invoke("-v", "-q", "rate", "--config", str(config), "--period", "2026-10")
+    assert "INFO" not in quiet.stderr
+    assert "no configuration file" in quiet.stderr

@@ -37,11 +37,11 @@ from voipbill.ledger_records import (
     ServiceTotal,
 )
 from voipbill.periods import Period
+from voipbill.rating import CHARGED_STATUSES
 
 log = logging.getLogger(__name__)
 
 COMMITTED, VOIDED = "committed", "voided"
-_CHARGED = frozenset({"rated", "late"})
 
 
 class LedgerError(VoipbillError):
@@ -124,14 +124,9 @@ class Ledger:
         ).fetchone()
         return None if row is None else (int(row[0]), str(row[1]))
 
-    def runs(
-        self, *, period: str | None = None, service: str | None = None, run_id: int | None = None
-    ) -> list[RunRecord]:
+    def runs(self, *, service: str | None = None, run_id: int | None = None) -> list[RunRecord]:
         """Committed and voided runs, oldest first."""
         where, args = [], []
-        if period is not None:
-            where.append("period = ?")
-            args.append(period)
         if run_id is not None:
             where.append("id = ?")
             args.append(str(run_id))
@@ -386,7 +381,7 @@ def _service_totals(services: tuple[str, ...], calls: list[LedgerCall]) -> list[
         counts[call.service] += 1
         if call.status == "late":
             late[call.service] += 1
-        if call.status in _CHARGED and call.cost is not None:
+        if call.status in CHARGED_STATUSES and call.cost is not None:
             amounts[call.service] += call.cost
     return [ServiceTotal(name, counts[name], late[name], amounts[name]) for name in services]
 

@@ -31,14 +31,14 @@ log = logging.getLogger("voipbill.ledger")
 FILE_SERVER = "file"
 
 
-def server_key(config: Config, service: Service) -> str:
+def server_key(service: Service) -> str:
     """The `server` half of a call's ledger key (SPEC §9: keyed by (server, xml_cdr_uuid)).
 
     A `--cdr-file` is an export of the service's server (what `pull` writes), so its calls are
     keyed under that server's name too: the same call rated from the file and from the server
     is one ledger entry. Only a service with no `server` uses "file".
     """
-    del config  # the key is the configured server name, not its URL, which may change
+    # the configured server name, not its URL, which may change
     return service.server if service.server is not None else FILE_SERVER
 
 
@@ -187,7 +187,7 @@ def plan_run(
             ", ".join(replay.services),
             replay.id,
         )
-    keys = {service.name: server_key(config, service) for service in services}
+    keys = {service.name: server_key(service) for service in services}
     window = period.extended_back(late_days) if late_days else None
     return RunPlan(
         replay=replay,

@@ -56,7 +56,10 @@ def main_callback(
         int, typer.Option("--quiet", "-q", count=True, help="Print nothing but errors.")
     ] = 0,
     verbose: Annotated[
-        int, typer.Option("--verbose", "-v", count=True, help="More detail on stderr.")
+        int,
+        typer.Option(
+            "--verbose", "-v", count=True, help="Log the run's steps on stderr (-vv: debug)."
+        ),
     ] = 0,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
     no_color: Annotated[bool, typer.Option("--no-color", help="Never use colour.")] = False,
@@ -72,9 +75,9 @@ def main_callback(
 ) -> None:
     del debug, version  # --debug is read by the error boundary; --version by its callback
     output.configure(quiet=quiet, no_color=no_color)
-    if log_file is not None:
-        logs.start(log_file, ctx.invoked_subcommand)
-    ctx.obj = State(config_path=config, quiet=quiet, verbose=verbose, log_file=log_file)
+    if log_file is not None or (verbose and not quiet):
+        logs.start(log_file, ctx.invoked_subcommand, verbose=0 if quiet else verbose)
+    ctx.obj = State(config_path=config)
 
 
 app.command("validate-fields")(validate_fields.command)

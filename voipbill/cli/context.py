@@ -13,9 +13,6 @@ from voipbill import config as config_module
 @dataclass
 class State:
     config_path: Path | None = None
-    quiet: int = 0
-    verbose: int = 0
-    log_file: Path | None = None
 
     def load_config(self, *, check_fields: bool = True) -> config_module.Config:
         return config_module.load(self.config_path, check_fields=check_fields)

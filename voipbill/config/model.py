@@ -168,9 +168,8 @@ class Config:
 
     def export_domain(self, service: Service) -> str:
         """The FusionPBX domain to export: the server's `domain`, else the tenant domain."""
-        if service.server is not None and self.servers[service.server].domain:
-            return self.servers[service.server].domain or service.domain
-        return service.domain
+        domain = self.servers[service.server].domain if service.server is not None else None
+        return domain or service.domain
 
 
 def default_config_path() -> Path:
