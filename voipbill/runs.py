@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from voipbill.bulk import no_cyclic_gc
 from voipbill.cdrs import CdrRecord
 from voipbill.config import Config, Service
 from voipbill.decks import Deck, load_deck
@@ -75,15 +75,9 @@ class RatingRun:
         self, records: Iterable[CdrRecord], source: str, raters: list[ServiceRater] | None = None
     ) -> None:
         """Rate one source's rows with `raters` (default: every service of the run)."""
-        # A month of calls is a million small tuples that never form cycles: the cyclic
-        # garbage collector would rescan all of them again and again (issue 7 profile).
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
+        # a month of calls is a million small tuples that never form cycles
+        with no_cyclic_gc():
             self._feed(records, source, raters)
-        finally:
-            if collecting:
-                gc.enable()
 
     def _feed(
         self, records: Iterable[CdrRecord], source: str, raters: list[ServiceRater] | None
