@@ -123,7 +123,6 @@ def test_summary_equals_the_sum_of_the_call_rows(rater_factory, calls) -> None: 
     for category, bucket in totals.categories.items():
         in_category = [call for call in charged if call.category == category]
         assert bucket.amount == sum((call.cost or Decimal(0) for call in in_category), Decimal(0))
-    assert billed_minutes(90) == Decimal("1.50")
 
 
 def test_free_minutes_are_shared_in_start_order_not_row_order(rater_factory) -> None:  # type: ignore[no-untyped-def]
@@ -138,4 +137,14 @@ def test_free_minutes_are_shared_in_start_order_not_row_order(rater_factory) -> 
         Decimal("0.0000"),
         Decimal("0.0234"),
         Decimal("0.0422"),
+    ]
+
+
+def test_billed_minutes_round_half_up_to_two_decimals() -> None:
+    # SPEC §7: 90 s = 1.50 min; 61 s = 1.01666… -> 1.02; 3 s = 0.05 exactly; 1 s = 0.0166… -> 0.02
+    assert [billed_minutes(s) for s in (90, 61, 3, 1)] == [
+        Decimal("1.50"),
+        Decimal("1.02"),
+        Decimal("0.05"),
+        Decimal("0.02"),
     ]

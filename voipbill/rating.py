@@ -47,7 +47,6 @@ __all__ = [
     "PricedCall",
     "RateSource",
     "RatedCall",
-    "Scope",
     "ServiceRater",
     "Trace",
 ]
@@ -504,27 +503,3 @@ class ServiceRater:
                     outcome.status,
                 ),
             )
-
-
-class Scope:
-    """Which of some raters own each record (SPEC §4.2), remembered per distinct key.
-
-    `owns` depends only on the domain, the extension and, for an inbound call with no
-    extension, the caller_destination: a run asks once per distinct combination of those.
-    """
-
-    __slots__ = ("_owners", "raters")
-
-    def __init__(self, raters: list[ServiceRater]) -> None:
-        self.raters = raters
-        self._owners: dict[tuple[str | None, str, str | None], tuple[ServiceRater, ...]] = {}
-
-    def owners(self, record: CdrRecord) -> tuple[ServiceRater, ...]:
-        """The raters that own `record`, in the order given (the first one bills it)."""
-        extension = record.extension
-        did = None if extension or record.direction != "inbound" else record.caller_destination
-        key = (record.domain_name, extension, did)
-        owners = self._owners.get(key)
-        if owners is None:
-            owners = self._owners[key] = tuple(r for r in self.raters if r.owns(record))
-        return owners

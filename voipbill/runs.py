@@ -13,7 +13,7 @@ from voipbill.decks import Deck, load_deck
 from voipbill.errors import ConfigError, UsageError
 from voipbill.numbers import Normaliser, NumberPlan
 from voipbill.periods import Period
-from voipbill.rating import Scope, ServiceRater, Trace
+from voipbill.rating import ServiceRater, Trace
 
 MAX_EXAMPLES = 5
 # No call lasts 115 days; a larger billsec is a corrupt row, and would overflow Decimal
@@ -43,6 +43,30 @@ class LedgerCheck(Protocol):
     def check(self, service: Service, xml_cdr_uuid: str) -> tuple[bool, str | None]:
         """(bill it?, the period label of the committed run that already billed it, if any)."""
         ...
+
+
+class Scope:
+    """Which of some raters own each record (SPEC §4.2), remembered per distinct key.
+
+    `owns` depends only on the domain, the extension and, for an inbound call with no
+    extension, the caller_destination: a run asks once per distinct combination of those.
+    """
+
+    __slots__ = ("_owners", "raters")
+
+    def __init__(self, raters: list[ServiceRater]) -> None:
+        self.raters = raters
+        self._owners: dict[tuple[str | None, str, str | None], tuple[ServiceRater, ...]] = {}
+
+    def owners(self, record: CdrRecord) -> tuple[ServiceRater, ...]:
+        """The raters that own `record`, in the order given (the first one bills it)."""
+        extension = record.extension
+        did = None if extension or record.direction != "inbound" else record.caller_destination
+        key = (record.domain_name, extension, did)
+        owners = self._owners.get(key)
+        if owners is None:
+            owners = self._owners[key] = tuple(r for r in self.raters if r.owns(record))
+        return owners
 
 
 class RatingRun:

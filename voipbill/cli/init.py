@@ -10,6 +10,7 @@ import typer
 
 from voipbill import config as config_module
 from voipbill.cli import output
+from voipbill.cli.context import state
 from voipbill.errors import UsageError
 from voipbill.files import atomic_writer
 
@@ -82,9 +83,6 @@ def command(
     ] = None,
 ) -> None:
     """Write a starter configuration file to edit."""
-    # app.py imports this module to register it, so app is imported only when run
-    from voipbill.cli.context import state
-
     target = path or state(ctx).config_path or config_module.default_config_path()
     if target.is_dir():
         raise UsageError(f"{target} is a directory", hint="name the file, e.g. voipbill.toml")

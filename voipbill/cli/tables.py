@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from voipbill.money import format_amount
@@ -14,6 +15,15 @@ TOP_DESTINATIONS = 10
 
 def _money(bucket: CategoryTotal, digits: int) -> str:
     return format_amount(bucket.amount, digits)
+
+
+def _add_row(table: Table, label: str, bucket: CategoryTotal, digits: int) -> None:
+    table.add_row(
+        escape(label),
+        str(bucket.calls),
+        str(billed_minutes(bucket.billed_seconds)),
+        _money(bucket, digits),
+    )
 
 
 def _table(title: str, first: str) -> Table:
@@ -30,17 +40,13 @@ def render_service(
 ) -> None:
     scale_note = f"{currency}, costs rounded per call to {digits} decimals"
     console.print(
-        f"[bold]{totals.service}[/] ({totals.tenant})  {period.first_day} to {period.last_day}  "
+        f"[bold]{escape(totals.service)}[/] ({escape(totals.tenant)})  "
+        f"{period.first_day} to {period.last_day}  "
         f"[dim]{scale_note}[/]"
     )
     summary = _table("By category", "category")
     for category, bucket in sorted(totals.categories.items()):
-        summary.add_row(
-            category,
-            str(bucket.calls),
-            str(billed_minutes(bucket.billed_seconds)),
-            _money(bucket, digits),
-        )
+        _add_row(summary, category, bucket, digits)
     total = totals.total
     summary.add_section()
     summary.add_row(
@@ -60,12 +66,7 @@ def render_service(
     if totals.extensions:
         extensions = _table("By extension", "extension")
         for extension, bucket in sorted(totals.extensions.items()):
-            extensions.add_row(
-                extension,
-                str(bucket.calls),
-                str(billed_minutes(bucket.billed_seconds)),
-                _money(bucket, digits),
-            )
+            _add_row(extensions, extension, bucket, digits)
         console.print(extensions)
     if totals.destinations:
         top = sorted(
@@ -73,11 +74,6 @@ def render_service(
         )
         destinations = _table(f"Top destinations (of {len(top)})", "number")
         for number, bucket in top[:TOP_DESTINATIONS]:
-            destinations.add_row(
-                number,
-                str(bucket.calls),
-                str(billed_minutes(bucket.billed_seconds)),
-                _money(bucket, digits),
-            )
+            _add_row(destinations, number, bucket, digits)
         console.print(destinations)
     console.print()

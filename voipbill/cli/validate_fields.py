@@ -23,6 +23,7 @@ from rich.text import Text
 
 from voipbill import fields
 from voipbill.cli import output
+from voipbill.cli.context import state
 from voipbill.cli.options import TableOrJson, TableOrJsonOption
 from voipbill.errors import ExitCode, UsageError
 from voipbill.files import sniff_delimiter
@@ -82,9 +83,6 @@ def command(
     ] = "2-7",
 ) -> None:
     """Check the tenant and extensions strings an admin typed for a service."""
-    # app.py imports this module to register it, so app is imported only when run
-    from voipbill.cli.context import state
-
     digits = parse_ext_digits(ext_digits)
     if file is not None and (tenant is not None or extensions is not None or service):
         raise UsageError("give TENANT [EXTENSIONS], --service or --file, not several")
