@@ -122,6 +122,28 @@ def test_fast_calls_csv_is_byte_for_byte_the_plain_one(rows, tmp_path_factory) -
     assert fast_totals == plain_totals
 
 
+def test_statuses_only_writes_the_same_csv_and_counts_the_same_statuses(tmp_path: Path) -> None:
+    rows = [
+        cdr(destination_number=number, billsec=billsec, start_epoch=OCT_15 + index)
+        for index, (number, billsec) in enumerate(zip(NUMBERS, [0, 61, 5, 30, 90] * 2, strict=True))
+    ]
+    config, raters = rated_run(tmp_path, rows)
+    full, full_totals = io.StringIO(), [ServiceTotals(r.service.name, "") for r in raters]
+    write_priced_csv(full, zip(raters, full_totals, strict=True), config.currency, config.timezone)
+    lean, lean_totals = io.StringIO(), [ServiceTotals(r.service.name, "") for r in raters]
+    write_priced_csv(
+        lean,
+        zip(raters, lean_totals, strict=True),
+        config.currency,
+        config.timezone,
+        statuses_only=True,
+    )
+    assert lean.getvalue() == full.getvalue()
+    assert [t.statuses for t in lean_totals] == [t.statuses for t in full_totals]
+    assert sum(full_totals[0].statuses.values()) == 9  # `*xx` excludes *97
+    assert not lean_totals[0].categories and not lean_totals[0].destinations
+
+
 @given(text=st.text(alphabet=st.sampled_from('ab ,"\r\n\t;é'), max_size=8))
 def test_a_field_is_quoted_as_csv_writer_quotes_it(text: str) -> None:
     import csv

@@ -243,6 +243,8 @@ def write_priced_csv(
     raters: Iterable[tuple[ServiceRater, ServiceTotals]],
     currency: str,
     zone: ZoneInfo,
+    *,
+    statuses_only: bool = False,
 ) -> None:
     """The calls CSV of SPEC §7 for each rater in turn, filling its totals on the way.
 
@@ -250,6 +252,10 @@ def write_priced_csv(
     faster: the fields that calls of one outcome share (direction, category, numbers, prefix,
     description, rate, fee, currency, status) are quoted and joined once per outcome, and its
     total buckets are found once per outcome.
+
+    `statuses_only`: fill only `totals.statuses`, for a caller that reads nothing else. The
+    other buckets cost a Decimal sum per call and a bucket per distinct destination of each
+    service (the 200k-CDR benchmark run: 3.83 s -> 3.52 s, peak RSS 218 -> 206 MB).
     """
     stream.write(",".join(CALL_COLUMNS) + "\n")
     start_text = StartFormatter(zone)
@@ -274,7 +280,9 @@ def write_priced_csv(
         ) in rater.priced():
             parts = shared.get(outcome)
             if parts is None:
-                parts = shared[outcome] = _shared_fields(outcome, currency, totals)
+                parts = shared[outcome] = _shared_fields(
+                    outcome, currency, None if statuses_only else totals
+                )
             extension_field = texts.get(extension)
             if extension_field is None:
                 extension_field = texts[extension] = csv_field(extension)
@@ -296,9 +304,14 @@ def write_priced_csv(
                 f"{_NUMBER_TEXTS[free] if free < _NUMBERS else free},"
                 f"{parts[2]},{cost_text}{parts[3]}"
             )
+            if len(lines) >= _LINES_PER_WRITE:
+                stream.write("".join(lines))
+                lines.clear()
             # the totals (SPEC §7 summary), with the buckets of the outcome found once
             status = parts[4]
             statuses[status] = statuses.get(status, 0) + 1
+            if statuses_only:
+                continue
             extension_bucket = by_extension.get(extension)
             if extension_bucket is None:
                 extension_bucket = by_extension[extension] = _bucket(
@@ -313,9 +326,6 @@ def write_priced_csv(
             else:
                 for bucket in buckets:
                     bucket.calls += 1
-            if len(lines) >= _LINES_PER_WRITE:
-                stream.write("".join(lines))
-                lines.clear()
         stream.write("".join(lines))
 
 
@@ -332,16 +342,18 @@ def csv_field(text: str) -> str:
     return buffer.getvalue()[:-2]  # drop the empty second field and the line end
 
 
-def _shared_fields(outcome: Outcome, currency: str, totals: ServiceTotals) -> _Shared:
+def _shared_fields(outcome: Outcome, currency: str, totals: ServiceTotals | None) -> _Shared:
     number = outcome.number
     source = outcome.source
     prefix = description = rate = fee = ""
     if source is not None:
         prefix, description = source.matched_prefix, source.description
         rate, fee = plain(source.rate), plain(source.connect_fee)
-    buckets = [_bucket(totals.categories, outcome.category)]
-    if outcome.direction != "inbound" and outcome.category != "local":
-        buckets.append(_bucket(totals.destinations, number.number))
+    buckets = []  # none when only the statuses are counted
+    if totals is not None:
+        buckets.append(_bucket(totals.categories, outcome.category))
+        if outcome.direction != "inbound" and outcome.category != "local":
+            buckets.append(_bucket(totals.destinations, number.number))
     return (
         f"{csv_field(outcome.direction)},{csv_field(outcome.category)}",
         ",".join(csv_field(text) for text in (number.original, number.number, prefix, description)),

@@ -287,7 +287,8 @@ def write_csv(
         if billed is None:
             # the fast path: no RatedCall per call when the ledger needs none (issue 7)
             pairs = zip(raters, all_totals, strict=True)
-            write_priced_csv(stream, pairs, config.currency, config.timezone)
+            # only the statuses are read afterwards (_report): no buckets to fill
+            write_priced_csv(stream, pairs, config.currency, config.timezone, statuses_only=True)
         else:
             write_calls_csv(
                 stream, _all_calls(raters, all_totals, billed), config.currency, config.timezone
