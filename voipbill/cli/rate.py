@@ -12,6 +12,7 @@ from typing import IO, Annotated
 import typer
 from rich.console import Console
 
+from voipbill.bulk import no_cyclic_gc
 from voipbill.cdrs import CdrProblem
 from voipbill.cli import output
 from voipbill.cli.context import state
@@ -54,6 +55,10 @@ class Detail(StrEnum):
     summary = "summary"
 
 
+# The run's million pending calls outlive the feed: with the cycle collector back on, its
+# collections rescan all of them while the output is written (the 200k-CDR benchmark run:
+# 3.52 s -> 2.93 s, best of 3). They are freed by reference counting when the command returns.
+@no_cyclic_gc()
 def command(
     ctx: typer.Context,
     service: Annotated[
