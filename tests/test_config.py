@@ -48,7 +48,7 @@ exclude = ["*xx", "#xx"]
 no_charge = ["[tollfree]"]
 custom_rates = [ { prefix = "1212", rate = "0.02", increment = "6/6", connect_fee = "0" } ]
 special = [ { pattern = "1900", type = "prefix", direction = "outbound", \
-mode = "flat_per_call", flat = "0.35", per_minute = "0", priority = 20 } ]
+mode = "flat_per_call", flat = "0.35", priority = 20 } ]
 
 [services.mcon]
 server = "wat5"

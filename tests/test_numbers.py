@@ -42,10 +42,11 @@ def test_exit_code_011_makes_the_number_international() -> None:
     assert (result.country_code, result.region) == (44, "GB")
 
 
-def test_exit_code_to_another_nanp_country_is_still_national() -> None:
-    # SPEC §5.6: countries sharing a code are national; 1876 is Jamaica
+def test_exit_code_to_another_nanp_country_is_not_international() -> None:
+    # SPEC §5.6: countries sharing a code are not international; their class comes from their
+    # type, and 1876 555 0123 is a Jamaican mobile
     result = CA.normalise("01118765550123")
-    assert (result.number, result.number_class, result.region) == ("18765550123", "national", "JM")
+    assert (result.number, result.number_class, result.region) == ("18765550123", "mobile", "JM")
 
 
 def test_us_number_from_a_canadian_package_is_national() -> None:
@@ -253,7 +254,14 @@ digits_then_noise = st.one_of(
 @given(text=st.one_of(st.text(), digits_then_noise), plan_index=st.integers(0, len(PLANS) - 1))
 def test_no_input_raises_and_every_result_is_well_formed(text: str, plan_index: int) -> None:
     result = PLANS[plan_index].normalise(text)
-    assert result.number_class in ("national", "international", "tollfree", "local")
+    assert result.number_class in (
+        "national",
+        "mobile",
+        "premium",
+        "international",
+        "tollfree",
+        "local",
+    )
     if result.number_class != "local":
         assert result.number.isascii() and result.number.isdigit()
     else:

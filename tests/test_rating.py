@@ -171,7 +171,6 @@ type = "prefix"
 direction = "outbound"
 mode = "flat_per_call"
 flat = "0.35"
-per_minute = "0"
 priority = 20
 """
     call = only(rate_calls(tmp_path, [cdr(destination_number="19005550123", billsec=300)], package))

@@ -1,8 +1,9 @@
 """Number normalisation and classes (SPEC §5).
 
 A dialled or caller number, as FusionPBX wrote it, becomes E.164 digits without `+` and one
-of four classes: `national`, `international`, `tollfree` or `local`. The rules run in the
-order of SPEC §5; every step taken is recorded for `voipbill explain`.
+of the classes `national`, `mobile`, `premium`, `international`, `tollfree`, `short` or
+`local` (what phonenumbers says of it: voipbill.number_types). The rules run in the order of
+SPEC §5; every step taken is recorded for `voipbill explain`.
 
 phonenumbers is slow (tens of microseconds per call), and a month of CDRs repeats the same
 few thousand numbers, so a Normaliser answers a text it has seen from its cache without any
@@ -17,8 +18,18 @@ from dataclasses import dataclass
 
 import phonenumbers
 
+from voipbill import number_types
 from voipbill.config import Package
 from voipbill.errors import ConfigError
+from voipbill.number_types import (
+    INTERNATIONAL,
+    LOCAL,
+    MOBILE,
+    NATIONAL,
+    PREMIUM,
+    SHORT,
+    TOLLFREE,
+)
 
 # Only ASCII digits are digits: str.isdigit() accepts '٢' and '²', which no PBX dials.
 _DIGITS = re.compile(r"[0-9]+")
@@ -28,13 +39,23 @@ _NANP_10 = re.compile(r"[2-9][0-9]{2}[2-9][0-9]{6}")
 # SPEC §5.3: 2-7 digits are an extension. A single digit is treated the same (local): it has
 # no country code to read, and calling it international would bill a mis-dial abroad.
 _LONGEST_INTERNAL = 7
+_SHORT_LENGTHS = number_types.SHORT_LENGTHS
 # phonenumbers refuses more than 17 digits; such a text is classified by its prefix only.
 _LONGEST_PARSEABLE = 17
 
-NATIONAL = "national"
-INTERNATIONAL = "international"
-TOLLFREE = "tollfree"
-LOCAL = "local"
+__all__ = [
+    "INTERNATIONAL",
+    "LOCAL",
+    "MOBILE",
+    "NATIONAL",
+    "PREMIUM",
+    "SHORT",
+    "TOLLFREE",
+    "Normalised",
+    "Normaliser",
+    "NumberPlan",
+    "country_code_of",
+]
 
 
 class Normalised:
@@ -55,9 +76,9 @@ class Normalised:
     )
 
     original: str  # as written in the CDR
-    number: str  # E.164 digits without '+'; for class local: the trimmed/rewritten text
-    number_class: str  # "national" | "international" | "tollfree" | "local"
-    country_code: int | None  # the 1-3 digit code phonenumbers knows; None if none or local
+    number: str  # E.164 digits without '+'; for class local or short: the trimmed/rewritten text
+    number_class: str  # national, mobile, premium, international, tollfree, short or local
+    country_code: int | None  # the 1-3 digit code phonenumbers knows; None if none, local, short
 
     def __init__(
         self,
@@ -192,11 +213,6 @@ def _known_country_codes() -> frozenset[str]:
     return frozenset(str(code) for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
 
 
-@functools.cache
-def _regions_of(country_code: int) -> tuple[str, ...]:
-    return tuple(phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country_code, ()))
-
-
 def country_code_of(number: str) -> int | None:
     """The 1-3 digit country code the digits start with, if phonenumbers knows one.
 
@@ -259,7 +275,7 @@ def _region_of(
     number: str, country_code: int, own: int
 ) -> tuple[str | None, phonenumbers.PhoneNumber | None]:
     """The ISO region phonenumbers reads from the number, and the parsed number if parsed."""
-    regions = _regions_of(country_code)
+    regions = number_types.regions_of(country_code)
     parsed = None
     if (country_code == own or len(regions) > 1) and len(number) <= _LONGEST_PARSEABLE:
         try:
@@ -274,43 +290,6 @@ def _region_of(
     return region, parsed
 
 
-@functools.cache
-def _toll_free_pattern(country_code: int) -> re.Pattern[str] | None:
-    """Every toll-free national number pattern of the code's regions, or None if there is none.
-
-    phonenumbers calls a number TOLL_FREE only when its national significant number matches
-    the toll-free pattern of the metadata of its region (one of the code's). Parsing `+` and
-    digits leaves that national number a suffix of the digits after the code: parse may only
-    strip a national prefix, by the rules of the code's main region, unless that region
-    rewrites it (`national_prefix_transform_rule`): then any number may be toll-free (`.*`)
-    and phonenumbers decides. A number no suffix of which matches is not toll-free and needs no
-    parse, which is the slow part of classifying most numbers.
-    """
-    main = phonenumbers.region_code_for_country_code(country_code)
-    metadata = phonenumbers.PhoneMetadata.metadata_for_region(main)
-    if metadata is None or metadata.national_prefix_transform_rule:
-        return re.compile(".*")
-    patterns = set()
-    for region in _regions_of(country_code):
-        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
-        if metadata is None:
-            return re.compile(".*")
-        desc = metadata.toll_free
-        if desc is not None and desc.national_number_pattern:
-            patterns.add(desc.national_number_pattern)
-    if not patterns:
-        return None
-    return re.compile("|".join(f"(?:{pattern})" for pattern in sorted(patterns)))
-
-
-def _maybe_toll_free(number: str, country_code: int) -> bool:
-    pattern = _toll_free_pattern(country_code)
-    if pattern is None:
-        return False
-    rest = number[len(str(country_code)) :]
-    return any(pattern.fullmatch(rest, start) for start in range(len(rest)))
-
-
 class Normaliser:
     """Normalises numbers for one package; remembers every text it has seen."""
 
@@ -318,13 +297,37 @@ class Normaliser:
         self.plan = plan
         self._cache: dict[str, Normalised] = {}
         self._classes: dict[str, _Classified] = {}
+        self._outbound: dict[str, Normalised] = {}  # short-number readings of local numbers
 
-    def normalise(self, text: str) -> Normalised:
-        """SPEC §5 for one number as written in a CDR. Never raises."""
+    def normalise(self, text: str, *, outbound: bool = False) -> Normalised:
+        """SPEC §5 for one number as written in a CDR. Never raises.
+
+        `outbound`: the number is a call's dialled number going out of the PBX, where a 2-7
+        digit number may be a `short` number (SPEC §5.3) rather than an extension.
+        """
         cached = self._cache.get(text)
         if cached is None:
             cached = self._cache[text] = self._normalise(text)
+        if outbound and cached.number_class == LOCAL and len(cached.number) in _SHORT_LENGTHS:
+            short = self._outbound.get(text)
+            if short is None:
+                short = self._outbound[text] = self._short(cached)
+            return short
         return cached
+
+    def _short(self, local: Normalised) -> Normalised:
+        """The outbound reading of a local number: `short` when phonenumbers knows it."""
+        digits = local.number
+        if not _DIGITS.fullmatch(digits):
+            return local
+        country = self.plan.country
+        is_short, why = number_types.short_number_reading(digits, country)
+        if not is_short:
+            return Normalised(
+                local.original, digits, LOCAL, None, None, (*local.steps, f"not short: {why}")
+            )
+        steps = (*local.steps[:-1], f"class short ({why})")
+        return Normalised(local.original, digits, SHORT, None, country, steps)
 
     def _normalise(self, text: str) -> Normalised:
         plan = self.plan
@@ -380,7 +383,7 @@ class Normaliser:
         return Normalised._of(text, number, classified, tuple(steps))
 
     def _classify(self, number: str) -> _Classified:
-        """SPEC §5.6: international when the country code differs, else tollfree or national."""
+        """SPEC §5.6: international when the country code differs, else by phonenumbers' type."""
         own = self.plan.country_code
         country_code = country_code_of(number)
         if country_code is None:
@@ -390,22 +393,15 @@ class Normaliser:
         if country_code != own:
             return _Classified(number, own, INTERNATIONAL, country_code)  # region when asked
         national = f"class national (country code {own} = package's)"
-        if not _maybe_toll_free(number, country_code):
+        if not number_types.may_be_typed(number, country_code):
             return _Classified(number, own, NATIONAL, country_code, step=national)
         region, parsed = _region_of(number, country_code, own)
-        if (
-            parsed is not None
-            and phonenumbers.number_type(parsed) == phonenumbers.PhoneNumberType.TOLL_FREE
-        ):
-            return _Classified(
-                number,
-                own,
-                TOLLFREE,
-                country_code,
-                region=region,
-                resolved=True,
-                step="class tollfree (phonenumbers)",
-            )
+        number_class, step = NATIONAL, national
+        if parsed is not None:
+            number_type = phonenumbers.number_type(parsed)
+            number_class = number_types.class_of_type(number_type)
+            if number_class != NATIONAL:
+                step = f"class {number_class} (phonenumbers: {number_types.type_name(number_type)})"
         return _Classified(
-            number, own, NATIONAL, country_code, region=region, step=national, resolved=True
+            number, own, number_class, country_code, region=region, step=step, resolved=True
         )

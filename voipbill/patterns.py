@@ -9,7 +9,17 @@ from __future__ import annotations
 
 import re
 
-WORDS = ("local", "inbound", "outbound", "tollfree", "international", "national")
+WORDS = (
+    "local",
+    "inbound",
+    "outbound",
+    "tollfree",
+    "international",
+    "national",
+    "mobile",
+    "premium",
+    "short",
+)
 
 
 def _compile(pattern: str) -> re.Pattern[str]:

@@ -15,9 +15,11 @@ from voipbill.config import Package, SpecialRule
 from voipbill.decks import Deck
 from voipbill.increments import DEFAULT_INCREMENT, Increment
 from voipbill.numbers import LOCAL as LOCAL_CLASS
-from voipbill.numbers import Normalised
+from voipbill.numbers import SHORT, Normalised
 
 _SIXTY = Decimal(60)
+# SPEC §6.2-6.3: only a special rule prices these classes (no custom rate, no deck row)
+_SPECIAL_ONLY = frozenset({LOCAL_CLASS, SHORT})
 _ZERO = Decimal(0)
 
 
@@ -62,7 +64,7 @@ class PriceList:
     ) -> RateSource | None:
         """SPEC §6: special rule, custom rate, deck row, then inbound rate; None is unrated."""
         source = self.fixed_source(original, number, direction)
-        if source is not None or direction == "inbound" or number.number_class == LOCAL_CLASS:
+        if source is not None or direction == "inbound" or number.number_class in _SPECIAL_ONLY:
             return source
         return self.deck_source(number.number, start_epoch)
 
@@ -72,11 +74,44 @@ class PriceList:
             direction != "inbound"
             and self.deck is not None
             and self.deck.dated(number.number)
-            and number.number_class != LOCAL_CLASS
+            and number.number_class not in _SPECIAL_ONLY
         )
 
     def fixed_source(self, original: str, number: Normalised, direction: str) -> RateSource | None:
         """The sources of SPEC §6 that do not depend on the date: all but the deck."""
+        special = self.special_source(original, number, direction)
+        if special is not None:
+            return special
+        if direction == "inbound":
+            if self.package.inbound_rate is None:
+                return None
+            return RateSource(
+                "inbound",
+                "",
+                "inbound",
+                self.package.inbound_rate,
+                _ZERO,
+                self.increments["inbound"],
+            )
+        if number.number_class in _SPECIAL_ONLY:
+            return None
+        digits = number.number
+        for custom in self.custom:
+            if digits.startswith(custom.prefix):
+                return RateSource(
+                    "custom",
+                    custom.prefix,
+                    "custom rate",
+                    custom.rate,
+                    custom.connect_fee,
+                    custom.increment or self.increments["outbound"],
+                )
+        return None
+
+    def special_source(
+        self, original: str, number: Normalised, direction: str
+    ) -> RateSource | None:
+        """The special rule that prices the call, whatever the number's class (SPEC §6.1)."""
         digits = number.number
         for rule in self.special:
             if rule.direction in (direction, "both") and _special_matches(rule, original, digits):
@@ -89,29 +124,6 @@ class PriceList:
                     increment=self.increments[direction],
                     charges_flat=rule.mode != "per_minute",
                     charges_minutes=rule.mode != "flat_per_call",
-                )
-        if direction == "inbound":
-            if self.package.inbound_rate is None:
-                return None
-            return RateSource(
-                "inbound",
-                "",
-                "inbound",
-                self.package.inbound_rate,
-                _ZERO,
-                self.increments["inbound"],
-            )
-        if number.number_class == LOCAL_CLASS:
-            return None
-        for custom in self.custom:
-            if digits.startswith(custom.prefix):
-                return RateSource(
-                    "custom",
-                    custom.prefix,
-                    "custom rate",
-                    custom.rate,
-                    custom.connect_fee,
-                    custom.increment or self.increments["outbound"],
                 )
         return None
 

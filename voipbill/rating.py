@@ -30,7 +30,7 @@ from voipbill.decks import Deck
 from voipbill.increments import Increment
 from voipbill.money import round_cost
 from voipbill.numbers import LOCAL as LOCAL_CLASS
-from voipbill.numbers import NATIONAL, Normalised, Normaliser
+from voipbill.numbers import Normalised, Normaliser
 from voipbill.patterns import PatternSet
 from voipbill.pricing import PriceList, RateSource
 
@@ -261,7 +261,8 @@ class ServiceRater:
     def _decide(self, direction: str, dialed: str, trace: Trace | None) -> _Decision:
         """Everything about a call that depends only on its direction and number."""
         inbound = direction == "inbound"
-        number = self.normaliser.normalise(dialed)
+        # SPEC §5.3: a 2-7 digit number may be a short number on a call going out, not local
+        number = self.normaliser.normalise(dialed, outbound=direction not in ("inbound", "local"))
         if number.number_class == LOCAL_CLASS or direction == "local":
             category = "local"
         else:
@@ -283,7 +284,12 @@ class ServiceRater:
             return decision
         if trace is not None:
             trace.append(("exclude", "no exclude pattern matches"))
-        if category == "local":
+        # SPEC §4.4: a special rule matching the number of a call that is not local by
+        # direction makes it skip the local status
+        if category == "local" and (
+            direction == "local"
+            or self.prices.special_source(original, number, decision.billing_direction) is None
+        ):
             decision.local = Outcome(number, direction, category, LOCAL)
             return decision
         matched = self.no_charge.match(original, number.number, category, direction)
@@ -399,6 +405,7 @@ class ServiceRater:
         # (start_epoch, uuid) is unique in a run: plain tuple order, no key tuples to build
         self.pending.sort()
         free_left = int(self.package.free_minutes * 60)
+        free_categories = frozenset(self.package.free_categories)
         digits, mode = self.package.rounding_digits, self.package.rounding_mode
         zero_cost = round_cost(_ZERO, digits, mode)
         trace_uuid = self.trace_uuid
@@ -428,7 +435,7 @@ class ServiceRater:
                 cached = costs[key] = (billed, rounded)
             billed, rounded = cached
             free_seconds = 0
-            if free_left > 0 and outcome.category == NATIONAL:
+            if free_left > 0 and outcome.category in free_categories:
                 free_seconds = min(free_left, billed)
                 free_left -= free_seconds
             if free_seconds or call_uuid == trace_uuid:

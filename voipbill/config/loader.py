@@ -62,7 +62,15 @@ def load(path: Path | None = None, *, check_fields: bool = True) -> Config:
 _NAME = re.compile(r"[A-Za-z0-9_.-]+")
 _PRESETS = tuple(decks.PRESETS)
 _DIRECTIONS = ("outbound", "inbound", "both")
-_SPECIAL_MODES = ("flat_per_call", "per_minute", "hybrid")
+# the price fields each special rule mode needs; the others are refused
+_SPECIAL_MODE_FIELDS = {
+    "flat_per_call": ("flat",),
+    "per_minute": ("per_minute",),
+    "hybrid": ("flat", "per_minute"),
+}
+_SPECIAL_MODES = tuple(_SPECIAL_MODE_FIELDS)
+# special calls never use free minutes; local and short calls are never priced by the deck
+FREE_CATEGORIES = ("national", "mobile", "premium", "international", "tollfree", "inbound")
 
 
 class _Loader:
@@ -244,6 +252,7 @@ class _Loader:
             inbound_rate=table.decimal("inbound_rate"),
             inbound_increment=table.increment("inbound_increment"),
             free_minutes=free_minutes,
+            free_categories=self.free_categories(table),
             exclude=self.patterns(table, "exclude"),
             no_charge=self.patterns(table, "no_charge"),
             custom_rates=self.custom_rates(table),
@@ -292,6 +301,17 @@ class _Loader:
                 )
         return tuple(values)
 
+    def free_categories(self, table: Table) -> tuple[str, ...]:
+        values = table.pop("free_categories", list, ["national"])
+        for index, value in enumerate(values, 1):
+            if value not in FREE_CATEGORIES:
+                raise table.error(
+                    f"free_categories[{index}]",
+                    f"{value!r} is not a category free minutes can go to",
+                    hint=f"any of {', '.join(FREE_CATEGORIES)}",
+                )
+        return tuple(dict.fromkeys(values))
+
     def custom_rates(self, table: Table) -> tuple[CustomRate, ...]:
         rates = []
         for index, data in enumerate(table.pop("custom_rates", list, []), 1):
@@ -334,20 +354,43 @@ class _Loader:
             mode = entry.require("mode", str)
             if mode not in _SPECIAL_MODES:
                 raise entry.error("mode", f"{mode!r}: one of {', '.join(_SPECIAL_MODES)}")
+            flat, per_minute = self.special_prices(entry, mode)
             rules.append(
                 SpecialRule(
                     pattern=pattern,
                     type=kind or "prefix",
                     direction=direction or "both",
                     mode=mode,
-                    flat=entry.decimal("flat", Decimal(0)) or Decimal(0),
-                    per_minute=entry.decimal("per_minute", Decimal(0)) or Decimal(0),
+                    flat=flat,
+                    per_minute=per_minute,
                     priority=entry.pop("priority", int, 0),
                     compiled=compiled,
                 )
             )
             entry.finish()
         return tuple(rules)
+
+    def special_prices(self, entry: Table, mode: str) -> tuple[Decimal, Decimal]:
+        """A special rule's `flat` and `per_minute`: the mode's are required, others refused.
+
+        A rule missing its price would make every call it matches free, and a price the mode
+        ignores would not be charged: both are mistakes the operator must see (even at 0).
+        """
+        prices = {}
+        for key in ("flat", "per_minute"):
+            value = entry.decimal(key)
+            if key in _SPECIAL_MODE_FIELDS[mode]:
+                if value is None:
+                    raise entry.error(key, f"is required by mode {mode!r}")
+            elif value is not None:
+                users = [repr(m) for m, keys in _SPECIAL_MODE_FIELDS.items() if key in keys]
+                raise entry.error(
+                    key,
+                    f"is not used by mode {mode!r}, even as 0",
+                    hint=f"remove it, or use mode {' or '.join(users)}",
+                )
+            prices[key] = value or Decimal(0)
+        return prices["flat"], prices["per_minute"]
 
     def service(
         self,

@@ -112,6 +112,7 @@ class Package:
     inbound_rate: Decimal | None = None
     inbound_increment: Increment | None = None
     free_minutes: Decimal = Decimal(0)
+    free_categories: tuple[str, ...] = ("national",)
     exclude: tuple[str, ...] = ()
     no_charge: tuple[str, ...] = ()
     custom_rates: tuple[CustomRate, ...] = ()
