@@ -284,3 +284,104 @@ def test_normalising_a_normalised_number_changes_nothing(text: str, plan_index: 
         again = numbers.normalise(result.number)
         assert again.number == result.number
         assert again.number_class == result.number_class
+
+
+# -- classes from phonenumbers' number type (SPEC §5.6) -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("dialed", "number", "number_class"),
+    [
+        ("07400123456", "447400123456", "mobile"),
+        ("09098790000", "449098790000", "premium"),  # PREMIUM_RATE
+        ("07031234567", "447031234567", "premium"),  # 070: PERSONAL_NUMBER
+        ("08451234567", "448451234567", "premium"),  # 0845: phonenumbers calls it PREMIUM_RATE
+        ("02079460000", "442079460000", "national"),  # FIXED_LINE
+        ("01612345678", "441612345678", "national"),
+        ("08001234567", "448001234567", "tollfree"),
+        ("07911123456", "447911123456", "mobile"),  # a Guernsey mobile shares +44: not abroad
+    ],
+)
+def test_uk_number_types_give_the_class(dialed: str, number: str, number_class: str) -> None:
+    result = UK_LOCAL.normalise(dialed)
+    assert (result.number, result.number_class, result.country_code) == (number, number_class, 44)
+
+
+def test_premium_step_names_phonenumbers_type() -> None:
+    assert UK_LOCAL.normalise("07031234567").steps[-1] == (
+        "class premium (phonenumbers: PERSONAL_NUMBER)"
+    )
+
+
+def test_nanp_900_from_canada_is_premium_not_international() -> None:
+    result = CA.normalise("9005551234")
+    assert (result.number, result.number_class, result.region) == ("19005551234", "premium", "US")
+
+
+def test_canadian_numbers_are_national_though_they_may_be_mobiles() -> None:
+    # NANP metadata gives one pattern for fixed lines and mobiles: FIXED_LINE_OR_MOBILE
+    assert CA.normalise("4165550123").number_class == "national"
+
+
+def test_a_plain_fixed_line_costs_no_phonenumbers_parse() -> None:
+    numbers = normaliser("GB", number_mode="local-prefix")
+    with mock.patch.object(phonenumbers, "parse", side_effect=AssertionError("parsed")):
+        assert numbers.normalise("02079460000").number_class == "national"
+
+
+def test_a_mobile_of_another_country_code_is_international() -> None:
+    result = CA.normalise("011447400123456")  # a UK mobile dialled from Canada
+    assert (result.number, result.number_class, result.region) == (
+        "447400123456",
+        "international",
+        "GB",
+    )
+
+
+# -- short numbers (SPEC §5.3) -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("country", "dialed", "number_class"),
+    [
+        ("GB", "118118", "short"),  # directory enquiries
+        ("GB", "100", "short"),  # the operator
+        ("GB", "999", "local"),  # emergency
+        ("GB", "112", "local"),  # emergency
+        ("GB", "105", "local"),  # toll-free by its expected cost
+        ("GB", "2112", "local"),  # not in the short-number data: an extension
+        ("CA", "411", "short"),
+        ("CA", "911", "local"),
+        ("CA", "*411", "local"),  # not digits: a feature code
+    ],
+)
+def test_outbound_short_numbers(country: str, dialed: str, number_class: str) -> None:
+    numbers = normaliser(country, number_mode="local-prefix" if country == "GB" else "e164")
+    result = numbers.normalise(dialed, outbound=True)
+    assert (result.number, result.number_class, result.country_code) == (
+        dialed,
+        number_class,
+        None,
+    )
+
+
+def test_a_short_number_is_local_when_not_dialled_out() -> None:
+    assert UK_LOCAL.normalise("118118").number_class == "local"
+    assert UK_LOCAL.normalise("118118", outbound=True).number_class == "short"
+    assert UK_LOCAL.normalise("118118").number_class == "local"  # the caches stay apart
+
+
+def test_a_short_number_reads_the_package_country_and_says_why() -> None:
+    result = UK_LOCAL.normalise("118118", outbound=True)
+    assert result.region == "GB"
+    assert result.steps == (
+        "class short (118118 is a short number in GB, by phonenumbers' short-number data)",
+    )
+    emergency = UK_LOCAL.normalise("999", outbound=True)
+    assert emergency.steps[-1] == "not short: 999 is an emergency number in GB"
+
+
+def test_rewrite_comes_before_the_short_number_test() -> None:
+    numbers = normaliser("GB", number_mode="local-prefix", rewrite=(("^9(\\d+)$", "\\1"),))
+    assert numbers.normalise("9118118", outbound=True).number == "118118"
+    assert numbers.normalise("9118118", outbound=True).number_class == "short"
