@@ -13,6 +13,7 @@ from tests.cdrfactory import cdr, write_export
 from tests.clirunner import invoke
 from voipbill.audit import (
     EXTENSION,
+    NORMALISED,
     NOT_E164,
     VALID,
     WRONG_COUNTRY,
@@ -54,10 +55,17 @@ def test_ten_digit_nanp_number_read_without_1_is_burkina_faso_and_needs_a_1():
     assert number.fix == "set_profile_var destination_number=1${destination_number}"
 
 
-def test_ten_digit_nanp_number_is_valid_when_the_package_adds_the_1():
+def test_ten_digit_nanp_number_is_normalised_when_the_package_adds_the_1():
+    # read right by nanp_10_digit, but not E.164 as written: the fix lets the rule go
     number = outbound(auditor(), "2264763054")
-    assert (number.verdict, number.country, number.normalized) == (VALID, "CA", "12264763054")
-    assert number.fix == ""
+    assert (number.verdict, number.country, number.normalized) == (NORMALISED, "CA", "12264763054")
+    assert number.fix == "set_profile_var destination_number=1${destination_number}"
+
+
+def test_e164_nanp_number_is_valid_with_no_fix():
+    for text in ("12264763054", "+12264763054"):
+        number = outbound(auditor(), text)
+        assert (number.verdict, number.country, number.fix) == (VALID, "CA", "")
 
 
 def test_nanp_hint_is_suggested_when_it_fixes_every_ten_digit_number():
@@ -93,9 +101,15 @@ def test_local_prefix_hint_is_suggested_for_uk_national_numbers():
     assert hint.fixes == ("02079460000",)
 
 
-def test_uk_national_number_is_valid_under_gb_local_prefix_package():
+def test_uk_national_number_is_normalised_under_gb_local_prefix_package():
     number = outbound(auditor("GB", number_mode="local-prefix"), "02079460000")
-    assert (number.verdict, number.country, number.normalized) == (VALID, "GB", "442079460000")
+    assert (number.verdict, number.country, number.normalized) == (
+        NORMALISED,
+        "GB",
+        "442079460000",
+    )
+    # drop the trunk 0, write 44 in front: 44 + 2079460000
+    assert number.fix == "set_profile_var destination_number=44${destination_number:1}"
 
 
 def test_uk_national_number_under_ca_package_has_no_country_and_no_known_fix():
@@ -106,9 +120,14 @@ def test_uk_national_number_under_ca_package_has_no_country_and_no_known_fix():
     assert hints(auditor("CA"), "02079460000") == []
 
 
-def test_uk_number_dialled_with_the_exit_code_is_valid():
+def test_uk_number_dialled_with_the_exit_code_is_normalised_and_the_fix_drops_011():
     number = outbound(auditor("CA"), "011442079460000")
-    assert (number.verdict, number.country, number.normalized) == (VALID, "GB", "442079460000")
+    assert (number.verdict, number.country, number.normalized) == (
+        NORMALISED,
+        "GB",
+        "442079460000",
+    )
+    assert number.fix == "set_profile_var destination_number=${destination_number:3}"
 
 
 # -- extensions, feature codes, toll-free, outside line -----------------------------------------
@@ -130,7 +149,8 @@ def test_toll_free_numbers_are_valid(text: str):
 def test_outside_line_9_reads_as_myanmar_and_is_stripped():
     number = outbound(auditor(), "95195550161")
     assert (number.verdict, number.country, number.intended) == (WRONG_COUNTRY, "MM", "15195550161")
-    assert number.fix == "set_profile_var destination_number=${destination_number:1}"
+    # the fix writes E.164: drop the 9, write the 1
+    assert number.fix == "set_profile_var destination_number=1${destination_number:1}"
     (hint,) = hints(auditor(), "95195550161")
     assert hint.suggested
     assert hint.toml == ['rewrite = [["^9(\\\\d{10})$", "\\\\1"]]']
@@ -162,6 +182,47 @@ def test_outside_line_hint_that_would_change_a_valid_number_is_not_suggested():
 def test_number_with_a_country_code_and_a_wrong_length_is_not_e164():
     number = outbound(auditor(), "011331234567890")  # +33 with 10 national digits; France has 9
     assert (number.verdict, number.country, number.fix) == (NOT_E164, "FR", "")
+
+
+# -- normalised, lost trunk prefix, short numbers ------------------------------------------------
+
+
+def test_outside_line_read_by_the_package_rewrite_is_normalised():
+    judge = auditor(rewrite=(("^9(\\d{10})$", "\\1"),))
+    number = outbound(judge, "95195550161")
+    assert (number.verdict, number.normalized, number.country) == (NORMALISED, "15195550161", "CA")
+    assert number.fix == "set_profile_var destination_number=1${destination_number:1}"
+    assert not number.is_problem
+
+
+def test_uk_number_that_lost_its_trunk_0_looks_egyptian_and_gets_the_44_back():
+    # 2079460000 read as carrying its code is +20 79460000 (Egypt, not even valid there);
+    # with its trunk 0 back it is 020 7946 0000, London: +44 20 7946 0000.
+    for settings in ({"number_mode": "local-prefix"}, {}):
+        number = outbound(auditor("GB", **settings), "2079460000")
+        assert (number.verdict, number.country, number.normalized) == (
+            WRONG_COUNTRY,
+            "EG",
+            "2079460000",
+        )
+        assert number.intended == "442079460000"
+        assert number.fix == "set_profile_var destination_number=44${destination_number}"
+
+
+def test_lost_trunk_reading_is_not_tried_under_nanp():
+    # in NANP the trunk prefix 1 is the country code; 2264763054 gets its 1 from nanp_10_digit
+    number = outbound(auditor(nanp_10_digit=False), "2264763054")
+    assert number.remedy == "nanp_10_digit"
+
+
+def test_uk_short_numbers_get_the_short_verdict_and_emergency_is_an_extension():
+    judge = auditor("GB", number_mode="local-prefix")
+    short = outbound(judge, "118118")
+    assert (short.verdict, short.country, short.fix, short.is_problem) == ("short", "GB", "", False)
+    assert outbound(judge, "999").verdict == EXTENSION
+    # short numbers are outbound only
+    inbound = judge.judge("inbound", "caller_destination", "118118", 1)
+    assert inbound.verdict == EXTENSION
 
 
 # -- the command line ---------------------------------------------------------------------------
@@ -310,8 +371,32 @@ def test_table_says_ok_when_every_outbound_number_is_valid(tmp_path: Path):
     result = audit_rows(tmp_path, [cdr(destination_number="18005551234")], "", "--format", "table")
     assert result.exit_code == 0
     assert result.stdout.strip().splitlines()[-1] == (
-        "OK: all 1 outbound number(s) are valid E.164 or extensions."
+        "OK: all 1 outbound number(s) are valid E.164, short numbers or extensions."
     )
+
+
+def test_numbers_read_right_by_the_package_rules_exit_0_with_their_fix(tmp_path: Path):
+    rows = [cdr(destination_number="5195550161"), cdr(destination_number="15195550143")]
+    result = audit_rows(tmp_path, rows, "", "--format", "table")
+    assert result.exit_code == 0, result.stdout
+    out = result.stdout
+    assert out.index("normalised") < out.index("valid ")
+    assert "set_profile_var destination_number=1${destination_number}" in out
+    assert (
+        out.strip()
+        .splitlines()[-1]
+        .startswith(
+            "OK: all 2 outbound number(s) are read right; 1 number(s) only through the package's"
+        )
+    )
+    result = audit_rows(tmp_path, rows, "", "--format", "csv")
+    (first, second) = csv_rows(result.stdout)
+    assert (first["number"], first["verdict"], first["intended"]) == (
+        "5195550161",
+        "normalised",
+        "15195550161",
+    )
+    assert (second["verdict"], second["fix"]) == ("valid", "")
 
 
 def test_without_a_period_or_a_file_is_a_usage_error(tmp_path: Path):

@@ -24,19 +24,33 @@ import phonenumbers
 
 from voipbill.cdrs import CdrRecord
 from voipbill.config import Package, Service
-from voipbill.numbers import LOCAL, NATIONAL, TOLLFREE, Normalised, Normaliser, NumberPlan
+from voipbill.numbers import (
+    LOCAL,
+    MOBILE,
+    NATIONAL,
+    PREMIUM,
+    SHORT,
+    TOLLFREE,
+    Normalised,
+    Normaliser,
+    NumberPlan,
+)
 from voipbill.periods import Period
 from voipbill.rating import ServiceRater
 
-VALID, WRONG_COUNTRY, NOT_E164, EXTENSION = "valid", "wrong_country", "not_e164", "extension"
+VALID, NORMALISED, WRONG_COUNTRY, NOT_E164 = "valid", "normalised", "wrong_country", "not_e164"
+EXTENSION, SHORT_NUMBER = "extension", "short"
 # Problems first (the table and every format list them in this order).
-VERDICT_ORDER = (WRONG_COUNTRY, NOT_E164, VALID, EXTENSION)
-OK_VERDICTS = frozenset({VALID, EXTENSION})
+VERDICT_ORDER = (WRONG_COUNTRY, NOT_E164, NORMALISED, VALID, SHORT_NUMBER, EXTENSION)
+# numbers rating reads as meant: only the others are mis-billed (and make the exit code 1)
+OK_VERDICTS = frozenset({VALID, NORMALISED, SHORT_NUMBER, EXTENSION})
 
 INBOUND, OUTBOUND = "inbound", "outbound"
 DESTINATION_NUMBER, CALLER_DESTINATION = "destination_number", "caller_destination"
 
 NANP, LOCAL_PREFIX, OUTSIDE_LINE = "nanp_10_digit", "local-prefix", "outside-line"
+# a national number written without its trunk prefix (GB 2079460000 for 020 7946 0000)
+LOST_TRUNK_PREFIX = "lost-trunk-prefix"
 # North American PBXs take an outside line with 9; the digits after it are the real number.
 OUTSIDE_LINE_DIGIT = "9"
 # 9 + at least an 8-digit national number; shorter texts are extensions anyway (SPEC §5.3).
@@ -51,7 +65,7 @@ class AuditedNumber:
     direction: str  # "outbound", "inbound" or "local", as rating reads the call (SPEC §4.4)
     field: str  # the CDR column rating takes it from (SPEC §4.3)
     calls: int
-    verdict: str  # valid | wrong_country | not_e164 | extension
+    verdict: str  # valid | normalised | wrong_country | not_e164 | extension | short
     country: str  # ISO region phonenumbers reads from rating's reading; "" when none
     fix: str  # FusionPBX dialplan action; "" when none is needed or none is known
     normalized: str  # what rating reads (SPEC §5), digits without '+'
@@ -162,8 +176,12 @@ def _is_possible(digits: str) -> bool:
     return parsed is not None and phonenumbers.is_possible_number(parsed)
 
 
+# the classes of a number of the package's own country code
+_OWN_CLASSES = frozenset({NATIONAL, MOBILE, PREMIUM, TOLLFREE})
+
+
 def _valid_national(reading: Normalised) -> bool:
-    return reading.number_class in (NATIONAL, TOLLFREE) and _is_valid(reading.number)
+    return reading.number_class in _OWN_CLASSES and _is_valid(reading.number)
 
 
 def _after_plus(text: str) -> str:
@@ -227,11 +245,28 @@ class Auditor:
                 (f"{OUTSIDE_LINE}+{remedy}", _with_rules(plan, [rule]))
                 for remedy, plan in self.remedy_plans.items()
             )
+        plan = self.plan
+        trunk = plan.national_prefix
+        if (
+            trunk
+            and trunk != str(plan.country_code)  # under NANP the trunk 1 is the country code
+            and digits.isascii()
+            and digits.isdigit()
+            and not digits.startswith((trunk, plan.exit_code or trunk))
+        ):
+            # the trunk prefix put back, then read as a national number
+            rule = (f"^(\\d{{{len(digits)}}})$", f"{trunk}\\1")
+            lost = _with_rules(replace(plan, number_mode="local-prefix"), [rule])
+            found.append((LOST_TRUNK_PREFIX, lost))
         return found
 
     def judge(self, direction: str, source: str, text: str, calls: int) -> AuditedNumber:
-        read = self.normaliser.normalise(text)
+        read = self.normaliser.normalise(text, outbound=direction == OUTBOUND)
         country = read.region or ""
+        if read.number_class == SHORT:
+            return AuditedNumber(
+                text, direction, source, calls, SHORT_NUMBER, country, "", read.number, read.number
+            )
         if read.number_class == LOCAL:
             return AuditedNumber(text, direction, source, calls, EXTENSION, "", "", read.number, "")
         valid = _is_valid(read.number)
@@ -252,41 +287,51 @@ class Auditor:
                         # no known code at all (0207..., a trunk prefix) is not E.164
                         WRONG_COUNTRY if foreign else NOT_E164,
                         country,
-                        self.fix(remedy, direction, source),
+                        self.fix(text, meant.number, direction, source),
                         read.number,
                         meant.number,
                         remedy,
                     )
-        if valid:
+        # No national reading: a number with a known code and a possible length is taken as
+        # meant (phonenumbers' ranges lag behind real allocations); anything else is not E.164.
+        if not valid and (read.country_code is None or not _is_possible(read.number)):
+            return AuditedNumber(
+                text, direction, source, calls, NOT_E164, country, "", read.number, ""
+            )
+        if read.number == _after_plus(text):
             return AuditedNumber(
                 text, direction, source, calls, VALID, country, "", read.number, read.number
             )
-        # No national reading: a number with a known code and a possible length is taken as
-        # meant (phonenumbers' ranges lag behind real allocations); anything else is not E.164.
-        verdict = VALID if read.country_code is not None and _is_possible(read.number) else NOT_E164
-        intended = read.number if verdict == VALID else ""
+        # the package's rules read it right; the fix writes E.164 so that no rule is needed
         return AuditedNumber(
-            text, direction, source, calls, verdict, country, "", read.number, intended
+            text,
+            direction,
+            source,
+            calls,
+            NORMALISED,
+            country,
+            self.fix(text, read.number, direction, source),
+            read.number,
+            read.number,
         )
 
-    def fix(self, remedy: str, direction: str, source: str) -> str:
+    @staticmethod
+    def fix(text: str, e164: str, direction: str, source: str) -> str:
         """The FusionPBX dialplan action that makes the CDR carry the E.164 number.
+
+        The number as written keeps its longest tail that ends the E.164 digits; the action
+        drops what comes before that tail and writes what E.164 has before it:
+        `5192229000` -> `1${destination_number}`, `02079460000` -> `44${destination_number:1}`,
+        `011442079460000` -> `${destination_number:3}`.
 
         FusionPBX's CDR importer takes destination_number from the call's caller profile, not
         from the channel variable, so `set destination_number=...` would not change the CDR:
         `set_profile_var` does. caller_destination is a channel variable, so `set` works.
         `${var:N}` is FreeSWITCH's substring from offset N.
         """
-        plan = self.plan
-        parts = remedy.split("+")
-        prefix, offset = "", 0
-        if OUTSIDE_LINE in parts:
-            offset += len(OUTSIDE_LINE_DIGIT)
-        if NANP in parts:
-            prefix = "1"
-        if LOCAL_PREFIX in parts:
-            prefix = str(plan.country_code)
-            offset += len(plan.national_prefix)
+        written = text.strip()
+        offset = next(k for k in range(len(written) + 1) if e164.endswith(written[k:]))
+        prefix = e164[: len(e164) - (len(written) - offset)]
         value = f"{prefix}${{{source}:{offset}}}" if offset else f"{prefix}${{{source}}}"
         if direction == INBOUND:
             return f"set {CALLER_DESTINATION}={value}"

@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from voipbill.audit import (
+    NORMALISED,
     OUTBOUND,
     VERDICT_ORDER,
     Audit,
@@ -53,7 +54,14 @@ CSV_COLUMNS = (
     "normalized",
     "intended",
 )
-_STYLE = {"wrong_country": "bold red", "not_e164": "red", "valid": "green", "extension": "dim"}
+_STYLE = {
+    "wrong_country": "bold red",
+    "not_e164": "red",
+    "normalised": "yellow",
+    "valid": "green",
+    "short": "cyan",
+    "extension": "dim",
+}
 
 
 def command(
@@ -233,4 +241,11 @@ def verdict_line(result: Audit) -> str:
             "(see above)."
         )
     total = sum(1 for n in result.numbers if n.direction == OUTBOUND)
-    return f"OK: all {total} outbound number(s) are valid E.164 or extensions."
+    normalised = sum(1 for n in result.numbers if n.verdict == NORMALISED)
+    if normalised:
+        return (
+            f"OK: all {total} outbound number(s) are read right; {normalised} number(s) only "
+            "through the package's number rules (normalised): the dialplan fixes above would "
+            "have FusionPBX write them in E.164."
+        )
+    return f"OK: all {total} outbound number(s) are valid E.164, short numbers or extensions."
