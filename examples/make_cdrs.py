@@ -1,4 +1,8 @@
-"""Generate examples/cdrs.csv: a FusionPBX 5.5 CSV export of October 2026 for two tenants.
+"""Generate examples/cdrs.csv: a FusionPBX 5.5 CSV export of October 2026 for three tenants.
+
+Two Canadian tenants, and a UK one whose phones dial UK numbers the national way (07..., 020...,
+118118, 999): its package reads them in local-prefix mode. The UK calls are drawn from a random
+generator of their own, so the Canadian calls are the same with or without them.
 
 It is written the way FusionPBX writes it (CONTRACT §2.2): a superadmin `show=all` export, so
 b-legs are present and a `domain_name` column is appended; every value is wrapped in quotes and
@@ -14,6 +18,7 @@ import random
 import sys
 import uuid
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 COLUMNS = [
@@ -54,7 +59,7 @@ COLUMNS = [
 ]
 
 ZONE = ZoneInfo("America/Toronto")
-TENANTS = {
+TENANTS: dict[str, dict[str, Any]] = {
     "mcon.wat5.ictvoip.ca": {
         "domain_uuid": "75a468d8-3a9e-4544-bc8b-7c03aa13e10c",
         "did": "5192229000",
@@ -92,6 +97,27 @@ OUTBOUND = [
     ("01188213456789", 1),
 ]
 CALLERS = ["15195550143", "14165550123", "16475550110", "12895550180", "15485550100"]
+UK_TENANTS: dict[str, dict[str, Any]] = {
+    "london.wat5.ictvoip.ca": {
+        "domain_uuid": "4b1e9c2d-7f3a-4e8b-b6d0-5a2c9e1f4d77",
+        "did": "442079460001",  # the UK carrier sends the DID in E.164
+        "extensions": {"201": "Reception", "202": "Accounts"},
+        "outbound": [
+            ("02079460000", 10),  # London, fixed line: national
+            ("01612345678", 6),  # Manchester: national
+            ("07400123456", 8),  # mobile
+            ("09098790000", 1),  # premium rate
+            ("07031234567", 1),  # 070 personal number: premium
+            ("08451234567", 2),  # 0845: premium
+            ("08001234567", 2),  # freephone: tollfree
+            ("118118", 3),  # directory enquiries: short, priced by a special rule
+            ("999", 1),  # emergency: local, never billed
+            ("0015195550143", 2),  # Canada: international
+        ],
+        "callers": ["447400123456", "442079460000", "441612345678"],
+    },
+}
+ALL_TENANTS = TENANTS | UK_TENANTS
 
 
 def stamp(epoch: int) -> str:
@@ -100,7 +126,7 @@ def stamp(epoch: int) -> str:
 
 
 def row(rng: random.Random, domain: str, epoch: int, kind: str) -> list[dict[str, str]]:
-    tenant = TENANTS[domain]
+    tenant = ALL_TENANTS[domain]
     extension = rng.choice(sorted(tenant["extensions"]))
     name = tenant["extensions"][extension]
     answered = rng.random() > 0.12
@@ -118,7 +144,8 @@ def row(rng: random.Random, domain: str, epoch: int, kind: str) -> list[dict[str
         "wait": str(rng.randint(0, 20)),
     }
     if kind == "outbound":
-        dialed = rng.choices([n for n, _ in OUTBOUND], [w for _, w in OUTBOUND])[0]
+        numbers = tenant.get("outbound", OUTBOUND)
+        dialed = rng.choices([n for n, _ in numbers], [w for _, w in numbers])[0]
         base |= {
             "direction": "outbound",
             "caller_id_name": name,
@@ -128,7 +155,7 @@ def row(rng: random.Random, domain: str, epoch: int, kind: str) -> list[dict[str
             "destination_number": dialed,
         }
     elif kind == "inbound":
-        caller = rng.choice(CALLERS)
+        caller = rng.choice(tenant.get("callers", CALLERS))
         base |= {
             "direction": "inbound",
             "caller_id_name": rng.choice(["WIRELESS CALLER", "Jane Doe"]),
@@ -210,6 +237,12 @@ def generate(seed: int = 2026) -> str:
         "missed_call": "",
     }
     rows.append(quirky)
+    uk_rng = random.Random(seed + 44)
+    for _ in range(60):
+        epoch = uk_rng.randint(start, stop)
+        domain = uk_rng.choice(sorted(UK_TENANTS))
+        kind = uk_rng.choices(["outbound", "inbound", "local"], [70, 20, 10])[0]
+        rows.extend(row(uk_rng, domain, epoch, kind))
     rows.sort(
         key=lambda r: (int(r["start_epoch"]), r["xml_cdr_uuid"]), reverse=True
     )  # newest first
