@@ -386,8 +386,8 @@ class _Loader:
                 users = [repr(m) for m, keys in _SPECIAL_MODE_FIELDS.items() if key in keys]
                 raise entry.error(
                     key,
-                    f"is not used by mode {mode!r}, even as 0",
-                    hint=f"remove it, or use mode {' or '.join(users)}",
+                    f"is not used by mode {mode!r}",
+                    hint=f"remove it (even a 0), or use mode {' or '.join(users)}",
                 )
             prices[key] = value or Decimal(0)
         return prices["flat"], prices["per_minute"]
