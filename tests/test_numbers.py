@@ -266,6 +266,13 @@ def test_no_input_raises_and_every_result_is_well_formed(text: str, plan_index: 
         assert result.number.isascii() and result.number.isdigit()
     else:
         assert result.country_code is None and result.region is None
+    # dialled out, a local number may be short; nothing else changes
+    outbound = PLANS[plan_index].normalise(text, outbound=True)
+    if outbound.number_class == "short":
+        assert result.number_class == "local" and outbound.number == result.number
+        assert 2 <= len(outbound.number) <= 7 and outbound.number.isdigit()
+    else:
+        assert (outbound.number, outbound.number_class) == (result.number, result.number_class)
 
 
 @settings(max_examples=300, deadline=None)
