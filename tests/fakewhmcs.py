@@ -189,7 +189,11 @@ class FakeWhmcs(FakeServer):
 
     def _GetInvoices(self, form: dict[str, str]) -> Answer:
         found = [
-            {"id": str(invoice["id"]), "userid": str(invoice["userid"]), "status": invoice["status"]}
+            {
+                "id": str(invoice["id"]),
+                "userid": str(invoice["userid"]),
+                "status": invoice["status"],
+            }
             for invoice in self.invoices.values()
             if (not form.get("userid") or str(invoice["userid"]) == form["userid"])
             and (not form.get("status") or invoice["status"] == form["status"])

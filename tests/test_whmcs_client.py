@@ -57,9 +57,12 @@ def test_success_under_the_status_key_as_in_the_docs_example_is_accepted(
     fake_whmcs: FakeWhmcs, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake_whmcs.success_key = "status"
-    assert client(fake_whmcs, monkeypatch).add_billable_item(
-        client_id=2, description="x", amount="1.00"
-    ) == 1
+    assert (
+        client(fake_whmcs, monkeypatch).add_billable_item(
+            client_id=2, description="x", amount="1.00"
+        )
+        == 1
+    )
 
 
 def test_invoice_action_comes_from_the_config(

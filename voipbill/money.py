@@ -62,12 +62,13 @@ def format_money(value: Decimal) -> str:
 
 
 # ISO 4217 minor units of the currencies that do not have 2 decimals; every other one has 2.
+_CODES_BY_DECIMALS = {
+    0: "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF",
+    3: "BHD IQD JOD KWD LYD OMR TND",
+    4: "CLF UYW",
+}
 _MINOR_UNITS = {
-    **dict.fromkeys(
-        "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF".split(), 0
-    ),
-    **dict.fromkeys("BHD IQD JOD KWD LYD OMR TND".split(), 3),
-    **dict.fromkeys("CLF UYW".split(), 4),
+    code: digits for digits, codes in _CODES_BY_DECIMALS.items() for code in codes.split()
 }
 
 

@@ -80,7 +80,7 @@ def _lago(table: Table, resolve: Callable[[str], Path]) -> LagoConfig:
 
 
 def _url(table: Table, example: str) -> str:
-    url = table.require("url", str)
+    url: str = table.require("url", str)
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise table.error("url", f"{url!r} is not an http(s) URL", hint=f'e.g. "{example}"')
@@ -94,9 +94,7 @@ def _url(table: Table, example: str) -> str:
     return url.rstrip("/")
 
 
-def _secret(
-    table: Table, key: str, resolve: Callable[[str], Path], what: str
-) -> SecretSource:
+def _secret(table: Table, key: str, resolve: Callable[[str], Path], what: str) -> SecretSource:
     if key in table.data:
         raise table.error(
             key, "secrets are not accepted in the config file", hint=f"use {key}_env or {key}_file"

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 
 from voipbill import decks, fields, patterns
+from voipbill.config.invoicing import read_invoicing
 from voipbill.config.model import (
     Config,
     CustomRate,
@@ -28,7 +29,6 @@ from voipbill.config.model import (
     default_config_path,
     default_ledger_path,
 )
-from voipbill.config.invoicing import read_invoicing
 from voipbill.config.table import Table
 from voipbill.errors import ConfigError
 from voipbill.money import ROUNDING_MODES

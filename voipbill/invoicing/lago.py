@@ -132,7 +132,7 @@ class LagoClient:
         details = answer.get("error_details")
         duplicates: set[int] = set()
         problems: list[str] = []
-        for key, fields in (details.items() if isinstance(details, dict) else []):
+        for key, fields in details.items() if isinstance(details, dict) else []:
             if (
                 isinstance(key, str)
                 and key.isdigit()

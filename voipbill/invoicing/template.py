@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import string
 
-DEFAULT_DESCRIPTION = "{category} calls {period_start} to {period_end}: {calls} calls, {minutes} min"
+DEFAULT_DESCRIPTION = (
+    "{category} calls {period_start} to {period_end}: {calls} calls, {minutes} min"
+)
 PLACEHOLDERS = ("service", "category", "period_start", "period_end", "calls", "minutes", "amount")
 
 
