@@ -98,6 +98,12 @@ def test_config_snippet_prints_toml_of_the_valid_services(
     assert "already in the config as [services.known]" in result.stderr
 
 
+def test_a_snippet_never_reuses_a_configured_name(fake_whmcs: FakeWhmcs, config_path: Path) -> None:
+    fake_whmcs.add_service(8, 1, "known.wat5.ictvoip.ca | 5192229000", "2112")
+    result = invoke("validate-fields", "--whmcs", "--config-snippet", "-c", str(config_path))
+    assert list(tomllib.loads(result.stdout)["services"]) == ["known-8"]
+
+
 def test_a_snippet_loads_as_config(fake_whmcs: FakeWhmcs, config_path: Path) -> None:
     seed(fake_whmcs, 3)
     result = invoke(

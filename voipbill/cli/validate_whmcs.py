@@ -64,7 +64,9 @@ def run(
     elif snippet:
         known = {s.whmcs_service_id: name for name, s in config.services.items()}
         packages = list(config.packages)
-        print_snippet(checked, known, packages[0] if len(packages) == 1 else None)
+        print_snippet(
+            checked, known, packages[0] if len(packages) == 1 else None, set(config.services)
+        )
     else:
         output.stdout().print(validate_fields.render_table(items, pbx, country, bulk=False))
         validate_fields.print_problems(items)
@@ -81,8 +83,12 @@ def print_snippet(
     checked: list[tuple[WhmcsService, validate_fields.Checked]],
     known: dict[int | None, str],
     package: str | None,
+    configured: set[str],
 ) -> None:
-    """The valid services as `[services.X]` TOML on stdout; the rest explained on stderr."""
+    """The valid services as `[services.X]` TOML on stdout; the rest explained on stderr.
+
+    A name the config already uses is never printed: appended, it would break the file.
+    """
     tables: dict[str, dict[str, Any]] = {}
     for service, item in checked:
         if not item.result.ok:
@@ -98,7 +104,7 @@ def print_snippet(
         table.update(
             tenant=service.domain, extensions=service.username, whmcs_service_id=service.id
         )
-        tables[service_name(service, item.result, tables)] = table
+        tables[service_name(service, item.result, {*tables, *configured})] = table
     if tables:
         with output.data_stream(None) as stream:
             stream.write(tomli_w.dumps({"services": tables}))
@@ -108,7 +114,7 @@ def print_snippet(
         output.info('add `package = "..."` to each table: the config has several packages')
 
 
-def service_name(service: WhmcsService, result: fields.FieldsResult, taken: dict[str, Any]) -> str:
+def service_name(service: WhmcsService, result: fields.FieldsResult, taken: set[str]) -> str:
     """A config name for the service: its tenant's first label (`mcon`), made unique."""
     domain = result.tenant.domain if result.tenant else ""
     first = re.sub(r"[^A-Za-z0-9_.-]", "-", domain.split(".", 1)[0]) or "whmcs"
