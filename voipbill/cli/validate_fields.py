@@ -132,11 +132,11 @@ def command(
     if whmcs:
         from voipbill.cli import validate_whmcs  # it uses this module's renderers
 
-        json_output = output_format is TableOrJson.json
+        as_json = output_format is TableOrJson.json
+        options = {"pbx": pbx.value, "country": region}
         validate_whmcs.run(
-            ctx, check, product=product, snippet=config_snippet, as_json=json_output, pbx=pbx.value,
-            country=region,
-        )  # fmt: skip
+            ctx, check, product=product, snippet=config_snippet, as_json=as_json, **options
+        )
         return
     if file is not None:
         checked = [

@@ -112,11 +112,8 @@ class MemoryJournal:
                 return self._put(
                     replace(line, state=LineState.PENDING, amount=amount, description=description)
                 )
-        new = JournalLine(
-            len(self.lines) + 1, system, run_id, service, item, account, amount, description,
-            LineState.PENDING,
-        )  # fmt: skip
-        return self._put(new)
+        fields = (system, run_id, service, item, account, amount, description)
+        return self._put(JournalLine(len(self.lines) + 1, *fields, state=LineState.PENDING))
 
     def mark_sent(self, line_id: int, remote_id: str) -> JournalLine:
         return self._put(replace(self.lines[line_id], state=LineState.SENT, remote_id=remote_id))
@@ -197,9 +194,14 @@ def push_whmcs(store: JournalStore, whmcs: BillableItems, lines: Sequence[WhmcsL
             already.append(known)
             continue
         entry = store.add_pending(
-            WHMCS, line.run_id, line.service, line.category, str(target.client_id),
-            line.amount, line.description,
-        )  # fmt: skip
+            WHMCS,
+            line.run_id,
+            line.service,
+            line.category,
+            account=str(target.client_id),
+            amount=line.amount,
+            description=line.description,
+        )
         try:
             billable_id = whmcs.add_billable_item(
                 client_id=target.client_id, description=line.description, amount=line.amount_text
