@@ -15,7 +15,7 @@ settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
 
-pytest_plugins = ["tests.fakepbx"]  # the fake FusionPBX fixtures, for every test
+pytest_plugins = ["tests.fakepbx", "tests.fakewhmcs", "tests.fakelago"]  # the fakes, for every test
 
 
 @pytest.fixture(autouse=True)

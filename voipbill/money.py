@@ -59,3 +59,28 @@ def format_amount(value: Decimal, digits: int) -> str:
 def format_money(value: Decimal) -> str:
     """A plain decimal string, never in exponent notation."""
     return f"{value:f}"
+
+
+# ISO 4217 minor units of the currencies that do not have 2 decimals; every other one has 2.
+_CODES_BY_DECIMALS = {
+    0: "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF",
+    3: "BHD IQD JOD KWD LYD OMR TND",
+    4: "CLF UYW",
+}
+_MINOR_UNITS = {
+    code: digits for digits, codes in _CODES_BY_DECIMALS.items() for code in codes.split()
+}
+
+
+def minor_unit(currency: str) -> int:
+    """The decimals of an ISO 4217 currency: 2 for CAD, USD, GBP, EUR; 0 for JPY; 3 for KWD."""
+    return _MINOR_UNITS.get(currency.upper(), 2)
+
+
+def round_to_minor_unit(value: Decimal, currency: str) -> Decimal:
+    """An amount as an invoice carries it: half-up to the currency's minor unit (SPEC §11).
+
+    A category's amount is a sum of per-call costs kept to more decimals than the currency
+    has; an invoice line cannot carry a fraction of a cent, so this is its one rounding.
+    """
+    return value.quantize(Decimal(1).scaleb(-minor_unit(currency)), rounding=ROUND_HALF_UP)

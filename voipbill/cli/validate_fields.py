@@ -81,12 +81,32 @@ def command(
     ext_digits: Annotated[
         str, typer.Option("--ext-digits", help="Allowed extension length, MIN-MAX.")
     ] = "2-7",
+    whmcs: Annotated[
+        bool,
+        typer.Option(
+            "--whmcs", help="Check every WHMCS service: domain = tenant, username = extensions."
+        ),
+    ] = False,
+    product: Annotated[
+        int | None,
+        typer.Option("--product", metavar="PID", help="With --whmcs: only this product's."),
+    ] = None,
+    config_snippet: Annotated[
+        bool,
+        typer.Option(
+            "--config-snippet", help="With --whmcs: print [services.X] TOML of the valid."
+        ),
+    ] = False,
 ) -> None:
     """Check the tenant and extensions strings an admin typed for a service."""
     digits = parse_ext_digits(ext_digits)
+    if whmcs and (file is not None or tenant is not None or extensions is not None or service):
+        raise UsageError("--whmcs reads the fields from WHMCS: give no TENANT, --service or --file")
+    if not whmcs and (product is not None or config_snippet):
+        raise UsageError("--product and --config-snippet go with --whmcs")
     if file is not None and (tenant is not None or extensions is not None or service):
         raise UsageError("give TENANT [EXTENSIONS], --service or --file, not several")
-    if file is None and tenant is None and not service:
+    if file is None and tenant is None and not service and not whmcs:
         raise UsageError(
             "nothing to check", hint="give TENANT [EXTENSIONS], --service NAME or --file PATH"
         )
@@ -109,6 +129,15 @@ def command(
             tenant_text, extensions_text, pbx=pbx.value, country=region, ext_digits=digits
         )
 
+    if whmcs:
+        from voipbill.cli import validate_whmcs  # it uses this module's renderers
+
+        as_json = output_format is TableOrJson.json
+        options = {"pbx": pbx.value, "country": region}
+        validate_whmcs.run(
+            ctx, check, product=product, snippet=config_snippet, as_json=as_json, **options
+        )
+        return
     if file is not None:
         checked = [
             Checked(name, line, check(tenant_text, extensions_text))

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 
 from voipbill import decks, fields, patterns
+from voipbill.config.invoicing import read_invoicing
 from voipbill.config.model import (
     Config,
     CustomRate,
@@ -112,6 +113,7 @@ class _Loader:
         ledger = top.table("ledger")
         ledger_path_text = ledger.string("path")
         ledger.finish()
+        invoicing = read_invoicing(top.table("invoicing"), self.resolve)
         top.finish()
         return Config(
             path=self.path,
@@ -124,6 +126,7 @@ class _Loader:
             ledger_path=self.resolve(ledger_path_text)
             if ledger_path_text
             else default_ledger_path(),
+            invoicing=invoicing,
         )
 
     def checked_names(self, table: Table) -> list[tuple[str, Any]]:
@@ -407,6 +410,12 @@ class _Loader:
             raise table.error("package", f"no package named {package_name!r}")
         tenant = table.require("tenant", str)
         extensions = table.require("extensions", str)
+        whmcs_service_id = table.pop("whmcs_service_id", int)
+        if whmcs_service_id is not None and whmcs_service_id < 1:
+            raise table.error("whmcs_service_id", "must be a WHMCS service id (1 or more)")
+        lago_subscription = table.string("lago_subscription")
+        if lago_subscription is not None and not lago_subscription.strip():
+            raise table.error("lago_subscription", "must not be empty")
         table.finish()
         result = fields.validate(tenant, extensions, country=packages[package_name].country)
         if result.problems and self.check_fields:
@@ -426,6 +435,8 @@ class _Loader:
             domain=result.tenant.domain if result.tenant else "",
             dids=result.tenant.dids if result.tenant else (),
             extension_list=result.extensions,
+            whmcs_service_id=whmcs_service_id,
+            lago_subscription=lago_subscription,
         )
 
     def check_overlaps(self, services: Mapping[str, Service]) -> None:

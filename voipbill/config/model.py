@@ -18,6 +18,7 @@ import platformdirs
 
 from voipbill.errors import ConfigError, UsageError
 from voipbill.increments import Increment
+from voipbill.invoicing.template import DEFAULT_DESCRIPTION
 
 CONFIG_ENV = "VOIPBILL_CONFIG"
 
@@ -53,17 +54,12 @@ class Server:
 
     def api_key(self) -> Secret:
         """Read the API key now, from the environment or the key file (SPEC §2)."""
-        where = f"servers -> {self.name}"
-        if self.api_key_env is not None:
-            value = os.environ.get(self.api_key_env, "").strip()
-            if not value:
-                raise ConfigError(
-                    f"{where} -> api_key_env: ${self.api_key_env} is not set",
-                    hint=f"export {self.api_key_env}=<the FusionPBX user's API key>",
-                )
-            return Secret(value)
-        assert self.api_key_file is not None  # load() requires one of the two
-        return Secret(read_secret_file(self.api_key_file, f"{where} -> api_key_file"))
+        return read_secret(
+            self.api_key_env,
+            self.api_key_file,
+            f"servers -> {self.name} -> api_key",
+            "the FusionPBX user's API key",
+        )
 
 
 @dataclass(frozen=True)
@@ -129,6 +125,46 @@ class Service:
     dids: tuple[str, ...]  # E.164 with a leading +
     extension_list: tuple[str, ...]
     server: str | None = None
+    whmcs_service_id: int | None = None  # SPEC §11: the service's id in WHMCS
+    lago_subscription: str | None = None  # SPEC §11: its external_subscription_id in Lago
+
+
+@dataclass(frozen=True)
+class SecretSource:
+    """Where one secret is read from: an environment variable or a 0600 file."""
+
+    where: str  # the key path without _env/_file, e.g. `invoicing -> whmcs -> secret`
+    what: str  # for the hint: what the secret is
+    env: str | None = None
+    file: Path | None = None
+
+    def read(self) -> Secret:
+        return read_secret(self.env, self.file, self.where, self.what)
+
+
+@dataclass(frozen=True)
+class WhmcsConfig:
+    url: str  # the WHMCS base URL, without a trailing slash
+    identifier: SecretSource
+    secret: SecretSource
+    access_key: SecretSource | None = None
+    invoice_action: str = "nextinvoice"
+    description: str = DEFAULT_DESCRIPTION
+    timeout_s: float = 30.0
+
+
+@dataclass(frozen=True)
+class LagoConfig:
+    url: str
+    api_key: SecretSource
+    metric_code: str
+    timeout_s: float = 30.0
+
+
+@dataclass(frozen=True)
+class InvoicingConfig:
+    whmcs: WhmcsConfig | None = None
+    lago: LagoConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -141,6 +177,7 @@ class Config:
     packages: Mapping[str, Package]
     services: Mapping[str, Service]
     ledger_path: Path
+    invoicing: InvoicingConfig = InvoicingConfig()
 
     @property
     def timezone_name(self) -> str:
@@ -182,6 +219,20 @@ def default_config_path() -> Path:
 
 def default_ledger_path() -> Path:
     return platformdirs.user_data_path("voipbill") / "ledger.sqlite"
+
+
+def read_secret(env: str | None, path: Path | None, where: str, what: str) -> Secret:
+    """A secret from the environment variable `env`, else the file `path` (SPEC §2).
+
+    `where` is the key path without its `_env`/`_file` suffix, e.g. `servers -> wat5 -> api_key`.
+    """
+    if env is not None:
+        value = os.environ.get(env, "").strip()
+        if not value:
+            raise ConfigError(f"{where}_env: ${env} is not set", hint=f"export {env}=<{what}>")
+        return Secret(value)
+    assert path is not None  # the loader requires one of the two
+    return Secret(read_secret_file(path, f"{where}_file"))
 
 
 def read_secret_file(path: Path, where: str) -> str:

@@ -1,0 +1,141 @@
+"""The Lago client against the fake Lago: batches of 100, a repeated event counts as sent."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from tests import fakelago
+from tests.fakelago import FakeLago
+from tests.invoicinghelpers import lago_settings
+from voipbill.errors import ExitCode
+from voipbill.invoicing.lago import LagoClient, LagoEvent, call_event
+from voipbill.invoicing.transport import AnswerLost, Refused, Rejected
+
+
+def events(count: int, first: int = 0) -> list[LagoEvent]:
+    return [
+        call_event(
+            server="wat5",
+            xml_cdr_uuid=f"00000000-0000-0000-0000-{n:012d}",
+            subscription="sub-mcon",
+            metric_code="voip_cost",
+            start_epoch=1_764_000_000 + n,
+            cost=Decimal("0.0120"),
+            billed_seconds=66,
+            category="national",
+            service="mcon",
+        )
+        for n in range(first, first + count)
+    ]
+
+
+def test_an_event_carries_the_call_with_money_as_strings() -> None:
+    (event,) = events(1)
+    assert event.to_json() == {
+        "transaction_id": "wat5:00000000-0000-0000-0000-000000000000",
+        "external_subscription_id": "sub-mcon",
+        "code": "voip_cost",
+        "timestamp": 1_764_000_000,
+        "properties": {
+            "cost": "0.0120",
+            "billed_seconds": "66",
+            "category": "national",
+            "service": "mcon",
+        },
+    }
+
+
+def test_a_batch_of_100_is_one_request_with_the_bearer_key(
+    fake_lago: FakeLago, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lago = LagoClient(lago_settings(fake_lago.url, monkeypatch))
+    results = [result for _, result in lago.send(events(100))]
+    assert len(fake_lago.requests) == 1
+    (request,) = fake_lago.requests
+    assert request.path == "/api/v1/events/batch"
+    assert request.headers["authorization"] == f"Bearer {fakelago.API_KEY}"
+    assert fakelago.API_KEY not in request.target
+    assert len(request.json()["events"]) == 100
+    assert len(results[0].accepted) == 100 and results[0].already_sent == ()
+    assert len(fake_lago.events) == 100
+
+
+def test_101_events_are_two_requests_of_100_and_1(
+    fake_lago: FakeLago, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lago = LagoClient(lago_settings(fake_lago.url, monkeypatch))
+    sizes = [len(batch) for batch, _ in lago.send(events(101))]
+    assert sizes == [100, 1]
+    assert [len(r.json()["events"]) for r in fake_lago.requests] == [100, 1]
+    assert len(fake_lago.events) == 101
+
+
+def test_a_repeated_event_counts_as_sent_and_the_rest_of_the_batch_is_stored(
+    fake_lago: FakeLago, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lago = LagoClient(lago_settings(fake_lago.url, monkeypatch))
+    lago.send_batch(events(3))  # 0, 1, 2 stored
+    result = lago.send_batch(events(5))  # 0..4: three repeated, so Lago refuses the batch
+    assert sorted(result.already_sent) == [e.transaction_id for e in events(3)]
+    assert sorted(result.accepted) == [e.transaction_id for e in events(2, first=3)]
+    assert result.requests == 2
+    assert len(fake_lago.events) == 5  # no duplicate, nothing lost
+    refused, resent = fake_lago.requests[1:]
+    assert len(refused.json()["events"]) == 5 and len(resent.json()["events"]) == 2
+
+
+def test_a_batch_lago_already_has_whole_is_one_refused_request(
+    fake_lago: FakeLago, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lago = LagoClient(lago_settings(fake_lago.url, monkeypatch))
+    lago.send_batch(events(4))
+    result = lago.send_batch(events(4))
+    assert result.accepted == () and len(result.already_sent) == 4 and result.requests == 1
+
+
+def test_a_resend_after_a_lost_answer_makes_no_duplicate(
+    fake_lago: FakeLago, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lago = LagoClient(lago_settings(fake_lago.url, monkeypatch))
+    fake_lago.faults.add("drop_answer")
+    with pytest.raises(AnswerLost) as caught:
+        lago.send_batch(events(10))
+    assert caught.value.maybe_done
+    fake_lago.faults.clear()
+    result = lago.send_batch(events(10))
+    assert len(result.already_sent) == 10 and result.accepted == ()
+    assert len(fake_lago.events) == 10
+
+
+def test_a_wrong_key_is_exit_4_and_not_shown(
+    fake_lago: FakeLago, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lago = LagoClient(lago_settings(fake_lago.url, monkeypatch, key="not-the-key-1234"))
+    with pytest.raises(Refused) as caught:
+        lago.send_batch(events(1))
+    assert caught.value.exit_code == ExitCode.CONNECTION
+    assert "not-the-key-1234" not in caught.value.message + str(caught.value.hint)
+    assert fake_lago.events == {}
+
+
+def test_another_refusal_is_exit_5_naming_lago_reason(
+    fake_lago: FakeLago, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    settings = replace(lago_settings(fake_lago.url, monkeypatch), metric_code="")
+    bad = [replace(event, code="") for event in events(2)]
+    with pytest.raises(Rejected) as caught:
+        LagoClient(settings).send_batch(bad)
+    assert caught.value.exit_code == ExitCode.BAD_RESPONSE
+    assert "value_is_mandatory" in caught.value.message
+
+
+def test_a_batch_over_100_is_refused_before_any_request(
+    fake_lago: FakeLago, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(ValueError, match="1 to 100"):
+        LagoClient(lago_settings(fake_lago.url, monkeypatch)).send_batch(events(101))
+    assert fake_lago.requests == []

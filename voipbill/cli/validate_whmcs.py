@@ -1,0 +1,122 @@
+"""`voipbill validate-fields --whmcs`: check the fields of every service in WHMCS.
+
+ictVoIP keeps a service's tenant string in WHMCS's `domain` field and its extensions string
+in `username`, so an admin can check every product field at once, without typing one, and
+get the `[services.X]` tables of the valid ones with `--config-snippet`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import tomli_w
+import typer
+from rich.text import Text
+
+from voipbill import fields
+from voipbill.cli import output, validate_fields
+from voipbill.cli.context import state
+from voipbill.errors import ConfigError, ExitCode
+from voipbill.invoicing.whmcs import WhmcsClient, WhmcsService
+
+Check = Callable[[str, str | None], fields.FieldsResult]
+
+
+def run(
+    ctx: typer.Context,
+    check: Check,
+    *,
+    product: int | None,
+    snippet: bool,
+    as_json: bool,
+    pbx: str,
+    country: str,
+) -> None:
+    config = state(ctx).load_config(check_fields=False)
+    settings = config.invoicing.whmcs
+    if settings is None:
+        raise ConfigError(
+            f"{config.path} has no [invoicing.whmcs] table",
+            hint="add url, identifier_env (or _file) and secret_env (or _file) under "
+            "[invoicing.whmcs]; see the README, 'Putting usage on invoices'",
+        )
+    services = list(WhmcsClient(settings).services(product_id=product))
+    if not services:
+        which = f" of product {product}" if product is not None else ""
+        output.info(f"WHMCS has no services{which}: nothing to check")
+        return
+    checked = [
+        (
+            service,
+            validate_fields.Checked(label(service), None, check(service.domain, service.username)),
+        )
+        for service in services
+    ]
+    items = [item for _, item in checked]
+    if as_json:
+        document = validate_fields.to_json(items, pbx, country)
+        for (service, _), result in zip(checked, document["results"], strict=True):
+            result["whmcs_service_id"] = service.id
+            result["whmcs_client_id"] = service.client_id
+        output.write_json(document, None)
+    elif snippet:
+        known = {s.whmcs_service_id: name for name, s in config.services.items()}
+        packages = list(config.packages)
+        print_snippet(
+            checked, known, packages[0] if len(packages) == 1 else None, set(config.services)
+        )
+    else:
+        output.stdout().print(validate_fields.render_table(items, pbx, country, bulk=False))
+        validate_fields.print_problems(items)
+        validate_fields.summarise(items)
+    if any(not item.result.ok for item in items):
+        raise typer.Exit(int(ExitCode.INVALID_INPUT))
+
+
+def label(service: WhmcsService) -> str:
+    return f"whmcs {service.id}"
+
+
+def print_snippet(
+    checked: list[tuple[WhmcsService, validate_fields.Checked]],
+    known: dict[int | None, str],
+    package: str | None,
+    configured: set[str],
+) -> None:
+    """The valid services as `[services.X]` TOML on stdout; the rest explained on stderr.
+
+    A name the config already uses is never printed: appended, it would break the file.
+    """
+    tables: dict[str, dict[str, Any]] = {}
+    for service, item in checked:
+        if not item.result.ok:
+            for problem in item.result.problems:
+                output.stderr().print(Text(f"{item.service}: {problem}"), soft_wrap=True)
+            continue
+        if service.id in known:
+            output.info(f"{item.service}: already in the config as [services.{known[service.id]}]")
+            continue
+        table: dict[str, Any] = {}
+        if package is not None:
+            table["package"] = package
+        table.update(
+            tenant=service.domain, extensions=service.username, whmcs_service_id=service.id
+        )
+        tables[service_name(service, item.result, {*tables, *configured})] = table
+    if tables:
+        with output.data_stream(None) as stream:
+            stream.write(tomli_w.dumps({"services": tables}))
+    valid = sum(1 for _, item in checked if item.result.ok)
+    output.info(f"{len(checked)} services: {valid} valid, {len(checked) - valid} invalid")
+    if tables and package is None:
+        output.info('add `package = "..."` to each table: the config has several packages')
+
+
+def service_name(service: WhmcsService, result: fields.FieldsResult, taken: set[str]) -> str:
+    """A config name for the service: its tenant's first label (`mcon`), made unique."""
+    domain = result.tenant.domain if result.tenant else ""
+    first = re.sub(r"[^A-Za-z0-9_.-]", "-", domain.split(".", 1)[0]) or "whmcs"
+    name = first if first not in taken else f"{first}-{service.id}"
+    return name if name not in taken else f"whmcs-{service.id}"

@@ -1,0 +1,290 @@
+"""Never twice: the journal of every line handed to an invoicing system (SPEC §11).
+
+A line is written `pending` before its request and `sent`, with the system's id, after the
+answer. A `sent` line is never sent again. When the request certainly did nothing (refused
+connection, a WHMCS error answer) the line becomes `not_sent` and the next push sends it.
+
+WHMCS cannot list uninvoiced billable items, so a WHMCS line left `pending` (the process died
+during the request, or the answer was lost) may or may not exist there: resending it could
+bill the customer twice. `push_whmcs` refuses to go on (exit 1) and names it;
+`reconcile_whmcs` looks for its token on the client's invoices, and `settle` records what the
+operator found. Lago refuses a repeated transaction_id, so its pending batches are resent.
+
+The journal is written against `JournalStore`, so the ledger can keep it in its own tables;
+`MemoryJournal` is the reference implementation the tests use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from enum import StrEnum
+from typing import Protocol
+
+from voipbill.errors import InvalidInputError, UsageError
+from voipbill.invoicing.lago import MAX_BATCH, BatchResult, LagoEvent
+from voipbill.invoicing.lines import InvoiceLine, line_token
+from voipbill.invoicing.transport import InvoicingFailure
+from voipbill.invoicing.whmcs import InvoiceItem
+
+WHMCS = "whmcs"
+LAGO = "lago"
+
+
+class LineState(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    NOT_SENT = "not_sent"
+
+
+@dataclass(frozen=True)
+class JournalLine:
+    id: int
+    system: str  # "whmcs" or "lago"
+    run_id: int
+    service: str
+    item: str  # WHMCS: the category; Lago: "batch N" of the service's events
+    account: str  # WHMCS: the client id; Lago: the external_subscription_id
+    amount: Decimal
+    description: str
+    state: LineState
+    remote_id: str | None = None  # WHMCS: the billableid; Lago: what the batch's answer said
+
+    @property
+    def label(self) -> str:
+        return f"line {self.id} ({self.system} run {self.run_id} {self.service} {self.item})"
+
+
+class JournalStore(Protocol):
+    """Where the journal lives: the ledger in production, memory in the tests.
+
+    `add_pending` of a line whose (system, run_id, service, item) is `not_sent` makes that
+    same line pending again; of one that is `pending` or `sent` it raises ValueError.
+    Each method is its own committed transaction: a crash right after it must not undo it.
+    """
+
+    def add_pending(
+        self,
+        system: str,
+        run_id: int,
+        service: str,
+        item: str,
+        account: str,
+        amount: Decimal,
+        description: str,
+    ) -> JournalLine: ...
+
+    def mark_sent(self, line_id: int, remote_id: str) -> JournalLine: ...
+
+    def mark_not_sent(self, line_id: int) -> JournalLine: ...
+
+    def line(self, line_id: int) -> JournalLine | None: ...
+
+    def lines_for_run(self, system: str, run_id: int) -> list[JournalLine]: ...
+
+
+class MemoryJournal:
+    """A JournalStore in a dict."""
+
+    def __init__(self) -> None:
+        self.lines: dict[int, JournalLine] = {}
+
+    def add_pending(
+        self,
+        system: str,
+        run_id: int,
+        service: str,
+        item: str,
+        account: str,
+        amount: Decimal,
+        description: str,
+    ) -> JournalLine:
+        for line in self.lines.values():
+            if (line.system, line.run_id, line.service, line.item) == (
+                system,
+                run_id,
+                service,
+                item,
+            ):
+                if line.state is not LineState.NOT_SENT:
+                    raise ValueError(f"{line.label} is {line.state}")
+                return self._put(
+                    replace(line, state=LineState.PENDING, amount=amount, description=description)
+                )
+        fields = (system, run_id, service, item, account, amount, description)
+        return self._put(JournalLine(len(self.lines) + 1, *fields, state=LineState.PENDING))
+
+    def mark_sent(self, line_id: int, remote_id: str) -> JournalLine:
+        return self._put(replace(self.lines[line_id], state=LineState.SENT, remote_id=remote_id))
+
+    def mark_not_sent(self, line_id: int) -> JournalLine:
+        return self._put(replace(self.lines[line_id], state=LineState.NOT_SENT, remote_id=None))
+
+    def line(self, line_id: int) -> JournalLine | None:
+        return self.lines.get(line_id)
+
+    def lines_for_run(self, system: str, run_id: int) -> list[JournalLine]:
+        return [
+            line for line in self.lines.values() if (line.system, line.run_id) == (system, run_id)
+        ]
+
+    def _put(self, line: JournalLine) -> JournalLine:
+        self.lines[line.id] = line
+        return line
+
+
+class BillableItems(Protocol):
+    def add_billable_item(self, *, client_id: int, description: str, amount: str) -> int: ...
+
+
+class TokenFinder(Protocol):
+    def find_token(self, token: str, *, client_id: int) -> InvoiceItem | None: ...
+
+
+class EventSender(Protocol):
+    def send_batch(self, events: Sequence[LagoEvent]) -> BatchResult: ...
+
+
+@dataclass(frozen=True)
+class WhmcsLine:
+    """An invoice line and the WHMCS client whose invoice it goes on."""
+
+    line: InvoiceLine
+    client_id: int
+
+
+@dataclass(frozen=True)
+class PushReport:
+    sent: tuple[JournalLine, ...]  # sent by this push
+    already_sent: tuple[JournalLine, ...]  # sent by an earlier push, left alone
+
+
+class PendingLines(InvalidInputError):
+    """A WHMCS line is pending: it may already be a billable item (exit 1)."""
+
+    def __init__(self, lines: Sequence[JournalLine]) -> None:
+        names = ", ".join(line.label for line in lines)
+        super().__init__(
+            f"{len(lines)} WHMCS line{'s' if len(lines) != 1 else ''} left pending by an "
+            f"earlier push, maybe on WHMCS already: {names}",
+            hint="run `voipbill invoice reconcile`; if it cannot find a line, look under the "
+            "client's Billable Items in WHMCS and settle it with "
+            "`voipbill invoice reconcile --line ID --sent` or `--not-sent`",
+        )
+        self.lines = tuple(lines)
+
+
+def push_whmcs(store: JournalStore, whmcs: BillableItems, lines: Sequence[WhmcsLine]) -> PushReport:
+    """Add each line not yet sent as a billable item, journalled before and after."""
+    journal = {
+        (entry.run_id, entry.service, entry.item): entry
+        for run_id in sorted({target.line.run_id for target in lines})
+        for entry in store.lines_for_run(WHMCS, run_id)
+    }
+    pending = [entry for entry in journal.values() if entry.state is LineState.PENDING]
+    if pending:
+        raise PendingLines(sorted(pending, key=lambda entry: entry.id))
+    sent: list[JournalLine] = []
+    already: list[JournalLine] = []
+    for target in lines:
+        line = target.line
+        known = journal.get(line.key)
+        if known is not None and known.state is LineState.SENT:
+            already.append(known)
+            continue
+        entry = store.add_pending(
+            WHMCS,
+            line.run_id,
+            line.service,
+            line.category,
+            account=str(target.client_id),
+            amount=line.amount,
+            description=line.description,
+        )
+        try:
+            billable_id = whmcs.add_billable_item(
+                client_id=target.client_id, description=line.description, amount=line.amount_text
+            )
+        except InvoicingFailure as failure:
+            if not failure.maybe_done:
+                store.mark_not_sent(entry.id)
+            raise
+        sent.append(store.mark_sent(entry.id, str(billable_id)))
+    return PushReport(tuple(sent), tuple(already))
+
+
+def push_lago(
+    store: JournalStore,
+    lago: EventSender,
+    *,
+    run_id: int,
+    service: str,
+    subscription: str,
+    events: Sequence[LagoEvent],
+) -> PushReport:
+    """Send one service's events of a run, batch by batch; pending batches are sent again.
+
+    `events` must come in the same order every time (e.g. by start, then uuid), so that
+    batch N of a later push is batch N of the first.
+    """
+    journal = {entry.item: entry for entry in store.lines_for_run(LAGO, run_id)}
+    journal = {item: e for item, e in journal.items() if e.service == service}
+    sent: list[JournalLine] = []
+    already: list[JournalLine] = []
+    for number, start in enumerate(range(0, len(events), MAX_BATCH), 1):
+        batch = list(events[start : start + MAX_BATCH])
+        item = f"batch {number}"
+        known = journal.get(item)
+        if known is not None and known.state is LineState.SENT:
+            already.append(known)
+            continue
+        cost = sum((Decimal(event.properties.get("cost", "0")) for event in batch), Decimal(0))
+        description = f"{len(batch)} events {batch[0].transaction_id} .. {batch[-1].transaction_id}"
+        if known is not None and known.state is LineState.PENDING:
+            entry = known  # Lago refuses what it already has: resending is safe
+        else:
+            entry = store.add_pending(LAGO, run_id, service, item, subscription, cost, description)
+        try:
+            result = lago.send_batch(batch)
+        except InvoicingFailure as failure:
+            if not failure.maybe_done:
+                store.mark_not_sent(entry.id)
+            raise
+        remote = f"{len(result.accepted)} new, {len(result.already_sent)} already in Lago"
+        sent.append(store.mark_sent(entry.id, remote))
+    return PushReport(tuple(sent), tuple(already))
+
+
+def reconcile_whmcs(
+    store: JournalStore, whmcs: TokenFinder, run_id: int
+) -> list[tuple[JournalLine, InvoiceItem | None]]:
+    """Look for each pending WHMCS line's token on its client's invoices; found means sent.
+
+    A billable item WHMCS has not invoiced yet cannot be seen through its API: such a line
+    stays pending and is the operator's to settle.
+    """
+    results: list[tuple[JournalLine, InvoiceItem | None]] = []
+    for entry in store.lines_for_run(WHMCS, run_id):
+        if entry.state is not LineState.PENDING:
+            continue
+        token = line_token(entry.run_id, entry.service, entry.item)
+        item = whmcs.find_token(token, client_id=int(entry.account))
+        if item is None:
+            results.append((entry, None))
+            continue
+        remote = str(item.relid) if item.relid else f"invoice {item.invoice_id} item {item.id}"
+        results.append((store.mark_sent(entry.id, remote), item))
+    return results
+
+
+def settle(store: JournalStore, line_id: int, *, sent: bool, remote_id: str = "") -> JournalLine:
+    """The operator's word on a pending line: `--sent` (it is on WHMCS) or `--not-sent`."""
+    entry = store.line(line_id)
+    if entry is None:
+        raise UsageError(f"no line {line_id} in the journal", hint="`voipbill invoice status`")
+    if entry.state is not LineState.PENDING:
+        raise UsageError(f"{entry.label} is {entry.state}, not pending: nothing to settle")
+    if sent:
+        return store.mark_sent(line_id, remote_id or "confirmed by the operator")
+    return store.mark_not_sent(line_id)

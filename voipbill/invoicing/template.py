@@ -1,0 +1,31 @@
+"""The description template of an invoice line, checked when the config is read (SPEC §11).
+
+Kept apart from `invoicing.lines` so the config reader can check a template without
+importing the rating and report modules.
+"""
+
+from __future__ import annotations
+
+import string
+
+DEFAULT_DESCRIPTION = (
+    "{category} calls {period_start} to {period_end}: {calls} calls, {minutes} min"
+)
+PLACEHOLDERS = ("service", "category", "period_start", "period_end", "calls", "minutes", "amount")
+
+
+def template_problem(template: str) -> str | None:
+    """What is wrong with a description template, or None when it is usable."""
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        return f"not a valid template: {exc}"
+    for _, name, spec, conversion in parts:
+        if name is None:
+            continue
+        if name not in PLACEHOLDERS:
+            shown = name or ""
+            return f"unknown placeholder {{{shown}}}; use {', '.join(PLACEHOLDERS)}"
+        if spec or conversion:
+            return f"{{{name}}} takes no format or conversion"
+    return None
