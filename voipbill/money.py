@@ -1,4 +1,4 @@
-"""Decimal parsing and the one rounding of a call's cost (SPEC §6)."""
+"""Decimal parsing, the one rounding of a call's cost (SPEC §6), and totals in minor units."""
 
 from __future__ import annotations
 
@@ -59,3 +59,28 @@ def format_amount(value: Decimal, digits: int) -> str:
 def format_money(value: Decimal) -> str:
     """A plain decimal string, never in exponent notation."""
     return f"{value:f}"
+
+
+# ISO 4217 currencies whose minor unit is not the cent (2 decimals); every other code has 2.
+_ZERO_DECIMALS = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"
+_THREE_DECIMALS = "BHD IQD JOD KWD LYD OMR TND"
+_MINOR_UNIT_DIGITS = {
+    **dict.fromkeys(_ZERO_DECIMALS.split(), 0),
+    **dict.fromkeys(_THREE_DECIMALS.split(), 3),
+    "CLF": 4,
+    "UYW": 4,
+}
+
+
+def minor_unit_digits(currency: str) -> int:
+    """Decimals of the currency's minor unit (ISO 4217): 2 for CAD, 0 for JPY, 3 for KWD."""
+    return _MINOR_UNIT_DIGITS.get(currency.upper(), 2)
+
+
+def round_to_minor_unit(amount: Decimal, currency: str) -> Decimal:
+    """An amount rounded half-up to the currency's minor unit, as a statement's total is.
+
+    Call costs are rounded once each (round_cost); this rounds only their printed sum, so the
+    customer sees the total they would pay in cents.
+    """
+    return amount.quantize(Decimal(1).scaleb(-minor_unit_digits(currency)), rounding=ROUND_HALF_UP)

@@ -21,6 +21,16 @@ from voipbill.increments import Increment
 
 CONFIG_ENV = "VOIPBILL_CONFIG"
 
+# `[statement] logo` file types, by suffix, with the media type the statement embeds them as
+LOGO_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".svg": "image/svg+xml",
+    ".webp": "image/webp",
+}
+
 
 class Secret:
     """A value that is never printed: its repr and str are masked."""
@@ -131,6 +141,16 @@ class Service:
 
 
 @dataclass(frozen=True)
+class StatementSettings:
+    """`[statement]`: who sends the customer statements, and how long their call list gets."""
+
+    company: str = ""
+    address: str = ""  # may hold line breaks; printed as written
+    logo: Path | None = None  # resolved against the config file's directory
+    max_calls: int = 1000
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     timezone: ZoneInfo
@@ -140,6 +160,7 @@ class Config:
     packages: Mapping[str, Package]
     services: Mapping[str, Service]
     ledger_path: Path
+    statement: StatementSettings = field(default_factory=StatementSettings)
 
     @property
     def timezone_name(self) -> str:
