@@ -57,7 +57,9 @@ def test_total_is_also_rounded_to_the_cent_with_the_rounding_note() -> None:
     html = render_html(statement())
     # 0.5250 is a tie: half-up makes it 0.53 (half-even would say 0.52)
     assert '<div class="value">CAD 0.53</div>' in html
-    assert "Sum of the call costs: CAD 0.5250" in html
+    assert (
+        'Sum of the call costs: <span class="nowrap">CAD 0.5250</span>, rounded to the cent' in html
+    )
     assert "Each call's cost is rounded to 4 decimals" in html
     assert "minor unit (2 decimals)" in html
 

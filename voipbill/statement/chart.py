@@ -7,7 +7,7 @@ exact Decimal values, and every number is written in one fixed format.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 
 from markupsafe import Markup, escape
@@ -43,7 +43,7 @@ def daily_chart(days: Sequence[DayUsage], currency: str, digits: int) -> Markup:
         0,
         "Billed minutes per day",
         [day.billed_minutes for day in days],
-        lambda value: format_money(value),
+        False,
         _MINUTES_COLOUR,
         currency,
         digits,
@@ -53,7 +53,7 @@ def daily_chart(days: Sequence[DayUsage], currency: str, digits: int) -> Markup:
         _TOP + _PANEL + _GAP,
         f"Amount per day ({currency})",
         [day.amount for day in days],
-        lambda value: format_amount(value, digits),
+        True,
         _AMOUNT_COLOUR,
         currency,
         digits,
@@ -77,7 +77,7 @@ def _panel(
     top: int,
     title: str,
     values: Sequence[Decimal],
-    exact: Callable[[Decimal], str],
+    money: bool,
     colour: str,
     currency: str,
     digits: int,
@@ -88,8 +88,8 @@ def _panel(
     ceiling = nice_ceiling(largest) if largest > 0 else Decimal(1)
     parts = [
         f'<text x="{_LEFT}" y="{top + 14}" {_TITLE}>{escape(title)}</text>',
-        _axis_line(top + _TOP, _axis_label(ceiling)),
-        _axis_line(top + _TOP + _PANEL // 2, _axis_label(ceiling / 2)),
+        _axis_line(top + _TOP, _axis_label(ceiling, money)),
+        _axis_line(top + _TOP + _PANEL // 2, _axis_label(ceiling / 2, money)),
         _axis_line(baseline, "0"),
     ]
     slot = plot_width * 10 // max(len(days), 1)  # tenths of a pixel per day
@@ -99,6 +99,7 @@ def _panel(
         x = _LEFT * 10 + index * slot + (slot - bar) // 2
         bar_height = int((value * _PANEL * 10) // ceiling)
         name = day.day.isoformat() if day.day else "late calls"
+        exact = format_amount(value, digits) if money else format_money(value)
         tip = (
             f"{name}: {day.calls} calls, {format_money(day.billed_minutes)} min, "
             f"{currency} {format_amount(day.amount, digits)}"
@@ -107,7 +108,7 @@ def _panel(
             f'<rect x="{_tenths(x)}" y="{_tenths(baseline * 10 - bar_height)}" '
             f'width="{_tenths(bar)}" height="{_tenths(bar_height)}" fill="{colour}" '
             f'data-day="{escape(name)}" data-seconds="{day.billed_seconds}" '
-            f'data-value="{escape(exact(value))}"><title>{escape(tip)}</title></rect>'
+            f'data-value="{exact}"><title>{escape(tip)}</title></rect>'
         )
         if index % label_every == 0:
             label = str(day.day.day) if day.day else "late"
@@ -126,8 +127,12 @@ def _axis_line(y: int, label: str) -> str:
     )
 
 
-def _axis_label(value: Decimal) -> str:
-    return format_money(value.normalize())
+def _axis_label(value: Decimal, money: bool) -> str:
+    """A gridline's value; an amount with at least two decimals (2.50, not 2.5)."""
+    plain = value.normalize()
+    if money:
+        return format_amount(plain, max(2, -int(plain.as_tuple().exponent)))
+    return format_money(plain)
 
 
 def _tenths(value: int) -> str:

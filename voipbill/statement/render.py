@@ -85,6 +85,7 @@ def render_html(data: StatementData) -> str:
         period_name=_period_name(data),
         chart=daily_chart(data.days, data.currency, digits),
         minor_digits=minor_unit_digits(data.currency),
+        minor_unit_name=_minor_unit_name(data.currency),
         amount=amount,
         cost=cost,
         status_tag=status_tag,
@@ -137,6 +138,13 @@ def _period_name(data: StatementData) -> str:
     if re.fullmatch(r"\d{4}-\d{2}", data.period_label):
         return f"{_MONTHS[first.month - 1]} {first.year}"
     return f"{first.isoformat()} to {last.isoformat()}"
+
+
+def _minor_unit_name(currency: str) -> str:
+    digits = minor_unit_digits(currency)
+    if digits == 2:
+        return "cent"
+    return "whole unit" if digits == 0 else f"{digits} decimals"
 
 
 def _duration(seconds: int) -> str:
