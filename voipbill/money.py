@@ -1,4 +1,4 @@
-"""Decimal parsing and the one rounding of a call's cost (SPEC §6)."""
+"""Decimal parsing, the one rounding of a call's cost (SPEC §6), and totals in minor units."""
 
 from __future__ import annotations
 

@@ -19,6 +19,7 @@ import phonenumbers
 from voipbill import decks, fields, patterns
 from voipbill.config.invoicing import read_invoicing
 from voipbill.config.model import (
+    LOGO_TYPES,
     Config,
     CustomRate,
     DeckConfig,
@@ -26,6 +27,7 @@ from voipbill.config.model import (
     Server,
     Service,
     SpecialRule,
+    StatementSettings,
     default_config_path,
     default_ledger_path,
 )
@@ -114,6 +116,7 @@ class _Loader:
         ledger_path_text = ledger.string("path")
         ledger.finish()
         invoicing = read_invoicing(top.table("invoicing"), self.resolve)
+        statement = self.statement(top.table("statement"))
         top.finish()
         return Config(
             path=self.path,
@@ -127,7 +130,26 @@ class _Loader:
             if ledger_path_text
             else default_ledger_path(),
             invoicing=invoicing,
+            statement=statement,
         )
+
+    def statement(self, table: Table) -> StatementSettings:
+        logo = table.string("logo")
+        if logo is not None and Path(logo).suffix.lower() not in LOGO_TYPES:
+            raise table.error(
+                "logo", f"{logo!r} is not an image file", hint=f"one of {', '.join(LOGO_TYPES)}"
+            )
+        max_calls = table.pop("max_calls", int, 1000)
+        if max_calls < 0:
+            raise table.error("max_calls", "must be 0 or more")
+        settings = StatementSettings(
+            company=table.string("company", "") or "",
+            address=table.string("address", "") or "",
+            logo=self.resolve(logo) if logo else None,
+            max_calls=max_calls,
+        )
+        table.finish()
+        return settings
 
     def checked_names(self, table: Table) -> list[tuple[str, Any]]:
         items = list(table.data.items())

@@ -22,6 +22,16 @@ from voipbill.invoicing.template import DEFAULT_DESCRIPTION
 
 CONFIG_ENV = "VOIPBILL_CONFIG"
 
+# `[statement] logo` file types, by suffix, with the media type the statement embeds them as
+LOGO_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".svg": "image/svg+xml",
+    ".webp": "image/webp",
+}
+
 
 class Secret:
     """A value that is never printed: its repr and str are masked."""
@@ -168,6 +178,16 @@ class InvoicingConfig:
 
 
 @dataclass(frozen=True)
+class StatementSettings:
+    """`[statement]`: who sends the customer statements, and how long their call list gets."""
+
+    company: str = ""
+    address: str = ""  # may hold line breaks; printed as written
+    logo: Path | None = None  # resolved against the config file's directory
+    max_calls: int = 1000
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     timezone: ZoneInfo
@@ -178,6 +198,7 @@ class Config:
     services: Mapping[str, Service]
     ledger_path: Path
     invoicing: InvoicingConfig = InvoicingConfig()
+    statement: StatementSettings = field(default_factory=StatementSettings)
 
     @property
     def timezone_name(self) -> str:
