@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import re
 import time
 import warnings
@@ -23,6 +24,11 @@ from voipbill.config import Server
 from voipbill.errors import ConfigError, VoipbillError
 from voipbill.fusionpbx import errors
 from voipbill.fusionpbx.chunks import chunk_bounds
+
+log = logging.getLogger(__name__)
+# Told after each export chunk: (chunks done, chunks in all). The CLI draws it; the core
+# only calls it (STYLE: no rich here).
+ChunkProgress = Callable[[int, int], None]
 
 USER_AGENT = f"voipbill/{__version__}"
 LOGIN_PATH = "/login.php"
@@ -192,14 +198,38 @@ class FusionPBXClient:
             chunk_bounds(0, 1, 1)  # raises the epoch-0 refusal
         return self.export({"start_epoch": str(start_epoch), "stop_epoch": str(stop_epoch)})
 
-    def export_chunks(self, period: HasEpochs) -> Iterator[tuple[int, int, str]]:
+    def export_chunks(
+        self, period: HasEpochs, progress: ChunkProgress | None = None
+    ) -> Iterator[tuple[int, int, str]]:
         """(start, stop, CSV text) for each chunk of the period, oldest first."""
-        for start, stop in self.chunks(period):
-            yield start, stop, self.export_range(start, stop).body
+        bounds = self.chunks(period)
+        for number, (start, stop) in enumerate(bounds, 1):
+            began = time.monotonic()
+            body = self.export_range(start, stop).body
+            log.debug(
+                "%s: domain %s chunk %d/%d (start_epoch %d..%d): %d line(s), %d bytes, %.2f s",
+                self.server.name,
+                self.domain,
+                number,
+                len(bounds),
+                start,
+                stop,
+                max(body.strip("\n").count("\n"), 0),  # data lines: all but the header
+                len(body),
+                time.monotonic() - began,
+            )
+            if progress is not None:
+                progress(number, len(bounds))
+            yield start, stop, body
 
-    def records(self, period: HasEpochs, problems: list[CdrProblem]) -> Iterator[CdrRecord]:
+    def records(
+        self,
+        period: HasEpochs,
+        problems: list[CdrProblem],
+        progress: ChunkProgress | None = None,
+    ) -> Iterator[CdrRecord]:
         """The period's CDRs, chunk by chunk, read as they arrive (unsorted: rating sorts)."""
-        for start, stop, body in self.export_chunks(period):
+        for start, stop, body in self.export_chunks(period, progress):
             yield from read_cdrs(
                 io.StringIO(body, newline="\n"),
                 source=f"{self.server.name} export {start}..{stop}",
