@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -127,12 +128,13 @@ def test_joiner_refuses_a_chunk_with_other_columns() -> None:
         joiner.add('"xml_cdr_uuid","start_epoch"\n"b","25"\n', 21, 30)
 
 
-def test_a_service_without_a_server_is_a_config_error(tmp_path: Path) -> None:
+def test_pulling_a_service_of_a_config_without_servers_is_a_config_error(tmp_path: Path) -> None:
     config = write_config(tmp_path, "https://pbx.example.net")
     text = config.read_text().replace('server = "wat5"\n', "")
-    config.write_text(text)
+    config.write_text(re.sub(r"\[servers\.wat5\].*?\n\n", "", text, flags=re.S))
     result = invoke("--config", str(config), "pull", "--service", "acme", "--period", "2024-03")
     assert result.exit_code == 3
+    assert "services -> acme -> server: not set" in result.stderr
 
 
 class _Terminal(io.StringIO):
