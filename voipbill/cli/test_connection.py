@@ -21,7 +21,7 @@ from voipbill.errors import ConfigError, UsageError
 from voipbill.fusionpbx import FusionPBXClient
 from voipbill.fusionpbx.errors import error_code
 from voipbill.fusionpbx.probe import ProbeResult, probe
-from voipbill.fusionpbx.service_check import ServiceCheck, check_service
+from voipbill.fusionpbx.service_check import NAMED_UNBILLED, ServiceCheck, check_service
 from voipbill.periods import Period, make_period, resolve_period
 
 DEFAULT_DAYS = 30
@@ -111,6 +111,10 @@ def _check_service(
         check = check_service(client, config, chosen, period, explicit_dates=from_day is not None)
     warnings = check.warnings()
     if format is TableOrJson.table:
+        output.stdout().print(
+            f"\n{escape(check.service)}: calls of {escape(check.domain)} from "
+            f"{check.period.first_day} to {check.period.last_day}"
+        )
         output.stdout().print(_counts_table(check))
     else:
         document = {"version": 1, "servers": [_json(result)], "service": _service_json(check)}
@@ -129,22 +133,19 @@ def _last_days(config: Config, days: int) -> Period:
 
 
 def _counts_table(check: ServiceCheck) -> Table:
-    table = Table(
-        title=f"{escape(check.service)}  domain {escape(check.domain)}  "
-        f"{check.period.first_day} to {check.period.last_day}: {check.calls} call(s)",
-        title_justify="left",
-        show_edge=False,
-    )
+    table = Table(show_edge=False)
     table.add_column("field")
     table.add_column("value")
     table.add_column("calls", justify="right")
     for count in check.counts:
-        calls = str(count.calls) if count.calls else "[yellow]0[/]"
-        table.add_row(count.field, escape(count.value), calls)
-    if check.unbilled:
-        table.add_row(
-            "no service", f"{len(check.unbilled)} extension(s)", str(check.unbilled_calls)
-        )
+        shown = str(count.calls) if count.calls else "[yellow]0[/]"
+        table.add_row(count.field, escape(count.value), shown)
+    for extension, calls in check.unbilled[:NAMED_UNBILLED]:
+        table.add_row("[yellow]no service[/]", escape(extension), str(calls))
+    if len(check.unbilled) > NAMED_UNBILLED:
+        rest = check.unbilled[NAMED_UNBILLED:]
+        table.add_row("[yellow]no service[/]", f"{len(rest)} more", str(sum(n for _, n in rest)))
+    table.add_row("all calls", "", str(check.calls))
     return table
 
 
