@@ -17,6 +17,9 @@ import pytest
 from tests.clirunner import invoke
 from tests.fakepbx import ADMIN_KEY, DOMAIN, EXPORT_PATH, FakeFusionPBX
 from tests.pbxhelpers import KEY_ENV, pbx
+from voipbill.fusionpbx.client import row_tenants
+from voipbill.fusionpbx.service_check import ServiceCheck
+from voipbill.periods import make_period
 
 __all__ = ["pbx"]  # the fixture, imported for pytest
 
@@ -198,3 +201,21 @@ def test_with_two_servers_a_service_must_name_one_and_the_error_lists_them(
     assert "services -> acme -> server: required: the config has 2 servers (wat5, wat6)" in (
         result.stderr
     )
+
+
+def test_the_unbilled_warning_names_the_five_busiest_then_counts_the_rest() -> None:
+    zone = ZoneInfo(TZ)
+    result = ServiceCheck("acme", DOMAIN, make_period(date(2026, 11, 1), date(2026, 11, 30), zone),
+                          explicit_dates=False)  # fmt: skip
+    result.unbilled = [(str(3000 + n), 10 - n) for n in range(7)]
+    assert result.warnings() == [
+        f"49 call(s) on 7 extension(s) of {DOMAIN} that no service bills: "
+        "3000, 3001, 3002, 3003, 3004 and 2 more"
+    ]
+
+
+def test_row_tenants_reads_domain_uuid_wherever_the_column_is() -> None:
+    body = '"uuid","domain_uuid"\n"1","aa"\n"2","bb"\n"3","aa"\n'
+    assert row_tenants(body) == {"aa", "bb"}
+    assert row_tenants('"domain_uuid","x"\n"aa","1"\n"aa","2"\n') == {"aa"}
+    assert row_tenants("\n\n") == set() and row_tenants('"uuid"\n"1"\n') == set()
