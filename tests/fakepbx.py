@@ -37,6 +37,13 @@ API (other tests are written against it; keep it stable)::
     fixtures: fake_pbx (mode 5.5), fake_pbx_56 (mode 5.6); both seeded with SEED_CDRS and the
     three users, with domain_tz="UTC" because that is what the captured exports show.
 
+    Mode "5.0" is FusionPBX 5.0.1 (and 5.1.0's export page), from the 50_* captures: the key is
+    checked against the tenant of ``domain_name`` (else Host), but the rows exported are those
+    of the tenant the **Host header** names (none for an IP); a bad key is a 302 to
+    ``/login.php?path=...``; its login page (served verbatim from the capture) has a 64-hex
+    hidden input too; the export has the 5.0 columns (no ``status``, real ``duration``).
+    ``host_override`` plays a reverse proxy that rewrites Host before PHP sees it.
+
 CDR rows are dicts of ``v_xml_cdr`` column name -> text, plus ``extension`` and
 ``extension_name`` (what the export joins from ``v_extensions``). A missing key is NULL.
 
@@ -53,6 +60,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import string
 import threading
 import uuid
 from collections.abc import Iterator
@@ -60,6 +68,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import TracebackType
 from urllib.parse import parse_qsl, quote, urlsplit
 from zoneinfo import ZoneInfo
@@ -85,6 +94,8 @@ FAILURES = frozenset(
         "garbage_html",  # 200 text/html that is neither login page nor export
         "sql_error",  # export: the SQL failed, which FusionPBX turns into "\n\n" (§2.2)
         "cidr_denied",  # client IP outside domain→cidr: body "access denied" (§1.2)
+        "db_down",  # PostgreSQL is down: 5.0-5.4 print "error: SQLSTATE[08006] ...<br/>", 200
+        "mixed_tenants",  # a broken export: every tenant's rows in one answer
     }
 )
 
@@ -113,6 +124,13 @@ _NO_CACHE_HEADERS = (
     ("Pragma", "no-cache"),
 )
 _HTML = "text/html; charset=UTF-8"
+DATA = Path(__file__).parent / "data" / "fusionpbx"
+# resources/classes/database.php of 5.0-5.4 on a failed connect: print, die(), HTTP 200.
+DB_DOWN_BODY = (
+    b'error: SQLSTATE[08006] [7] connection to server at "127.0.0.1", port 5432 failed: '
+    b"Connection refused\n\tIs the server running on that host and accepting TCP/IP "
+    b"connections?<br/>"
+)
 
 _LOGIN_PAGE = """<!DOCTYPE html>
 <html>
@@ -167,6 +185,39 @@ COLUMNS_55 = [
     "pdd_ms",
     "rtp_audio_in_mos",
     "wait",
+]
+# The 5.0.1 SELECT list (xml_cdr_inc.php) for an admin, as in 50_20's header; a superadmin
+# (xml_cdr_mos) also gets rtp_audio_in_mos after pdd_ms.
+COLUMNS_50 = [
+    "domain_uuid",
+    "sip_call_id",
+    "extension",
+    "start_stamp",
+    "end_stamp",
+    "start_date_formatted",
+    "start_time_formatted",
+    "start_epoch",
+    "hangup_cause",
+    "duration",
+    "billmsec",
+    "record_path",
+    "record_name",
+    "xml_cdr_uuid",
+    "bridge_uuid",
+    "direction",
+    "billsec",
+    "caller_id_name",
+    "caller_id_number",
+    "caller_destination",
+    "source_number",
+    "destination_number",
+    "leg",
+    "cc_side",
+    "accountcode",
+    "answer_stamp",
+    "sip_hangup_disposition",
+    "pdd_ms",
+    "tta",
 ]
 _NUMERIC = frozenset(
     [
@@ -440,8 +491,8 @@ class FakeFusionPBX:
         domain_tz: str = "America/New_York",
         time_format: str = "12h",
     ) -> None:
-        if mode not in ("5.5", "5.6"):
-            raise ValueError(f"mode must be 5.5 or 5.6, not {mode!r}")
+        if mode not in ("5.0", "5.5", "5.6"):
+            raise ValueError(f"mode must be 5.0, 5.5 or 5.6, not {mode!r}")
         self.mode = mode
         self.users = list(users) if users is not None else default_users()
         self.cdrs = [dict(row) for row in cdrs] if cdrs is not None else []
@@ -450,6 +501,7 @@ class FakeFusionPBX:
         self.time_format = time_format
         self.failures: set[str] = set()
         self.slow_seconds = 3.0
+        self.host_override: str | None = None
         self.requests: list[RecordedRequest] = []
         self.url = ""
         self._sessions: dict[str, _Session] = {}
@@ -537,6 +589,8 @@ class FakeFusionPBX:
             self.requests.append(request)
 
     def handle(self, req: RecordedRequest) -> _Response:
+        if self.host_override is not None:
+            req.headers["host"] = self.host_override  # a proxy rewrote it before PHP
         self._record(req)
         host = req.headers.get("host", "")
         if "slow" in self.failures:
@@ -550,6 +604,8 @@ class FakeFusionPBX:
         if "server_error" in self.failures:
             body = _nginx_page("500 Internal Server Error")
             return _Response(500, body, [("Content-Type", "text/html")], False)
+        if "db_down" in self.failures:
+            return _Response(200, DB_DOWN_BODY, [("Content-type", _HTML)])
         if "garbage_html" in self.failures:
             body = b"<!DOCTYPE html>\n<html><head><title>Welcome</title></head></html>\n"
             return _Response(200, body, [("Content-type", _HTML)])
@@ -566,20 +622,32 @@ class FakeFusionPBX:
             session = self._sessions.get(cookies.get("PHPSESSID", ""))
             if session is not None:
                 return _Context(session, new=False)
-            session = _Session(secrets.token_hex(16))
+            session = _Session(self._new_sid())
             self._sessions[session.sid] = session
             return _Context(session, new=True)
+
+    def _new_sid(self) -> str:
+        if self.mode == "5.0":  # PHP 8.2's default: 26 characters of [0-9a-v] (50_* captures)
+            return "".join(
+                secrets.choice(string.digits + "abcdefghijklmnopqrstuv") for _ in "x" * 26
+            )
+        return secrets.token_hex(16)
 
     def _regenerate(self, ctx: _Context) -> None:
         # FusionPBX 5.6 replaces the session cookie on login (CONTRACT §8.22).
         with self._lock:
             old = ctx.session
             self._sessions.pop(old.sid, None)
-            old.sid = secrets.token_hex(16)
+            old.sid = self._new_sid()
             self._sessions[old.sid] = old
         ctx.send_cookie = True
 
     def _login_html(self, ctx: _Context) -> _Response:
+        if self.mode == "5.0":
+            # 5.0.1's page as captured, hidden 64-hex input included (not a login token)
+            return _Response(
+                200, (DATA / "50_22_login_page.body").read_bytes(), [("Content-type", _HTML)]
+            )
         token = ""
         if self.mode == "5.6":
             # The login form carries a fresh CSRF token stored in the session (CONTRACT §1.1).
@@ -619,27 +687,43 @@ class FakeFusionPBX:
                 return self._finish(ctx, _redirect("/logout.php"))
         else:
             if not params.get("key") and not params.get("username"):
+                if self.mode == "5.0":  # check_auth.php 5.0.1: off to login.php?path=REQUEST_URI
+                    return self._finish(ctx, _redirect(_login_path(req.target)))
                 return self._finish(ctx, self._login_html(ctx))
             if not self._token_ok(ctx, params):
                 return self._finish(ctx, _redirect("login.php"))
             user = self._authenticate(params, req.headers.get("host", ""))
             if user is None:
+                if self.mode == "5.0":  # 50_08_bad_key
+                    return self._finish(ctx, _redirect(_login_path(req.path)))
                 return self._finish(ctx, _redirect("/?path=" + quote(req.path, safe="")))
             self._authorize(ctx, user, req)
             if not params.get("key"):
                 # check_auth.php skips its dashboard redirect only for key logins (§1.1 step 4).
                 return self._finish(ctx, _redirect(DASHBOARD_PATH))
         if req.path == EXPORT_PATH:
-            return self._finish(ctx, self._export(session, params))
+            return self._finish(ctx, self._export(session, params, self._row_tenant(session, req)))
         title = "Call Detail Records" if req.path == LIST_PATH else "Dashboard"
         body = f"<!DOCTYPE html>\n<html><head><title>{title}</title></head></html>\n".encode()
         return self._finish(ctx, _Response(200, body, [("Content-type", _HTML)]))
 
     def _finish(self, ctx: _Context, response: _Response) -> _Response:
         if ctx.send_cookie:
-            cookie = f"PHPSESSID={ctx.session.sid}; path=/; HttpOnly; SameSite=Lax"
+            flags = "" if self.mode == "5.0" else "; HttpOnly; SameSite=Lax"  # 50_* captures
+            cookie = f"PHPSESSID={ctx.session.sid}; path=/{flags}"
             response.headers.insert(0, ("Set-Cookie", cookie))
         return response
+
+    def _row_tenant(self, session: _Session, req: RecordedRequest) -> str:
+        """Whose rows the export selects: the session's tenant, but in 5.0 the Host's (LIVE)."""
+        if self.mode != "5.0":
+            return session.domain
+        host = req.headers.get("host", "")
+        name = host.rsplit(":", 1)[0] if not host.startswith("[") else host
+        known = {user.domain for user in self.users} | {
+            row.get("domain_name", "") for row in self.cdrs
+        }
+        return name if name in known else ""  # an IP names no tenant: no rows (50_12)
 
     def _resolve_domain(self, params: dict[str, str], host: str) -> str:
         # authentication::get_domain(): domain_name, else user@domain, else Host (§1.1 step 2)
@@ -672,7 +756,7 @@ class FakeFusionPBX:
 
     # -- the export ------------------------------------------------------------------------
 
-    def _export(self, session: _Session, params: dict[str, str]) -> _Response:
+    def _export(self, session: _Session, params: dict[str, str], tenant: str) -> _Response:
         user = session.user
         assert user is not None
         if user.role == "user" or "cidr_denied" in self.failures:
@@ -682,7 +766,7 @@ class FakeFusionPBX:
         if params.get("export_format") != "csv" or "empty_no_attachment" in self.failures:
             return _Response(200, b"", [("Content-type", _HTML)])
         try:
-            rows = self._select(session, user, params)
+            rows = self._select(tenant, user, params)
         except _PhpFatal:
             return _Response(200, FATAL_ERROR_BODY, [("Content-type", _HTML)])
         except _SqlError:
@@ -699,6 +783,11 @@ class FakeFusionPBX:
         return _Response(200, body, headers)
 
     def _columns(self, user: FakeUser, show_all: bool) -> list[str]:
+        if self.mode == "5.0":
+            columns = list(COLUMNS_50)
+            if user.role == "superadmin":
+                columns.insert(columns.index("pdd_ms") + 1, "rtp_audio_in_mos")
+            return columns + (["domain_name"] if show_all else [])
         columns = list(COLUMNS_55)
         if self.mode == "5.6":
             columns.insert(columns.index("sip_hangup_disposition") + 1, "call_disposition")
@@ -708,9 +797,7 @@ class FakeFusionPBX:
             columns.append("domain_name")
         return columns
 
-    def _select(
-        self, session: _Session, user: FakeUser, params: dict[str, str]
-    ) -> list[dict[str, str]]:
+    def _select(self, tenant: str, user: FakeUser, params: dict[str, str]) -> list[dict[str, str]]:
         if "sql_error" in self.failures:
             raise _SqlError
         superadmin = user.role == "superadmin"
@@ -734,7 +821,7 @@ class FakeFusionPBX:
         ]
         with self._lock:
             cdrs = list(self.cdrs)
-        show_all = superadmin and params.get("show") == "all"
+        show_all = (superadmin and params.get("show") == "all") or "mixed_tenants" in self.failures
         ranges = [
             ("start_epoch", self._epoch_range(params)),
             ("start_epoch", self._stamp_range(params)),
@@ -742,7 +829,7 @@ class FakeFusionPBX:
         ]
         selected = []
         for row in cdrs:
-            if not show_all and row.get("domain_name") != session.domain:
+            if not show_all and row.get("domain_name") != tenant:
                 continue
             # NULL != 'LOSE_RACE' is not true, so NULL hangup_cause rows vanish too (§8.18).
             cause = row.get("hangup_cause")
@@ -845,11 +932,19 @@ class FakeFusionPBX:
             if self.time_format == "24h":
                 return local.strftime("%H:%M")
             suffix = "pm" if local.hour >= 12 else "am"
-            return f"{(local.hour % 12) or 12:02d}:{local.minute:02d} {suffix}"
+            seconds = f":{local.second:02d}" if self.mode == "5.0" else ""  # 'HH12:MI:SS am'
+            return f"{(local.hour % 12) or 12:02d}:{local.minute:02d}{seconds} {suffix}"
         if column == "domain_uuid":
             return row.get("domain_uuid") or _domain_uuid(row.get("domain_name", ""))
         if column == "duration":
+            if self.mode == "5.0":  # before 5.2 it is FreeSWITCH's total duration (§3)
+                return row.get("duration", "")
             return row.get("billsec", "")  # duration is billsec since 5.2 (§3)
+        if column == "tta":
+            start, answer = row.get("start_epoch"), row.get("answer_epoch")
+            if start is None or answer is None:
+                return ""
+            return str(int(_number(answer) - _number(start)))
         if column == "wait":
             return row.get("waitsec", "")
         value = row.get(column)
@@ -907,6 +1002,10 @@ def _domain_uuid(domain: str) -> str:
     return DOMAIN_UUID if domain == DOMAIN else str(uuid.uuid5(uuid.NAMESPACE_DNS, domain))
 
 
+def _login_path(target: str) -> str:
+    return "/login.php?path=" + quote(target, safe="")
+
+
 def _redirect(location: str) -> _Response:
     return _Response(302, b"", [("Location", location), ("Content-type", _HTML)])
 
@@ -957,13 +1056,15 @@ class _Handler(BaseHTTPRequestHandler):
         self._write(request, response)
 
     def _write(self, request: RecordedRequest, response: _Response) -> None:
+        pbx: FakeFusionPBX = self.server.pbx  # type: ignore[attr-defined]
         # Header order as captured (tests/data/fusionpbx/*.headers).
         self.send_response_only(response.status)
         if response.php:
             self.send_header("Host", request.headers.get("host", ""))
             self.send_header("Date", self.date_time_string())
             self.send_header("Connection", "close")
-            for name, value in _PHP_HEADERS:
+            # 5.0 sends none of 5.5's security headers (50_* captures)
+            for name, value in _PHP_HEADERS[:1] if pbx.mode == "5.0" else _PHP_HEADERS:
                 self.send_header(name, value)
             cookies = [h for h in response.headers if h[0] == "Set-Cookie"]
             for name, value in cookies:
@@ -1001,6 +1102,12 @@ def _started(pbx: FakeFusionPBX) -> Iterator[FakeFusionPBX]:
 def fake_pbx() -> Iterator[FakeFusionPBX]:
     """FusionPBX 5.5 with the captured seed; the domain tz is UTC as in the captures."""
     yield from _started(FakeFusionPBX(mode="5.5", cdrs=SEED_CDRS, domain_tz="UTC"))
+
+
+@pytest.fixture
+def fake_pbx_50() -> Iterator[FakeFusionPBX]:
+    """FusionPBX 5.0.1: the export's rows are those of the tenant the Host header names."""
+    yield from _started(FakeFusionPBX(mode="5.0", cdrs=SEED_CDRS, domain_tz="UTC"))
 
 
 @pytest.fixture

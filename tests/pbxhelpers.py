@@ -47,7 +47,14 @@ def closed_port() -> int:
 
 
 def write_config(
-    tmp_path: Path, url: str, *, extra_server: str = "", timezone: str = "UTC"
+    tmp_path: Path,
+    url: str,
+    *,
+    extra_server: str = "",
+    timezone: str = "UTC",
+    tenant: str = DOMAIN,
+    extensions: str = "1001 | 1002",
+    more: str = "",
 ) -> Path:
     path = tmp_path / "config.toml"
     path.write_text(
@@ -66,9 +73,9 @@ country = "CA"
 [services.acme]
 server = "wat5"
 package = "paygo"
-tenant = "{DOMAIN} | 5192229000"
-extensions = "1001 | 1002"
-""",
+tenant = "{tenant} | 5192229000"
+extensions = "{extensions}"
+{more}""",
         encoding="utf-8",
     )
     return path

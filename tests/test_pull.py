@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ from tests.clirunner import invoke
 from tests.fakepbx import ADMIN_KEY, EXPORT_PATH, FakeFusionPBX
 from tests.pbxhelpers import KEY_ENV, pbx, write_config
 from voipbill.cdrs import CdrProblem, read_cdr_file
+from voipbill.cli import run
 from voipbill.cli.pull import CsvJoiner
 from voipbill.errors import BadResponseError
 
@@ -125,9 +128,53 @@ def test_joiner_refuses_a_chunk_with_other_columns() -> None:
         joiner.add('"xml_cdr_uuid","start_epoch"\n"b","25"\n', 21, 30)
 
 
-def test_a_service_without_a_server_is_a_config_error(tmp_path: Path) -> None:
+def test_pulling_a_service_of_a_config_without_servers_is_a_config_error(tmp_path: Path) -> None:
     config = write_config(tmp_path, "https://pbx.example.net")
     text = config.read_text().replace('server = "wat5"\n', "")
-    config.write_text(text)
+    config.write_text(re.sub(r"\[servers\.wat5\].*?\n\n", "", text, flags=re.S))
     result = invoke("--config", str(config), "pull", "--service", "acme", "--period", "2024-03")
     assert result.exit_code == 3
+    assert "services -> acme -> server: not set" in result.stderr
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def pull_month(config: Path, out: Path, *flags: str, stderr: io.StringIO) -> int:
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(stderr):
+        return run([*flags, "--config", str(config), "pull", "--service", "acme",
+                    "--period", "2024-03", "-o", str(out)])  # fmt: skip
+
+
+@pytest.mark.parametrize("term", ["xterm", "dumb"])  # a dumb terminal sees the last state
+def test_pull_shows_chunk_progress_on_a_terminal_only(
+    fake_pbx: FakeFusionPBX, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, term: str
+) -> None:
+    monkeypatch.setenv("TERM", term)
+    config, out = write_config(tmp_path, fake_pbx.url), tmp_path / "cdrs.csv"
+    terminal, piped = _Terminal(), io.StringIO()
+    assert pull_month(config, out, stderr=terminal) == 0
+    assert pull_month(config, out, stderr=piped) == 0
+    assert "pulling" in terminal.getvalue() and "31/31" in terminal.getvalue()
+    assert "pulling" not in piped.getvalue() and "31/31" not in piped.getvalue()
+    quiet = _Terminal()
+    assert pull_month(config, out, "-q", stderr=quiet) == 0
+    assert "pulling" not in quiet.getvalue()
+
+
+def test_each_chunk_is_logged_at_vv_and_in_the_log_file(
+    fake_pbx: FakeFusionPBX, tmp_path: Path
+) -> None:
+    config, out, log = write_config(tmp_path, fake_pbx.url), tmp_path / "c.csv", tmp_path / "log"
+    plain, verbose, debug = io.StringIO(), io.StringIO(), io.StringIO()
+    assert pull_month(config, out, stderr=plain) == 0
+    assert pull_month(config, out, "-v", stderr=verbose) == 0
+    assert pull_month(config, out, "-vv", "--log-file", str(log), stderr=debug) == 0
+    assert "domain pbx.test chunk" not in plain.getvalue() + verbose.getvalue()
+    for text in (debug.getvalue(), log.read_text(encoding="utf-8")):
+        chunks = [line for line in text.splitlines() if "domain pbx.test chunk" in line]
+        assert len(chunks) == 31, text
+        assert "chunk 10/31 (start_epoch 1710028800..1710115199): 4 line(s)" in text
+        assert ADMIN_KEY not in text

@@ -13,6 +13,7 @@ from voipbill.cli import output
 from voipbill.cli.context import state
 from voipbill.cli.options import FromOption, OutputOption, PeriodOption, ServiceOption, ToOption
 from voipbill.fusionpbx import FusionPBXClient
+from voipbill.fusionpbx.client import ChunkProgress
 from voipbill.fusionpbx.errors import UnexpectedResponse
 from voipbill.periods import resolve_period
 
@@ -51,7 +52,8 @@ class CsvJoiner:
 
 
 @contextlib.contextmanager
-def _progress(total: int) -> Iterator[Progress | None]:
+def chunk_progress(total: int) -> Iterator[ChunkProgress | None]:
+    """A bar of export chunks on stderr, only when it is a terminal (and not with -q)."""
     console = output.stderr()
     if output.is_quiet() or not console.is_terminal:
         yield None
@@ -63,9 +65,9 @@ def _progress(total: int) -> Iterator[Progress | None]:
         TextColumn("chunks"),
         TimeElapsedColumn(),
         console=console,
-        transient=True,
     ) as progress:
-        yield progress
+        task = progress.add_task("pull", total=total)
+        yield lambda done, _total: progress.update(task, completed=done)
 
 
 def command(
@@ -86,13 +88,10 @@ def command(
         for warning in client.warnings:
             output.warn(warning)
         chunks = client.chunks(billing_period)
-        with output.data_stream(output_path) as stream, _progress(len(chunks)) as progress:
+        with output.data_stream(output_path) as stream, chunk_progress(len(chunks)) as progress:
             joiner = CsvJoiner(stream, server.name)
-            task = progress.add_task("pull", total=len(chunks)) if progress else None
-            for start, stop, body in client.export_chunks(billing_period):
+            for start, stop, body in client.export_chunks(billing_period, progress):
                 joiner.add(body, start, stop)
-                if progress is not None and task is not None:
-                    progress.advance(task)
             joiner.finish()
     where = f" to {output_path}" if output_path else ""
     output.info(

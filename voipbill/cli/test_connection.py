@@ -1,7 +1,12 @@
-"""`voipbill test-connection`: check every configured FusionPBX server, step by step."""
+"""`voipbill test-connection`: check every configured FusionPBX server, step by step.
+
+With `--service NAME` it checks one customer's account the way an admin does after typing
+the fields: the key for the service's tenant domain, then the calls of each extension and DID.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import typer
@@ -10,11 +15,16 @@ from rich.table import Table
 
 from voipbill.cli import output
 from voipbill.cli.context import state
-from voipbill.cli.options import TableOrJson, TableOrJsonOption
+from voipbill.cli.options import FromOption, TableOrJson, TableOrJsonOption, ToOption
 from voipbill.config import Config
 from voipbill.errors import ConfigError, UsageError
+from voipbill.fusionpbx import FusionPBXClient
 from voipbill.fusionpbx.errors import error_code
 from voipbill.fusionpbx.probe import ProbeResult, probe
+from voipbill.fusionpbx.service_check import NAMED_UNBILLED, ServiceCheck, check_service
+from voipbill.periods import Period, make_period, resolve_period
+
+DEFAULT_DAYS = 30
 
 _STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}
 
@@ -44,10 +54,28 @@ def command(
     server: Annotated[
         str | None, typer.Option("--server", help="Check only this server (default: all).")
     ] = None,
+    service: Annotated[
+        str | None,
+        typer.Option(
+            "--service",
+            "-s",
+            help="Check one customer: its tenant domain, and the calls of each extension and "
+            "DID of its fields (last 30 days, or --from/--to).",
+        ),
+    ] = None,
+    from_day: FromOption = None,
+    to_day: ToOption = None,
     format: TableOrJsonOption = TableOrJson.table,
 ) -> None:
     """Check each FusionPBX server: reachable, key accepted, export allowed, columns present."""
     config = state(ctx).load_config()
+    if service is not None:
+        if server is not None:
+            raise UsageError("give either --server or --service, not both")
+        _check_service(config, service, from_day, to_day, format)
+        return
+    if from_day is not None or to_day is not None:
+        raise UsageError("--from and --to go with --service")
     results = []
     for name, domain in targets(config, server):
         result = probe(config.servers[name], domain)
@@ -61,6 +89,81 @@ def command(
         assert failed[0].error is not None
         raise failed[0].error
     output.info(f"{len(results)} of {len(results)} connection(s) OK")
+
+
+def _check_service(
+    config: Config, name: str, from_day: str | None, to_day: str | None, format: TableOrJson
+) -> None:
+    chosen = config.service(name)
+    server = config.server_of(chosen)
+    domain = config.export_domain(chosen)
+    period = resolve_period(
+        config.timezone, from_day=from_day, to_day=to_day, month=None, required=False
+    ) or _last_days(config, DEFAULT_DAYS)
+    result = probe(server, domain)
+    if format is TableOrJson.table:
+        output.stdout().print(_table(result))
+    if result.error is not None:
+        if format is TableOrJson.json:
+            output.write_json({"version": 1, "servers": [_json(result)], "service": None}, None)
+        raise result.error
+    with FusionPBXClient(server, domain, retries=0) as client:
+        check = check_service(client, config, chosen, period, explicit_dates=from_day is not None)
+    warnings = check.warnings()
+    if format is TableOrJson.table:
+        output.stdout().print(
+            f"\n{escape(check.service)}: calls of {escape(check.domain)} from "
+            f"{check.period.first_day} to {check.period.last_day}"
+        )
+        output.stdout().print(_counts_table(check))
+    else:
+        document = {"version": 1, "servers": [_json(result)], "service": _service_json(check)}
+        output.write_json(document, None)
+    for line in warnings:
+        output.warn(line)
+    output.info(
+        f"{chosen.name}: connection OK; {check.calls} call(s) of {domain} from "
+        f"{period.first_day} to {period.last_day}, {len(warnings)} warning(s)"
+    )
+
+
+def _last_days(config: Config, days: int) -> Period:
+    today = datetime.now(config.timezone).date()
+    return make_period(today - timedelta(days=days - 1), today, config.timezone)
+
+
+def _counts_table(check: ServiceCheck) -> Table:
+    table = Table(show_edge=False)
+    table.add_column("field")
+    table.add_column("value")
+    table.add_column("calls", justify="right")
+    for count in check.counts:
+        shown = str(count.calls) if count.calls else "[yellow]0[/]"
+        table.add_row(count.field, escape(count.value), shown)
+    for extension, calls in check.unbilled[:NAMED_UNBILLED]:
+        table.add_row("[yellow]no service[/]", escape(extension), str(calls))
+    if len(check.unbilled) > NAMED_UNBILLED:
+        rest = check.unbilled[NAMED_UNBILLED:]
+        table.add_row("[yellow]no service[/]", f"{len(rest)} more", str(sum(n for _, n in rest)))
+    table.add_row("all calls", "", str(check.calls))
+    return table
+
+
+def _service_json(check: ServiceCheck) -> dict[str, Any]:
+    return {
+        "service": check.service,
+        "domain": check.domain,
+        "from": check.period.first_day.isoformat(),
+        "to": check.period.last_day.isoformat(),
+        "calls": check.calls,
+        "fields": [{"field": c.field, "value": c.value, "calls": c.calls} for c in check.counts],
+        "unbilled": {
+            "calls": check.unbilled_calls,
+            "extensions": [{"extension": e, "calls": n} for e, n in check.unbilled],
+        },
+        "unreadable_rows": len(check.problems),
+        "warnings": check.warnings(),
+    }
 
 
 def _table(result: ProbeResult) -> Table:

@@ -427,6 +427,14 @@ class _Loader:
         server = table.string("server")
         if server is not None and server not in servers:
             raise table.error("server", f"no server named {server!r}")
+        if server is None and len(servers) == 1:
+            server = next(iter(servers))  # the only server is the service's (SPEC §2)
+        elif server is None and servers:
+            raise table.error(
+                "server",
+                f"required: the config has {len(servers)} servers ({', '.join(servers)})",
+                hint=f'name one, e.g. server = "{next(iter(servers))}"',
+            )
         package_name = table.require("package", str)
         if package_name not in packages:
             raise table.error("package", f"no package named {package_name!r}")

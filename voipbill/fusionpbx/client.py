@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import re
 import time
 import warnings
@@ -18,11 +19,16 @@ import requests
 from urllib3.exceptions import InsecureRequestWarning
 
 from voipbill import __version__
-from voipbill.cdrs import CdrProblem, CdrRecord, read_cdrs
+from voipbill.cdrs import CdrProblem, CdrRecord, header_columns, read_cdrs
 from voipbill.config import Server
 from voipbill.errors import ConfigError, VoipbillError
 from voipbill.fusionpbx import errors
 from voipbill.fusionpbx.chunks import chunk_bounds
+
+log = logging.getLogger(__name__)
+# Told after each export chunk: (chunks done, chunks in all). The CLI draws it; the core
+# only calls it (STYLE: no rich here).
+ChunkProgress = Callable[[int, int], None]
 
 USER_AGENT = f"voipbill/{__version__}"
 LOGIN_PATH = "/login.php"
@@ -34,6 +40,8 @@ _T = TypeVar("_T")
 _INPUT = re.compile(r"<input\b[^>]*>", re.IGNORECASE)
 _ATTRIBUTE = re.compile(r"""(\w+)\s*=\s*(?:'([^']*)'|"([^"]*)"|([^\s>]+))""")
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+# The first field of each data line: domain_uuid leads every FusionPBX export (CONTRACT §2.2).
+_FIRST_FIELD = re.compile(r'^"([^"\n]*)"', re.MULTILINE)
 
 
 class HasEpochs(Protocol):
@@ -51,6 +59,30 @@ class Export:
     body: str
     filename: str | None
     server_date: datetime | None
+
+
+def host_header(url: str, domain: str) -> str:
+    """`Host: <tenant domain>` (with the URL's port, if it names one)."""
+    port = urlsplit(url).port
+    return f"{domain}:{port}" if port is not None else domain
+
+
+def row_tenants(body: str) -> set[str]:
+    """The distinct `domain_uuid` values of an export's rows (empty without that column)."""
+    columns = header_columns(body)
+    if "domain_uuid" not in columns:
+        return set()
+    data = body.lstrip("\n").partition("\n")[2]
+    index = columns.index("domain_uuid")
+    if index == 0:
+        values = _FIRST_FIELD.findall(data)
+    else:  # split as the reader's quote repair does (CONTRACT §8.19)
+        values = [
+            fields[index]
+            for line in data.split("\n")
+            if len(fields := line.strip().strip('"').split('","')) > index
+        ]
+    return {value for value in values if value}
 
 
 def login_token(page: str) -> dict[str, str]:
@@ -87,12 +119,17 @@ class FusionPBXClient:
         self.retries = retries
         self.backoff_s = backoff_s
         self.warnings: list[str] = []
+        # The tenant of the rows exported so far: every row of this client must share it.
+        self.tenant_uuid: str | None = None
         self._key = server.api_key().reveal()
         self._token: dict[str, str] | None = None
         self._authenticated = False
         self.session = requests.Session()
         # check_auth.php binds the session to the User-Agent (CONTRACT §1.1 step 5).
         self.session.headers["User-Agent"] = USER_AGENT
+        # FusionPBX 5.0/5.1 export the rows of the tenant the Host header names, whatever
+        # domain_name says (CONTRACT §0): connect to the URL, but name the tenant.
+        self.session.headers["Host"] = host_header(server.url, self.domain)
         self.session.verify = self._verify_setting()
         if self.where.is_http:
             self.warnings.append(
@@ -140,7 +177,7 @@ class FusionPBXClient:
         if not errors.is_login_page(page):
             raise (
                 errors.body_error(page, self.where)
-                if errors.is_php_error(page)
+                if errors.is_php_error(page) or errors.is_error_page(page)
                 else errors.UnexpectedResponse(
                     f"{self.server.name}: {self.server.url}{LOGIN_PATH} is not a FusionPBX "
                     "login page",
@@ -161,14 +198,38 @@ class FusionPBXClient:
             chunk_bounds(0, 1, 1)  # raises the epoch-0 refusal
         return self.export({"start_epoch": str(start_epoch), "stop_epoch": str(stop_epoch)})
 
-    def export_chunks(self, period: HasEpochs) -> Iterator[tuple[int, int, str]]:
+    def export_chunks(
+        self, period: HasEpochs, progress: ChunkProgress | None = None
+    ) -> Iterator[tuple[int, int, str]]:
         """(start, stop, CSV text) for each chunk of the period, oldest first."""
-        for start, stop in self.chunks(period):
-            yield start, stop, self.export_range(start, stop).body
+        bounds = self.chunks(period)
+        for number, (start, stop) in enumerate(bounds, 1):
+            began = time.monotonic()
+            body = self.export_range(start, stop).body
+            log.debug(
+                "%s: domain %s chunk %d/%d (start_epoch %d..%d): %d line(s), %d bytes, %.2f s",
+                self.server.name,
+                self.domain,
+                number,
+                len(bounds),
+                start,
+                stop,
+                max(body.strip("\n").count("\n"), 0),  # data lines: all but the header
+                len(body),
+                time.monotonic() - began,
+            )
+            if progress is not None:
+                progress(number, len(bounds))
+            yield start, stop, body
 
-    def records(self, period: HasEpochs, problems: list[CdrProblem]) -> Iterator[CdrRecord]:
+    def records(
+        self,
+        period: HasEpochs,
+        problems: list[CdrProblem],
+        progress: ChunkProgress | None = None,
+    ) -> Iterator[CdrRecord]:
         """The period's CDRs, chunk by chunk, read as they arrive (unsorted: rating sorts)."""
-        for start, stop, body in self.export_chunks(period):
+        for start, stop, body in self.export_chunks(period, progress):
             yield from read_cdrs(
                 io.StringIO(body, newline="\n"),
                 source=f"{self.server.name} export {start}..{stop}",
@@ -180,7 +241,35 @@ class FusionPBXClient:
 
     def export(self, search: dict[str, str]) -> Export:
         """One CSV export with these search parameters, logging in first if needed."""
-        return self._with_retries(lambda: self._export_once(search))
+        export = self._with_retries(lambda: self._export_once(search))
+        self._check_tenant(export.body)
+        return export
+
+    def export_as_host(self, host: str, start_epoch: int, stop_epoch: int) -> Export:
+        """The same range with another Host header, unchecked: test-connection compares."""
+        search = {"start_epoch": str(start_epoch), "stop_epoch": str(stop_epoch)}
+        self.session.headers["Host"] = host
+        try:
+            return self._export_once(search)
+        finally:
+            self.session.headers["Host"] = host_header(self.server.url, self.domain)
+
+    def _check_tenant(self, body: str) -> None:
+        # One tenant's export holds one domain_uuid; another one means the rows are (partly)
+        # another tenant's, and none of them may be billed (CONTRACT §0).
+        tenants = row_tenants(body)
+        if self.tenant_uuid is not None:
+            tenants.add(self.tenant_uuid)
+        if len(tenants) > 1:
+            raise errors.MixedTenants(
+                f"{self.server.name}: the export for domain {self.domain} holds the calls of "
+                f"{len(tenants)} tenants (domain_uuid {', '.join(sorted(tenants))}): "
+                "nothing is billed from it",
+                hint="a proxy in front of FusionPBX may rewrite the Host header; "
+                f"`voipbill test-connection --server {self.server.name}` checks whose calls "
+                "the export holds",
+            )
+        self.tenant_uuid = next(iter(tenants), None)
 
     # --- the login flow --------------------------------------------------------------------
 

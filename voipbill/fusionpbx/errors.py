@@ -104,12 +104,25 @@ class UnexpectedResponse(BadResponseError):
     code = "unexpected_response"
 
 
+class ErrorPage(BadResponseError):
+    code = "error_page"
+
+
+class MixedTenants(BadResponseError):
+    code = "mixed_tenants"
+
+
+class WrongTenant(BadResponseError):
+    code = "wrong_tenant"
+
+
 # Transient failures worth another try; an authentication failure never is.
 RETRYABLE: tuple[type[VoipbillError], ...] = (
     ConnectionRefused,
     NetworkFailure,
     TimeoutFailure,
     ServerError,
+    ErrorPage,
 )
 
 
@@ -127,12 +140,27 @@ _PHP_ERROR = re.compile(
     r"^(?:PHP )?(?:Fatal error|Parse error): ",
     re.MULTILINE,
 )
+# What FusionPBX 5.0-5.4 print when PostgreSQL is unreachable (database.php: "error: " and
+# the PDO message, then die()), and other one-line PHP error texts.
+_ERROR_TEXT = re.compile(r"^\s*error:|SQLSTATE\[", re.IGNORECASE | re.MULTILINE)
+_NOT_TLS = (
+    "WRONG_VERSION_NUMBER",
+    "wrong version number",
+    "record layer failure",
+    "RECORD_LAYER_FAILURE",
+    "packet length too long",
+    "PACKET_LENGTH_TOO_LONG",
+)
 _LOGIN_FORM = re.compile(r"""name=["']?username["'\s>]""", re.IGNORECASE)
 _LOGIN_TITLE = re.compile(r"<title>\s*Login\s*</title>", re.IGNORECASE)
 
 
 def is_php_error(body: str) -> bool:
     return _PHP_ERROR.search(body) is not None
+
+
+def is_error_page(body: str) -> bool:
+    return _ERROR_TEXT.search(body) is not None
 
 
 def is_login_page(body: str) -> bool:
@@ -152,16 +180,7 @@ def network_error(exc: requests.RequestException, where: Where) -> VoipbillError
     """Name what went wrong on the way to the server, from a requests exception."""
     host = urlsplit(where.url).hostname or where.url
     if isinstance(exc, requests.exceptions.SSLError):
-        reason = (
-            "certificate verification failed"
-            if "CERTIFICATE_VERIFY_FAILED" in str(exc)
-            else "TLS handshake failed"
-        )
-        return TlsFailure(
-            f"{where.server}: {reason} for {where.url}",
-            hint=f"FusionPBX ships a self-signed certificate: set servers -> {where.server} -> "
-            "ca_bundle to its CA file (or verify_tls = false, not recommended)",
-        )
+        return _tls_error(str(exc), where)
     if isinstance(exc, requests.exceptions.Timeout):
         return TimeoutFailure(
             f"{where.server}: no answer from {host} within the timeout",
@@ -186,6 +205,28 @@ def network_error(exc: requests.RequestException, where: Where) -> VoipbillError
             hint="check the network path to the PBX",
         )
     return NetworkFailure(f"{where.server}: request failed: {type(exc).__name__}")
+
+
+def _tls_error(text: str, where: Where) -> TlsFailure:
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        return TlsFailure(
+            f"{where.server}: certificate verification failed for {where.url}",
+            hint=f"FusionPBX ships a self-signed certificate: set servers -> {where.server} -> "
+            "ca_bundle to its CA file (or verify_tls = false, not recommended)",
+        )
+    parts = urlsplit(where.url)
+    address = f"{parts.hostname}:{parts.port or 443}"
+    if any(sign in text for sign in _NOT_TLS):
+        # The answer was not TLS at all: an https:// URL on a port that speaks plain http.
+        return TlsFailure(
+            f"{where.server}: {address} answered in plain http, not TLS",
+            hint=f"servers -> {where.server} -> url names a plain-http port: use the https port "
+            "(443 unless nginx listens elsewhere)",
+        )
+    return TlsFailure(
+        f"{where.server}: the TLS handshake with {address} failed",
+        hint="check the TLS setup of the PBX's nginx (certificate, protocols), and any proxy",
+    )
 
 
 def _causes(exc: BaseException) -> list[BaseException]:
@@ -215,7 +256,9 @@ def redirect_error(response: requests.Response, where: Where) -> VoipbillError:
             hint=f"write servers -> {where.server} -> url with https:// (the key must not "
             "travel over plain http anyway)",
         )
-    if target.path in ("", "/") and target.query.startswith("path="):
+    # A refused key goes to /?path=… (5.2+) or /login.php?path=… (5.0, 5.1: 50_08_bad_key).
+    refused = target.path in ("", "/") or target.path.endswith("login.php")
+    if refused and target.query.startswith("path="):
         return AuthenticationFailed(
             f"{where.server}: FusionPBX refused the API key for domain {where.domain}",
             hint=f"on the PBX, check the user's API key (more than 30 characters), that the user "
@@ -263,6 +306,17 @@ def status_error(response: requests.Response, where: Where) -> VoipbillError:
     )
 
 
+def error_page(body: str, where: Where) -> ErrorPage:
+    """FusionPBX answered 200 with an error text instead of a page (e.g. its database is down)."""
+    database = "SQLSTATE[" in body
+    return ErrorPage(
+        f"{where.server}: the server answered with an error page: {php_error_line(body)}",
+        hint="FusionPBX cannot reach its PostgreSQL database: check that it runs on the PBX"
+        if database
+        else "look at the PBX's PHP and nginx error logs",
+    )
+
+
 def body_error(body: str, where: Where) -> VoipbillError:
     """A 200 answer without a CSV attachment: never read as "zero CDRs" (CONTRACT §5)."""
     stripped = body.strip()
@@ -287,6 +341,8 @@ def body_error(body: str, where: Where) -> VoipbillError:
             f"{where.server}: FusionPBX showed its login page: the API key did not reach it",
             hint="a proxy in front of FusionPBX may drop POST form fields; check its rules",
         )
+    if is_error_page(body):
+        return error_page(body, where)
     kind = "an HTML page" if "<html" in body.lower() else "something else"
     return UnexpectedResponse(
         f"{where.server}: the server answered with {kind}, not a CDR export",

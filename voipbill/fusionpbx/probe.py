@@ -15,7 +15,7 @@ from voipbill.cdrs import REQUIRED_COLUMNS, header_columns
 from voipbill.config import Server
 from voipbill.errors import ConfigError, VoipbillError
 from voipbill.fusionpbx import errors
-from voipbill.fusionpbx.client import Export, FusionPBXClient
+from voipbill.fusionpbx.client import Export, FusionPBXClient, row_tenants
 
 CHECKS = {
     "url": "URL",
@@ -28,6 +28,7 @@ CHECKS = {
     "csv_permission": "CSV export permission",
     "domain": "tenant domain",
     "columns": "CDR columns",
+    "tenant": "tenant's calls",
     "clock": "server clock",
 }
 # Which check a failure belongs to, by error class.
@@ -43,6 +44,8 @@ _FAILED_CHECK: dict[type[VoipbillError], str] = {
     errors.ExportPermissionMissing: "export_permission",
     errors.CsvPermissionMissing: "csv_permission",
     errors.ColumnsMissing: "columns",
+    errors.MixedTenants: "tenant",
+    errors.WrongTenant: "tenant",
 }
 # The FusionPBX permission that shows each column (CONTRACT §1.3).
 _COLUMN_PERMISSION = {
@@ -57,6 +60,8 @@ _COLUMN_PERMISSION = {
 # live export always has it, so its absence means something is wrong (CONTRACT §2.2).
 NEEDED_COLUMNS = (*REQUIRED_COLUMNS, "leg")
 CLOCK_TOLERANCE_S = 60
+# A Host name no tenant has (RFC 2606): what a Host-scoped export answers without the tenant.
+NO_TENANT_HOST = "voipbill-check.invalid"
 DAY = 86400
 
 
@@ -143,9 +148,8 @@ def probe(
         checks.set("dns", "ok", f"{host} resolved")
         checks.set("tcp", "ok", "connected")
         checks.set(*_tls_check(server))
-        flavour = (
-            "with a login token (FusionPBX 5.6+)" if token else "no login token (5.5 or older)"
-        )
+        # 5.0's login page has a 64-hex hidden input too: the token says nothing of the version.
+        flavour = "with a form token (sent with the key)" if token else "no form token"
         checks.set("login_page", "ok", f"reached, {flavour}")
         try:
             export = client.probe_export()
@@ -156,9 +160,13 @@ def probe(
         checks.set("csv_permission", "ok", "xml_cdr_export_csv granted")
         checks.set(*_domain_check(export, client.domain))
         try:
-            latest = _check_columns(client, checks, int(now()))
+            latest, window = _check_columns(client, checks, int(now()))
         except VoipbillError as error:
             return checks.fail(error, "columns")
+        try:
+            checks.set(*tenant_check(client, latest, window))
+        except VoipbillError as error:
+            return checks.fail(error, "tenant")
         checks.set(*_clock_check(result, latest or export, now()))
     return result
 
@@ -189,7 +197,46 @@ def _domain_check(export: Export, domain: str) -> tuple[str, str, str]:
     return "domain", "warn", f"exported as {export.filename}, not from domain {domain}"
 
 
-def _check_columns(client: FusionPBXClient, checks: _Checklist, now: int) -> Export | None:
+def tenant_check(
+    client: FusionPBXClient, export: Export | None, window: tuple[int, int]
+) -> tuple[str, str, str]:
+    """Whose calls the export holds: the configured tenant's, not the Host's (CONTRACT §0).
+
+    FusionPBX 5.2+ exports the tenant the key was checked against. 5.0 and 5.1 (whose exports
+    have no `status` column) export the tenant the Host header names: voipbill sends the
+    tenant there, so the rows must change when the Host does; if they do not, something in
+    between rewrites Host and the rows are whichever tenant it names.
+    """
+    tenants = row_tenants(export.body) if export is not None else set()
+    if export is None or not tenants:
+        return "tenant", "skip", "no CDRs in the last 7 days to tell whose calls they are"
+    uuid = next(iter(tenants))
+    if "status" in header_columns(export.body):
+        return "tenant", "ok", f"one tenant's calls (domain_uuid {uuid}), the key's domain"
+    try:
+        other = client.export_as_host(NO_TENANT_HOST, *window)
+    except VoipbillError as error:
+        return "tenant", "warn", f"cannot compare with another Host header: {error.message}"
+    if row_tenants(other.body) == tenants:
+        raise errors.WrongTenant(
+            f"{client.server.name}: the export is not domain {client.domain}'s for sure: this "
+            "FusionPBX (5.0/5.1 export columns) takes the tenant from the Host header, and its "
+            f"rows stay those of domain_uuid {uuid} whatever Host voipbill sends",
+            hint="a proxy in front of FusionPBX rewrites Host: make it pass Host on (nginx: "
+            f"proxy_set_header Host $host), or point servers -> {client.server.name} -> url "
+            "at FusionPBX itself",
+        )
+    return (
+        "tenant",
+        "ok",
+        f"domain_uuid {uuid}: this FusionPBX (5.0/5.1 export) takes the tenant from the Host "
+        f"header, and voipbill sends Host: {client.domain}",
+    )
+
+
+def _check_columns(
+    client: FusionPBXClient, checks: _Checklist, now: int
+) -> tuple[Export | None, tuple[int, int]]:
     """Export recent chunks, newest first, until one has CDRs; check its header."""
     # The probe's empty answer has no header (CONTRACT §2.2), so look at real CDRs:
     # the last day first, then back a week, one chunk at a time.
@@ -203,7 +250,7 @@ def _check_columns(client: FusionPBXClient, checks: _Checklist, now: int) -> Exp
         stop = start
     else:
         checks.set("columns", "skip", "no CDRs in the last 7 days to check columns")
-        return export
+        return None, (now, now)
     assert export is not None
     present = header_columns(export.body)
     missing = [column for column in NEEDED_COLUMNS if column not in present]
@@ -216,7 +263,7 @@ def _check_columns(client: FusionPBXClient, checks: _Checklist, now: int) -> Exp
             f"{client.server.name}: the export lacks column(s) {', '.join(missing)}", hint=hint
         )
     checks.set("columns", "ok", f"{len(present)} columns, all {len(NEEDED_COLUMNS)} needed")
-    return export
+    return export, (start + 1, stop)
 
 
 def _clock_check(result: ProbeResult, export: Export, now: float) -> tuple[str, str, str]:
