@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from voipbill.errors import ConfigError
@@ -54,8 +55,9 @@ class DeckError(ConfigError):
         super().__init__(message, hint=f"{hint}; {check}" if hint else f"fix the deck; {check}")
 
 
-@dataclass(frozen=True, slots=True)
-class DeckRow:
+class DeckRow(NamedTuple):
+    """One prefix of a deck line (a tuple: a deck has 100k of them, built in one go)."""
+
     prefix: str
     description: str
     rate: Decimal  # per minute (SPEC §3)

@@ -206,6 +206,7 @@ class _Rows:
         padding = [""] * (width + 1)
         rates, fees, increments, dates = self.rates, self.fees, self.increments, self.dates
         rows: list[DeckRow] = []
+        append, new = rows.append, tuple.__new__
         errors: list[str] = []
         inactive: list[int] = []
         by_origin: list[int] = []
@@ -240,7 +241,18 @@ class _Rows:
                 if at_origin is not None and record[at_origin].strip():
                     by_origin.append(line)
                     continue
-                prefixes = self._prefixes(record[at_prefix], prepend, problems)
+                cell = record[at_prefix]
+                if prepend or "," in cell:
+                    prefixes = self._prefixes(cell, prepend, problems)
+                else:
+                    digits = cell.strip()
+                    if digits.startswith("+"):
+                        digits = digits[1:]
+                    if _PREFIX.fullmatch(digits):
+                        prefixes = [digits]
+                    else:
+                        prefixes = []
+                        problems.append(f"prefix {cell.strip()!r} is not 1-15 digits")
                 text = record[at_rate].strip()
                 if text not in rates:
                     rates[text] = self._rate(text)
@@ -288,17 +300,20 @@ class _Rows:
                 assert rate is not None and connect_fee is not None
                 description = record[at_description].strip()
                 for digits in prefixes:
-                    rows.append(
-                        DeckRow(
-                            digits,
-                            description,
-                            rate,
-                            connect_fee,
-                            increment,
-                            effective_from,
-                            line,
-                            no_charge,
-                            included,
+                    append(
+                        new(
+                            DeckRow,
+                            (
+                                digits,
+                                description,
+                                rate,
+                                connect_fee,
+                                increment,
+                                effective_from,
+                                line,
+                                no_charge,
+                                included,
+                            ),
                         )
                     )
         except csv.Error as exc:
