@@ -125,7 +125,7 @@ def summary_table(deck: Deck, preset: str) -> Table:
     table.add_row("preset", preset)
     for option, value in report.settings:
         table.add_row(option, value)
-    table.add_row("columns read", "\n".join(f"{cell!r} -> {name}" for cell, name in report.columns))
+    table.add_row("column map", "\n".join(f"{cell!r} -> {name}" for cell, name in report.columns))
     ignored = ", ".join(repr(cell) for cell in report.ignored) or "none"
     if report.extra_cells_ignored:
         ignored += " (and any cell after the eighth)"
