@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from voipbill import config as config_module
 from voipbill.decks import Deck, DeckError, DeckLayout, header_key, load_deck
 from voipbill.errors import ConfigError
 from voipbill.increments import Increment
@@ -301,3 +302,59 @@ def test_seconds_cells_are_whole_numbers(tmp_path: Path, cell: str) -> None:
 def test_voipbill_preset_reads_the_per_row_rule_columns(tmp_path: Path) -> None:
     deck = load(tmp_path, "prefix,rate,no_charge_seconds,included_seconds\n44,0.02,0,\n")
     assert (deck.rows[0].no_charge_seconds, deck.rows[0].included_seconds) == (0, None)
+
+
+# -- the [decks.X] keys of the config ----------------------------------------------------------
+
+CONFIG = """
+timezone = "America/Toronto"
+currency = "CAD"
+
+[decks.carrier]
+path = "deck.csv"
+{keys}
+"""
+
+
+def config_deck(tmp_path: Path, keys: str) -> DeckLayout:
+    path = tmp_path / "voipbill.toml"
+    path.write_text(CONFIG.format(keys=keys), encoding="utf-8")
+    return config_module.load(path).decks["carrier"].layout
+
+
+def test_deck_options_and_column_lists_are_read_from_the_config(tmp_path: Path) -> None:
+    keys = (
+        'preset = "magnus"\nheader = false\nprefix_prepend = "1"\nrate_unit = "second"\n'
+        'date_format = "%d/%m/%Y"'
+    )
+    assert config_deck(tmp_path, keys) == DeckLayout(
+        preset="magnus",
+        header=False,
+        prefix_prepend="1",
+        rate_unit="second",
+        date_format="%d/%m/%Y",
+    )
+    layout = config_deck(
+        tmp_path, '[decks.carrier.columns]\nrate = ["Price", "Rate/min"]\nprefix = "Dial"'
+    )
+    assert layout.columns == {"rate": ("Price", "Rate/min"), "prefix": ("Dial",)}
+
+
+@pytest.mark.parametrize(
+    ("keys", "message"),
+    [
+        ('rate_unit = "hour"', "decks -> carrier -> rate_unit: 'hour': use 'minute' or 'second'"),
+        ('preset = "astpp"\nheader = false', "decks -> carrier -> header: header = false is for"),
+        (
+            "[decks.carrier.columns]\nrate = []",
+            "decks -> carrier -> columns -> rate: give a header",
+        ),
+        ("[decks.carrier.columns]\nrate = 5", "decks -> carrier -> columns -> rate: expected"),
+        ('prefix_prepend = "1a"', "decks -> carrier -> prefix_prepend: '1a' must be digits"),
+        ("header = 0", "decks -> carrier -> header: expected a boolean"),
+    ],
+)
+def test_bad_deck_keys_name_their_key_path(tmp_path: Path, keys: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        config_deck(tmp_path, keys)
+    assert caught.value.message.startswith(message)
