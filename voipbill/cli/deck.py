@@ -39,7 +39,7 @@ def check(
         typer.Argument(
             help="The deck CSV file (or give --deck to check a deck of the config).",
             dir_okay=False,
-            metavar="[PATH]",
+            metavar="PATH",
             show_default=False,
         ),
     ] = None,
@@ -48,7 +48,7 @@ def check(
         typer.Option(
             "--deck",
             "-d",
-            help="A [decks.NAME] of the config (--config): its path, preset, columns and "
+            help="A deck of the config (--config), by name: its path, preset, columns and "
             "options, read exactly as `rate` reads them.",
         ),
     ] = None,
