@@ -45,14 +45,14 @@ def test_case_a_trailing_currency_and_separators_do_not_matter() -> None:
 
 def test_two_cells_for_one_read_column_are_refused(tmp_path: Path) -> None:
     errors = problems(tmp_path, "prefix,rate,Rate\n44,0.02,0.03\n")
-    assert errors == ["ambiguous columns: 'rate' (column 2) and 'Rate' (column 3) are all rate"]
+    assert errors == ["ambiguous columns: 'rate' (column 2) and 'Rate' (column 3) are both rate"]
 
 
 def test_two_names_of_one_preset_column_in_one_header_are_refused(tmp_path: Path) -> None:
     text = "Code,Cost/Min,Per Minute Cost\n44,0.02,0.03\n"
     errors = problems(tmp_path, text, preset="astpp")
     assert errors == [
-        "ambiguous columns: 'Cost/Min' (column 2) and 'Per Minute Cost' (column 3) are all rate"
+        "ambiguous columns: 'Cost/Min' (column 2) and 'Per Minute Cost' (column 3) are both rate"
     ]
 
 

@@ -234,7 +234,8 @@ def column_map(header: Sequence[str], layout: DeckLayout) -> tuple[ColumnMap, li
         found = [index for index, key in enumerate(keys) if key in wanted]
         if len(found) > 1:
             shown = " and ".join(f"{cells[i]!r} (column {i + 1})" for i in found)
-            problems.append(f"ambiguous columns: {shown} are all {name}")
+            both = "both" if len(found) == 2 else "all"
+            problems.append(f"ambiguous columns: {shown} are {both} {name}")
             hint = (
                 "remove the extra column, or name the one to read in [decks.X.columns], "
                 f'e.g. {name} = "<its header>"'
