@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TypedDict
 
 from voipbill.config import Package, SpecialRule
 from voipbill.decks import Deck
@@ -35,6 +36,20 @@ class RateSource:
     increment: Increment
     charges_flat: bool = True  # special `per_minute` rules charge no flat part
     charges_minutes: bool = True  # special `flat_per_call` rules charge no minutes
+    # SPEC §6 per-call rules: the deck row's cells, else the package's
+    no_charge_seconds: int = 0  # an answered call of at most this billsec is no_charge
+    included_seconds: int = 0  # taken off billsec before the increment
+    minimum_cost: Decimal = _ZERO  # a call that pays anything pays at least this
+
+    def billed_seconds(self, billsec: int) -> int:
+        """SPEC §6.2-3: the included seconds come off first; a call inside them bills 0 s."""
+        return self.increment.billed_seconds(billsec - self.included_seconds)
+
+
+class _Rules(TypedDict):
+    no_charge_seconds: int
+    included_seconds: int
+    minimum_cost: Decimal
 
 
 class PriceList:
@@ -58,6 +73,12 @@ class PriceList:
         # SPEC §6.2: the longest custom prefix wins
         self.custom = sorted(package.custom_rates, key=lambda rate: -len(rate.prefix))
         self._deck_sources: dict[int, RateSource] = {}  # id(deck row) -> its marked-up source
+        # SPEC §6: every source but a deck row with its own cells uses the package's
+        self.rules = _Rules(
+            no_charge_seconds=package.no_charge_seconds,
+            included_seconds=package.included_seconds,
+            minimum_cost=package.minimum_cost,
+        )
 
     def source(
         self, original: str, number: Normalised, direction: str, start_epoch: int
@@ -92,6 +113,7 @@ class PriceList:
                 self.package.inbound_rate,
                 _ZERO,
                 self.increments["inbound"],
+                **self.rules,
             )
         if number.number_class in _SPECIAL_ONLY:
             return None
@@ -105,6 +127,7 @@ class PriceList:
                     custom.rate,
                     custom.connect_fee,
                     custom.increment or self.increments["outbound"],
+                    **self.rules,
                 )
         return None
 
@@ -124,6 +147,7 @@ class PriceList:
                     increment=self.increments[direction],
                     charges_flat=rule.mode != "per_minute",
                     charges_minutes=rule.mode != "flat_per_call",
+                    **self.rules,
                 )
         return None
 
@@ -136,6 +160,7 @@ class PriceList:
             return None
         source = self._deck_sources.get(id(row))
         if source is None:
+            package = self.package
             source = self._deck_sources[id(row)] = RateSource(
                 "deck",
                 row.prefix,
@@ -143,17 +168,27 @@ class PriceList:
                 row.rate * self.markup,
                 row.connect_fee * self.markup,
                 row.increment or self.increments["outbound"],
+                no_charge_seconds=package.no_charge_seconds
+                if row.no_charge_seconds is None
+                else row.no_charge_seconds,
+                included_seconds=package.included_seconds
+                if row.included_seconds is None
+                else row.included_seconds,
+                minimum_cost=package.minimum_cost,
             )
         return source
 
 
 def cost(source: RateSource, billed_seconds: int, free_seconds: int) -> Decimal:
-    """SPEC §6: connect_fee + rate × (billed − free) / 60; a fully free call costs 0."""
+    """SPEC §6.5-6: connect_fee + rate × (billed − free) / 60; a fully free call costs 0; a
+    cost above 0 and below the package's minimum_cost is the minimum (unrounded)."""
     if free_seconds and free_seconds >= billed_seconds:
         return _ZERO
     amount = source.connect_fee if source.charges_flat else _ZERO
     if source.charges_minutes:
         amount += source.rate * (billed_seconds - free_seconds) / _SIXTY
+    if amount < source.minimum_cost and amount > 0:
+        return source.minimum_cost
     return amount
 
 

@@ -133,6 +133,7 @@ class _Decision:
         "number",
         "original",
         "rated",
+        "short",
         "unanswered",
     )
 
@@ -146,6 +147,8 @@ class _Decision:
         self.unanswered = Outcome(number, direction, category, UNANSWERED)
         self.no_charge: Outcome | None = None
         self.no_charge_reason = ""
+        # SPEC §6.1: a call within its rate source's no_charge_seconds
+        self.short = Outcome(number, direction, category, NO_CHARGE)
         self.dated = False  # the deck row depends on the call's start: look it up per call
         self.dated_outcomes: dict[tuple[int, bool], Outcome] = {}  # (id(source), late) ->
         self.rated: Outcome | None = None
@@ -355,6 +358,9 @@ class ServiceRater:
             fixed = decision.late if late else decision.rated
             assert fixed is not None  # set by _decide for every decision that reaches here
             outcome = fixed
+        source = outcome.source
+        if source is not None and billsec <= source.no_charge_seconds:
+            outcome = decision.short
         if trace is not None:
             self._trace_status(outcome, decision, record, billsec)
         texts = self._texts
@@ -380,7 +386,9 @@ class ServiceRater:
         elif status == UNANSWERED:
             reason = f"billsec {billsec}, status {record.status or 'empty'}"
         elif status == NO_CHARGE:
-            reason = decision.no_charge_reason
+            reason = decision.no_charge_reason or (
+                f"billsec {billsec} s is within the rate source's no_charge_seconds"
+            )
         elif outcome.source is None:
             reason = "no rate source (no special rule, custom rate, deck row or inbound rate)"
         else:
@@ -388,10 +396,15 @@ class ServiceRater:
         self.trace.append(("status", f"{status}: {reason}"))
         source = outcome.source
         if source is not None:
-            billed = source.increment.billed_seconds(billsec)
+            billed = source.billed_seconds(billsec)
+            included = source.included_seconds
+            after = f", {included} s included" if included else ""
             self.trace.append(("rate source", pricing.describe(source)))
             self.trace.append(
-                ("increment", f"{source.increment}: billsec {billsec} s -> billed {billed} s")
+                (
+                    "increment",
+                    f"{source.increment}: billsec {billsec} s{after} -> billed {billed} s",
+                )
             )
 
     # -- SPEC §6: free minutes, cost, rounding ---------------------------------------------------
@@ -419,13 +432,13 @@ class ServiceRater:
                 if increment is None:
                     yield (start, call_uuid, outcome, billsec, extension, caller, 0, 0, zero_cost)
                 else:  # unrated: billed by the package increment, no cost (SPEC §6)
-                    billed = increment.billed_seconds(billsec)
+                    billed = increment.billed_seconds(billsec - self.package.included_seconds)
                     yield (start, call_uuid, outcome, billsec, extension, caller, billed, 0, None)
                 continue
             key = (id(source), billsec)
             cached = costs.get(key)
             if cached is None:
-                billed = source.increment.billed_seconds(billsec)
+                billed = source.billed_seconds(billsec)
                 billed_key = (id(source), billed)
                 rounded = by_billed.get(billed_key)
                 if rounded is None:

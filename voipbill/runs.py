@@ -9,7 +9,7 @@ from typing import Protocol
 from voipbill.bulk import no_cyclic_gc
 from voipbill.cdrs import CdrRecord
 from voipbill.config import Config, Service
-from voipbill.decks import Deck, load_deck
+from voipbill.decks import Deck, check_command, load_deck
 from voipbill.errors import ConfigError, UsageError
 from voipbill.numbers import Normaliser, NumberPlan
 from voipbill.periods import Period
@@ -241,9 +241,9 @@ def build_raters(
                 deck_config = config.decks[package.deck]
                 decks[package.deck] = load_deck(
                     deck_config.path,
-                    preset=deck_config.preset,
-                    columns=deck_config.columns,
+                    layout=deck_config.layout,
                     timezone=config.timezone,
+                    check_command=check_command(config.path, package.deck),
                 )
             deck = decks[package.deck]
         if package.name not in normalisers:

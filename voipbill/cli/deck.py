@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -14,11 +14,13 @@ import typer
 from rich.table import Table
 
 from voipbill.cli import output
-from voipbill.decks import Deck, DeckError, load_deck
+from voipbill.cli.context import state
+from voipbill.decks import Deck, DeckError, DeckLayout, check_command, load_deck
 from voipbill.errors import InvalidInputError, UsageError
 from voipbill.money import format_money
 
 app = typer.Typer(help="Rate deck tools.", no_args_is_help=True)
+MAX_LINES_SHOWN = 10
 
 
 class Preset(StrEnum):
@@ -26,34 +28,71 @@ class Preset(StrEnum):
     ictvoip = "ictvoip"
     astpp = "astpp"
     magnus = "magnus"
+    twilio = "twilio"
 
 
 @app.command("check")
 def check(
-    path: Annotated[Path, typer.Argument(help="The deck CSV file.", dir_okay=False)],
+    ctx: typer.Context,
+    path: Annotated[
+        Path | None,
+        typer.Argument(
+            help="The deck CSV file (or give --deck to check a deck of the config).",
+            dir_okay=False,
+            metavar="PATH",
+            show_default=False,
+        ),
+    ] = None,
+    deck_name: Annotated[
+        str | None,
+        typer.Option(
+            "--deck",
+            "-d",
+            help="A deck of the config (--config), by name: its path, preset, columns and "
+            "options, read exactly as `rate` reads them.",
+        ),
+    ] = None,
     preset: Annotated[
-        Preset, typer.Option("--preset", "-p", help="Column layout of the file.")
-    ] = Preset.voipbill,
+        Preset | None,
+        typer.Option("--preset", "-p", help="Column layout of PATH (default: voipbill)."),
+    ] = None,
     timezone: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--timezone",
-            help="Zone whose midnight starts an effective_from date (the config's `timezone`).",
+            help="Zone whose midnight starts an effective_from date of PATH (default: UTC; "
+            "with --deck, the config's `timezone`).",
         ),
-    ] = "UTC",
+    ] = None,
 ) -> None:
-    """Check a rate deck: print its size and ranges, or every problem with its line number.
+    """Check a rate deck: how its cells are read, its size and ranges, or every problem with
+    its line number.
 
     Exit code 1 when the deck would be refused by `voipbill rate`.
     """
+    if deck_name is not None:
+        if path is not None or preset is not None or timezone is not None:
+            raise UsageError(
+                "give PATH (with --preset, --timezone) or --deck NAME, not both",
+                hint="--deck reads the path, preset and options from the config",
+            )
+        config = state(ctx).load_config()
+        if deck_name not in config.decks:
+            known = ", ".join(config.decks) or "none"
+            raise UsageError(
+                f"no deck named {deck_name!r} in {config.path}", hint=f"configured decks: {known}"
+            )
+        deck_config = config.decks[deck_name]
+        path, layout, zone = deck_config.path, deck_config.layout, config.timezone
+        command = check_command(config.path, deck_name)
+    elif path is None:
+        raise UsageError("give a deck file PATH, or --deck NAME of the config")
+    else:
+        layout = DeckLayout(preset=(preset or Preset.voipbill).value)
+        zone = _zone(timezone or "UTC")
+        command = None
     try:
-        zone = ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise UsageError(
-            f"--timezone: unknown time zone {timezone!r}", hint='e.g. "America/Toronto"'
-        ) from None
-    try:
-        deck = load_deck(path, preset=preset.value, timezone=zone)
+        deck = load_deck(path, layout=layout, timezone=zone, check_command=command)
     except DeckError as exc:
         # The problems are this command's result, so they are data on stdout (all of them).
         with output.data_stream(None) as stream:
@@ -62,21 +101,44 @@ def check(
         count = len(exc.errors)
         raise InvalidInputError(
             f"rate deck {path} refused: {count} problem{'s' if count > 1 else ''}",
-            hint=exc.hint if count == 1 else "fix every line listed, then check again",
+            hint=exc.fix or "fix every line listed, then check again",
         ) from None
-    output.stdout().print(summary_table(deck, preset.value))
+    output.stdout().print(summary_table(deck, layout.preset))
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageError(
+            f"--timezone: unknown time zone {name!r}", hint='e.g. "America/Toronto"'
+        ) from None
 
 
 def summary_table(deck: Deck, preset: str) -> Table:
     rows = deck.rows
+    report = deck.report
     table = Table()
     table.add_column("rate deck")
     table.add_column("result", overflow="fold")
     table.add_row("file", str(deck.path))
     table.add_row("preset", preset)
+    for option, value in report.settings:
+        table.add_row(option, value)
+    table.add_row("column map", "\n".join(f"{cell!r} -> {name}" for cell, name in report.columns))
+    ignored = ", ".join(repr(cell) for cell in report.ignored) or "none"
+    if report.extra_cells_ignored:
+        ignored += " (and any cell after the eighth)"
+    table.add_row("ignored cells", ignored)
+    left_out = [
+        f"{len(lines)} row{_s(len(lines))} {reason}: line{_s(len(lines))} {_lines(lines)}"
+        for reason, lines in report.left_out.items()
+    ]
+    table.add_row("rows left out", "\n".join(left_out) or "none")
     table.add_row("rows", str(len(rows)))
-    table.add_row("distinct prefixes", str(len({row.prefix for row in rows})))
-    lengths = Counter(len(prefix) for prefix in {row.prefix for row in rows})
+    prefixes = {row.prefix for row in rows}
+    table.add_row("distinct prefixes", str(len(prefixes)))
+    lengths = Counter(len(prefix) for prefix in prefixes)
     spread = ", ".join(f"{length}: {lengths[length]}" for length in sorted(lengths))
     table.add_row("prefix lengths", f"{min(lengths)}-{max(lengths)} digits ({spread})")
     table.add_row("rate per minute", _range(row.rate for row in rows))
@@ -87,6 +149,16 @@ def summary_table(deck: Deck, preset: str) -> Table:
     )
     own = sum(1 for row in rows if row.increment is not None)
     table.add_row("own increment", f"{own} row{_s(own)} (the others use the package's)")
+    for name in ("no_charge_seconds", "included_seconds"):
+        values = [getattr(row, name) for row in rows if getattr(row, name) is not None]
+        if values or any(column == name for _, column in report.columns):
+            table.add_row(
+                name,
+                f"{min(values)}-{max(values)} s in {len(values)} row{_s(len(values))} "
+                "(the others use the package's)"
+                if values
+                else "empty in every row (the package's applies)",
+            )
     dated = sorted({row.effective_from for row in rows if row.effective_from is not None})
     count = sum(1 for row in rows if row.effective_from is not None)
     table.add_row(
@@ -99,6 +171,13 @@ def summary_table(deck: Deck, preset: str) -> Table:
 def _range(values: Iterable[Decimal]) -> str:
     ordered = sorted(values)
     return f"{format_money(ordered[0])} - {format_money(ordered[-1])}"
+
+
+def _lines(lines: Sequence[int]) -> str:
+    shown = ", ".join(str(line) for line in lines[:MAX_LINES_SHOWN])
+    return shown + (
+        f" and {len(lines) - MAX_LINES_SHOWN} more" if len(lines) > MAX_LINES_SHOWN else ""
+    )
 
 
 def _s(count: int) -> str:

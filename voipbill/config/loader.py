@@ -63,7 +63,7 @@ def load(path: Path | None = None, *, check_fields: bool = True) -> Config:
 
 
 _NAME = re.compile(r"[A-Za-z0-9_.-]+")
-_PRESETS = tuple(decks.PRESETS)
+_MAX_SECONDS = 99_999  # as a deck's seconds cells (SPEC §3)
 _DIRECTIONS = ("outbound", "inbound", "both")
 # the price fields each special rule mode needs; the others are refused
 _SPECIAL_MODE_FIELDS = {
@@ -209,21 +209,27 @@ class _Loader:
 
     def deck(self, table: Table, name: str) -> DeckConfig:
         path = table.require("path", str)
-        preset = table.string("preset", "voipbill")
-        assert preset is not None
-        if preset not in _PRESETS:
-            raise table.error(
-                "preset", f"unknown preset {preset!r}", hint=f"one of {', '.join(_PRESETS)}"
-            )
         columns_table = table.table("columns")
-        columns: dict[str, str] = {}
+        columns: dict[str, tuple[str, ...]] = {}
         for key in list(columns_table.data):
-            if key not in decks.CANONICAL:
-                raise columns_table.error(
-                    key, "unknown column name", hint=f"one of {', '.join(decks.CANONICAL)}"
-                )
-            columns[key] = columns_table.require(key, str)
-        deck = DeckConfig(name=name, path=self.resolve(path), preset=preset, columns=columns)
+            value = columns_table.pop(key, (str, list))
+            names = (value,) if isinstance(value, str) else tuple(value)
+            if not names or not all(isinstance(item, str) for item in names):
+                raise columns_table.error(key, "give a header name or a list of header names")
+            columns[key] = names
+        layout = decks.DeckLayout(
+            preset=table.string("preset", "voipbill") or "voipbill",
+            columns=columns,
+            header=table.pop("header", bool, True),
+            prefix_prepend=table.string("prefix_prepend", "") or "",
+            rate_unit=table.string("rate_unit", "minute") or "minute",
+            date_format=table.string("date_format"),
+        )
+        problem = layout.problem()
+        if problem is not None:
+            key, message, hint = problem
+            raise table.error(key, message, hint=hint)
+        deck = DeckConfig(name=name, path=self.resolve(path), layout=layout)
         table.finish()
         return deck
 
@@ -278,6 +284,9 @@ class _Loader:
             inbound_increment=table.increment("inbound_increment"),
             free_minutes=free_minutes,
             free_categories=self.free_categories(table),
+            no_charge_seconds=self.seconds(table, "no_charge_seconds"),
+            included_seconds=self.seconds(table, "included_seconds"),
+            minimum_cost=table.decimal("minimum_cost", Decimal(0)) or Decimal(0),
             exclude=self.patterns(table, "exclude"),
             no_charge=self.patterns(table, "no_charge"),
             custom_rates=self.custom_rates(table),
@@ -285,6 +294,13 @@ class _Loader:
         )
         table.finish()
         return package
+
+    @staticmethod
+    def seconds(table: Table, key: str) -> int:
+        value: int = table.pop(key, int, 0)
+        if not 0 <= value <= _MAX_SECONDS:
+            raise table.error(key, f"must be a whole number of seconds, 0 to {_MAX_SECONDS}")
+        return value
 
     def rewrite_rules(self, table: Table) -> tuple[tuple[str, str], ...]:
         rules = table.pop("rewrite", list, [])

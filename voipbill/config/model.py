@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import platformdirs
 
+from voipbill.decks.layout import DeckLayout
 from voipbill.errors import ConfigError, UsageError
 from voipbill.increments import Increment
 from voipbill.invoicing.template import DEFAULT_DESCRIPTION
@@ -76,8 +77,11 @@ class Server:
 class DeckConfig:
     name: str
     path: Path
-    preset: str = "voipbill"
-    columns: Mapping[str, str] = field(default_factory=dict)
+    layout: DeckLayout = field(default_factory=DeckLayout)
+
+    @property
+    def preset(self) -> str:
+        return self.layout.preset
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,9 @@ class Package:
     inbound_increment: Increment | None = None
     free_minutes: Decimal = Decimal(0)
     free_categories: tuple[str, ...] = ("national",)
+    no_charge_seconds: int = 0  # SPEC §6 per-call rules; a deck row's cell wins over these
+    included_seconds: int = 0
+    minimum_cost: Decimal = Decimal(0)
     exclude: tuple[str, ...] = ()
     no_charge: tuple[str, ...] = ()
     custom_rates: tuple[CustomRate, ...] = ()
