@@ -27,7 +27,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from voipbill.errors import ExitCode, UsageError, VoipbillError
-from voipbill.files import OutputError, atomic_writer
+from voipbill.files import OutputError, atomic_writer, output_target
 from voipbill.ledger_records import (
     SCHEMA,
     SCHEMA_VERSION,
@@ -334,12 +334,17 @@ class Publication:
 
     path: Path
     backup: Path | None
+    in_place: bool = False  # a device or /dev/stdout: written through, nothing to put back
 
     @classmethod
     def write(cls, path: Path, text: str) -> Publication:
         """Put `text` at `path` atomically (temp file, fsync, rename), keeping the old file as
         a hard link; if the write fails, nothing changed."""
         backup = None
+        path, in_place = output_target(path)  # a symbolic link's target, never the link
+        if in_place:
+            write_output(path, text)
+            return cls(path, None, in_place=True)
         try:
             if path.is_file():
                 backup = path.with_name(f".{path.name}.voipbill-previous")
@@ -358,7 +363,7 @@ class Publication:
         """Undo the write: the previous file back, or no file."""
         if self.backup is not None:
             self.backup.replace(self.path)
-        elif self.path.is_file():
+        elif self.path.is_file() and not self.in_place:
             self.path.unlink()
 
     def discard_backup(self) -> None:

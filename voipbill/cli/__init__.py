@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -62,6 +63,8 @@ def run(args: list[str]) -> int:
     except SystemExit as exc:
         code = exc.code
         code = code if isinstance(code, int) else (0 if code is None else 1)
+        if not _flush_stdout() and code == 0:
+            code = int(ExitCode.USAGE)
         logs.ROOT.info("exit %d", code)
         return code
     except VoipbillError as exc:
@@ -69,6 +72,7 @@ def run(args: list[str]) -> int:
         if debug:
             traceback.print_exc()
         output.error(exc.message, hint=exc.hint)
+        _flush_stdout(report=False)
         return int(exc.exit_code)
     except KeyboardInterrupt:
         logs.ROOT.debug("interrupted", exc_info=True)
@@ -86,3 +90,26 @@ def run(args: list[str]) -> int:
     finally:
         logs.stop()
     return 0
+
+
+def _flush_stdout(*, report: bool = True) -> bool:
+    """Flush the data still buffered for stdout; False (and said on stderr) when it fails.
+
+    A full disk or a closed pipe under stdout is an output that cannot be written (exit 2),
+    not a bug; stdout is then pointed at /dev/null so Python's own flush at exit is quiet.
+    """
+    from voipbill.cli import output
+
+    try:
+        sys.stdout.flush()
+        return True
+    except OSError as exc:
+        if report:
+            output.error(f"cannot write to standard output: {exc.strerror or exc}")
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        except (OSError, ValueError):
+            pass  # not a real descriptor (a test's StringIO): nothing left to flush at exit
+        return False

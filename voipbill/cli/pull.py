@@ -14,6 +14,7 @@ from voipbill.cli.context import state
 from voipbill.cli.options import FromOption, OutputOption, PeriodOption, ServiceOption, ToOption
 from voipbill.fusionpbx import FusionPBXClient
 from voipbill.fusionpbx.errors import UnexpectedResponse
+from voipbill.outputs import refuse_inputs, run_inputs
 from voipbill.periods import resolve_period
 
 
@@ -78,6 +79,7 @@ def command(
 ) -> None:
     """Download a service's CDRs for a period into one FusionPBX CSV (for --cdr-file)."""
     config = state(ctx).load_config()
+    refuse_inputs(output_path, run_inputs(config))
     chosen = config.service(service)
     server = config.server_of(chosen)
     billing_period = resolve_period(config.timezone, from_day=from_day, to_day=to_day, month=period)
