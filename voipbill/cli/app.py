@@ -49,7 +49,8 @@ def main_callback(
             "-c",
             help="Config file (default: $VOIPBILL_CONFIG, then the "
             "user config dir). Accepted before or after the command.",
-            dir_okay=False,
+            # a directory or an unreadable file is the loader's configuration error (exit 3)
+            readable=False,
         ),
     ] = None,
     quiet: Annotated[

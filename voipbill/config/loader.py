@@ -51,7 +51,8 @@ def load(path: Path | None = None, *, check_fields: bool = True) -> Config:
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
     try:
-        document = tomllib.loads(raw.decode("utf-8"), parse_float=Decimal)
+        # utf-8-sig: a BOM at the start (Windows Notepad saves one) is not part of the TOML
+        document = tomllib.loads(raw.decode("utf-8-sig"), parse_float=Decimal)
     except UnicodeDecodeError:
         raise ConfigError(f"{path} is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
@@ -60,6 +61,21 @@ def load(path: Path | None = None, *, check_fields: bool = True) -> Config:
 
 
 _NAME = re.compile(r"[A-Za-z0-9_.-]+")
+_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+# 16 or more letters and digits, some lower case, no `_`: how API keys look (hex, base32, base62)
+_KEY_LIKE = re.compile(r"(?=.*\d)(?=.*[a-z])[A-Za-z0-9]{16,}")
+
+
+def _plausible_variable_name(text: str) -> bool:
+    return bool(_VARIABLE_NAME.fullmatch(text)) and not _KEY_LIKE.fullmatch(text)
+
+
+def _has_credentials(url: str) -> bool:
+    """A `user:password@` (or `user@`) before the host of an http(s) URL."""
+    authority = url.split("://", 1)[-1].split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    return "@" in authority
+
+
 _PRESETS = tuple(decks.PRESETS)
 _DIRECTIONS = ("outbound", "inbound", "both")
 _SPECIAL_MODES = ("flat_per_call", "per_minute", "hybrid")
@@ -134,6 +150,14 @@ class _Loader:
 
     def server(self, table: Table, name: str) -> Server:
         url = table.require("url", str)
+        if _has_credentials(url):
+            # never echoed: the password would land on stderr, in a log file or a cron mail
+            raise table.error(
+                "url",
+                "a URL with a user name or password is refused (the value is not shown)",
+                hint="remove the user:password@ part; the API key goes in api_key_env or "
+                "api_key_file",
+            )
         if not re.match(r"https?://[^/\s]+", url):
             raise table.error(
                 "url", f"{url!r} is not an http(s) URL", hint='e.g. "https://pbx.example.net"'
@@ -145,6 +169,15 @@ class _Loader:
                 hint="use api_key_env or api_key_file",
             )
         key_env = table.string("api_key_env")
+        if key_env is not None and not _plausible_variable_name(key_env):
+            # most likely the key itself, pasted in the variable's place: never echoed
+            raise table.error(
+                "api_key_env",
+                "is not an environment variable name; it looks like a pasted key "
+                "(the value is not shown)",
+                hint='name the variable that holds the key, e.g. "VOIPBILL_WAT5_KEY", and '
+                "export the key in it",
+            )
         key_file = table.string("api_key_file")
         if (key_env is None) == (key_file is None):
             raise table.error(
