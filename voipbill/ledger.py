@@ -31,6 +31,7 @@ from voipbill.files import OutputError, atomic_writer, output_target
 from voipbill.ledger_records import (
     SCHEMA,
     SCHEMA_VERSION,
+    VOID_REASONS,
     LedgerCall,
     RunRecord,
     Selection,
@@ -139,6 +140,7 @@ class Ledger:
             "voided FROM runs" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id"
         )
         records = []
+        reasons = self._void_reasons()
         for row in self.connection.execute(sql, args).fetchall():
             totals = tuple(
                 ServiceTotal(name, calls, late, Decimal(amount))
@@ -168,9 +170,17 @@ class Ledger:
                     created=row[15],
                     voided=row[16],
                     per_service=totals,
+                    void_reason=reasons.get(row[0]),
                 )
             )
         return records
+
+    def _void_reasons(self) -> dict[int, str]:
+        try:
+            rows = self.connection.execute("SELECT run_id, reason FROM void_reasons").fetchall()
+        except sqlite3.OperationalError:  # no run of this ledger was voided with a reason
+            return {}
+        return {int(run_id): str(reason) for run_id, reason in rows}
 
     def run(self, run_id: int) -> RunRecord:
         found = self.runs(run_id=run_id)
@@ -303,7 +313,7 @@ class Ledger:
         """The one point where a run becomes billed (kept apart so tests can fail it)."""
         self.connection.execute("COMMIT")
 
-    def void(self, run_id: int) -> RunRecord:
+    def void(self, run_id: int, reason: str | None = None) -> RunRecord:
         """Mark a committed run voided and release its calls (kept in voided_calls)."""
         record = self.run(run_id)
         if record.status == VOIDED:
@@ -320,6 +330,9 @@ class Ledger:
             connection.execute(
                 "UPDATE runs SET status = ?, voided = ? WHERE id = ?", (VOIDED, _now(), run_id)
             )
+            if reason:
+                connection.execute(VOID_REASONS)
+                connection.execute("INSERT INTO void_reasons VALUES (?, ?)", (run_id, reason))
             self._commit()
         except BaseException:
             self._rollback()

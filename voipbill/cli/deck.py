@@ -30,7 +30,9 @@ class Preset(StrEnum):
 
 @app.command("check")
 def check(
-    path: Annotated[Path, typer.Argument(help="The deck CSV file.", dir_okay=False)],
+    path: Annotated[
+        Path, typer.Argument(metavar="PATH", help="The deck CSV file.", dir_okay=False)
+    ],
     preset: Annotated[
         Preset, typer.Option("--preset", "-p", help="Column layout of the file.")
     ] = Preset.voipbill,
