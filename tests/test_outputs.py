@@ -211,3 +211,10 @@ def test_output_target_follows_links_and_stops_at_open_file_links(tmp_path: Path
     assert output_target(Path("/dev/null")) == (Path("/dev/null"), True)
     assert output_target(Path("/dev/stdout"))[1] is True
     assert output_target(tmp_path / "new.csv") == (tmp_path / "new.csv", False)
+
+
+def test_help_into_a_full_disk_is_exit_2_not_a_bug(tmp_path: Path) -> None:
+    with Path("/dev/full").open("w") as full:
+        done = _voipbill(["--help"], full, tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert "No space left on device" in done.stderr and "bug" not in done.stderr

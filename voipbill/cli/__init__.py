@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import traceback
@@ -79,6 +80,12 @@ def run(args: list[str]) -> int:
         output.error("interrupted")
         return 130
     except Exception as exc:
+        if isinstance(exc, OSError) and exc.filename is None and exc.errno in _WRITE_ERRORS:
+            # a write that no guarded stream saw (typer printing --help into a full disk)
+            logs.ROOT.debug("output cannot be written", exc_info=True)
+            output.error(f"cannot write the output: {exc.strerror or exc}")
+            _flush_stdout(report=False)
+            return int(ExitCode.USAGE)
         logs.ROOT.debug("internal error", exc_info=True)
         if debug:
             traceback.print_exc()
@@ -90,6 +97,10 @@ def run(args: list[str]) -> int:
     finally:
         logs.stop()
     return 0
+
+
+# what writing to a full disk, a closed pipe or a failing device raises
+_WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EPIPE, errno.EIO}
 
 
 def _flush_stdout(*, report: bool = True) -> bool:
