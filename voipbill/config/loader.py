@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 
 from voipbill import decks, fields, patterns
+from voipbill.config import secret_checks
 from voipbill.config.model import (
     Config,
     CustomRate,
@@ -61,21 +62,6 @@ def load(path: Path | None = None, *, check_fields: bool = True) -> Config:
 
 
 _NAME = re.compile(r"[A-Za-z0-9_.-]+")
-_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
-# 16 or more letters and digits, some lower case, no `_`: how API keys look (hex, base32, base62)
-_KEY_LIKE = re.compile(r"(?=.*\d)(?=.*[a-z])[A-Za-z0-9]{16,}")
-
-
-def _plausible_variable_name(text: str) -> bool:
-    return bool(_VARIABLE_NAME.fullmatch(text)) and not _KEY_LIKE.fullmatch(text)
-
-
-def _has_credentials(url: str) -> bool:
-    """A `user:password@` (or `user@`) before the host of an http(s) URL."""
-    authority = url.split("://", 1)[-1].split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
-    return "@" in authority
-
-
 _PRESETS = tuple(decks.PRESETS)
 _DIRECTIONS = ("outbound", "inbound", "both")
 _SPECIAL_MODES = ("flat_per_call", "per_minute", "hybrid")
@@ -150,14 +136,7 @@ class _Loader:
 
     def server(self, table: Table, name: str) -> Server:
         url = table.require("url", str)
-        if _has_credentials(url):
-            # never echoed: the password would land on stderr, in a log file or a cron mail
-            raise table.error(
-                "url",
-                "a URL with a user name or password is refused (the value is not shown)",
-                hint="remove the user:password@ part; the API key goes in api_key_env or "
-                "api_key_file",
-            )
+        secret_checks.check_url(table, url)
         if not re.match(r"https?://[^/\s]+", url):
             raise table.error(
                 "url", f"{url!r} is not an http(s) URL", hint='e.g. "https://pbx.example.net"'
@@ -169,15 +148,8 @@ class _Loader:
                 hint="use api_key_env or api_key_file",
             )
         key_env = table.string("api_key_env")
-        if key_env is not None and not _plausible_variable_name(key_env):
-            # most likely the key itself, pasted in the variable's place: never echoed
-            raise table.error(
-                "api_key_env",
-                "is not an environment variable name; it looks like a pasted key "
-                "(the value is not shown)",
-                hint='name the variable that holds the key, e.g. "VOIPBILL_WAT5_KEY", and '
-                "export the key in it",
-            )
+        if key_env is not None:
+            secret_checks.check_variable_name(table, "api_key_env", key_env)
         key_file = table.string("api_key_file")
         if (key_env is None) == (key_file is None):
             raise table.error(
