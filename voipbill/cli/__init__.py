@@ -80,7 +80,7 @@ def run(args: list[str]) -> int:
         output.error("interrupted")
         return 130
     except Exception as exc:
-        if _failed_printing(exc):
+        if isinstance(exc, OSError) and _failed_printing(exc):
             # a write that no guarded stream saw (typer printing --help into a full disk)
             logs.ROOT.debug("output cannot be written", exc_info=True)
             output.error(f"cannot write the output: {exc.strerror or exc}")
@@ -103,9 +103,9 @@ def run(args: list[str]) -> int:
 _WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EPIPE, errno.EIO}
 
 
-def _failed_printing(exc: Exception) -> bool:
-    """An OSError of a write inside rich or typer printing (help, a usage box)."""
-    if not isinstance(exc, OSError) or exc.errno not in _WRITE_ERRORS:
+def _failed_printing(exc: OSError) -> bool:
+    """The error of a write inside rich or typer printing (help, a usage box)."""
+    if exc.errno not in _WRITE_ERRORS:
         return False
     innermost = exc.__traceback__
     while innermost is not None and innermost.tb_next is not None:
