@@ -16,7 +16,10 @@ silently (SPEC §4). Time comes from ``start_epoch`` only (CONTRACT §8.1, §8.2
 from __future__ import annotations
 
 import csv
+import io
+import os
 import re
+import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
@@ -65,6 +68,7 @@ REQUIRED_COLUMNS = (
 # `leg` is optional here (a missing column counts as a, SPEC §4.1); test-connection wants it too.
 
 _TEXT_LIMIT = 200
+_EXCERPT_LIMIT = 40
 _WHOLE = re.compile(r"\s*([+-]?[0-9]+)(?:\.0*)?\s*", re.ASCII)
 _TAG = re.compile(r"<[^>]*>")
 
@@ -130,8 +134,10 @@ def read_cdr_file(path: Path, *, problems: list[CdrProblem]) -> Iterator[CdrReco
     """read_cdrs over a file (``--cdr-file``); UsageError when it cannot be opened or read.
 
     The file is decoded as UTF-8; an undecodable line is read with replacement characters and
-    reported in ``problems``.
+    reported in ``problems``. ``-`` is standard input (a pipe from another program).
     """
+    if str(path) == "-":
+        return _read_handle(_stdin_bytes(), Path("stdin"), problems)
     try:
         handle = path.open("rb")
     except OSError as exc:
@@ -140,6 +146,15 @@ def read_cdr_file(path: Path, *, problems: list[CdrProblem]) -> Iterator[CdrReco
             hint="give --cdr-file the path of a FusionPBX CSV export",
         ) from None
     return _read_handle(handle, path, problems)
+
+
+def _stdin_bytes() -> BinaryIO:
+    """Standard input as bytes, through its own descriptor: reading it to the end and closing
+    it leaves sys.stdin open."""
+    try:
+        return os.fdopen(os.dup(sys.stdin.fileno()), "rb")
+    except (OSError, ValueError):  # io.UnsupportedOperation: a text-only stdin (tests)
+        return io.BytesIO(sys.stdin.read().encode("utf-8"))
 
 
 def _read_handle(handle: BinaryIO, path: Path, problems: list[CdrProblem]) -> Iterator[CdrRecord]:
@@ -164,6 +179,13 @@ def _decoded_lines(handle: BinaryIO, source: str, problems: list[CdrProblem]) ->
 
 
 def _layout(header: str, source: str) -> _Layout:
+    if "\x00" in header:
+        # binary data (a zip, a PDF, an executable): a few escaped bytes say what it is
+        raise CdrFormatError(
+            f"{source}: binary data, not a FusionPBX CSV export (it starts with "
+            f"{_clip(header, _EXCERPT_LIMIT)})",
+            hint="give --cdr-file the CSV file FusionPBX exported, or the output of voipbill pull",
+        )
     names = _split_header(header)
     if names is None:
         raise CdrFormatError(f"{source}: the first line is not a CSV header: {_clip(header)}")
@@ -338,5 +360,22 @@ def _billsec(text: str) -> int | None:
     return value if value is not None and value >= 0 else None
 
 
-def _clip(text: str) -> str:
-    return text if len(text) <= _TEXT_LIMIT else text[: _TEXT_LIMIT - 1] + "…"
+def _clip(text: str, limit: int = _TEXT_LIMIT) -> str:
+    """A short excerpt of source text for a message, safe on a terminal: control characters
+    (a binary file's bytes, escape sequences) are shown escaped, as `\x1b`."""
+    pieces = [char if char.isprintable() else _escaped(char) for char in text.rstrip("\n")]
+    if sum(map(len, pieces)) <= limit:
+        return "".join(pieces)
+    shown: list[str] = []
+    length = 0
+    for piece in pieces:
+        if length + len(piece) > limit - 1:
+            break  # never cut an escape in two
+        shown.append(piece)
+        length += len(piece)
+    return "".join(shown) + "…"
+
+
+def _escaped(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"

@@ -27,10 +27,11 @@ from decimal import Decimal
 from pathlib import Path
 
 from voipbill.errors import ExitCode, UsageError, VoipbillError
-from voipbill.files import OutputError, atomic_writer
+from voipbill.files import OutputError, atomic_writer, output_target
 from voipbill.ledger_records import (
     SCHEMA,
     SCHEMA_VERSION,
+    VOID_REASONS,
     LedgerCall,
     RunRecord,
     Selection,
@@ -139,6 +140,7 @@ class Ledger:
             "voided FROM runs" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id"
         )
         records = []
+        reasons = self._void_reasons()
         for row in self.connection.execute(sql, args).fetchall():
             totals = tuple(
                 ServiceTotal(name, calls, late, Decimal(amount))
@@ -168,9 +170,17 @@ class Ledger:
                     created=row[15],
                     voided=row[16],
                     per_service=totals,
+                    void_reason=reasons.get(row[0]),
                 )
             )
         return records
+
+    def _void_reasons(self) -> dict[int, str]:
+        try:
+            rows = self.connection.execute("SELECT run_id, reason FROM void_reasons").fetchall()
+        except sqlite3.OperationalError:  # no run of this ledger was voided with a reason
+            return {}
+        return {int(run_id): str(reason) for run_id, reason in rows}
 
     def run(self, run_id: int) -> RunRecord:
         found = self.runs(run_id=run_id)
@@ -303,7 +313,7 @@ class Ledger:
         """The one point where a run becomes billed (kept apart so tests can fail it)."""
         self.connection.execute("COMMIT")
 
-    def void(self, run_id: int) -> RunRecord:
+    def void(self, run_id: int, reason: str | None = None) -> RunRecord:
         """Mark a committed run voided and release its calls (kept in voided_calls)."""
         record = self.run(run_id)
         if record.status == VOIDED:
@@ -320,6 +330,9 @@ class Ledger:
             connection.execute(
                 "UPDATE runs SET status = ?, voided = ? WHERE id = ?", (VOIDED, _now(), run_id)
             )
+            if reason:
+                connection.execute(VOID_REASONS)
+                connection.execute("INSERT INTO void_reasons VALUES (?, ?)", (run_id, reason))
             self._commit()
         except BaseException:
             self._rollback()
@@ -334,12 +347,17 @@ class Publication:
 
     path: Path
     backup: Path | None
+    in_place: bool = False  # a device or /dev/stdout: written through, nothing to put back
 
     @classmethod
     def write(cls, path: Path, text: str) -> Publication:
         """Put `text` at `path` atomically (temp file, fsync, rename), keeping the old file as
         a hard link; if the write fails, nothing changed."""
         backup = None
+        path, in_place = output_target(path)  # a symbolic link's target, never the link
+        if in_place:
+            write_output(path, text)
+            return cls(path, None, in_place=True)
         try:
             if path.is_file():
                 backup = path.with_name(f".{path.name}.voipbill-previous")
@@ -358,7 +376,7 @@ class Publication:
         """Undo the write: the previous file back, or no file."""
         if self.backup is not None:
             self.backup.replace(self.path)
-        elif self.path.is_file():
+        elif self.path.is_file() and not self.in_place:
             self.path.unlink()
 
     def discard_backup(self) -> None:

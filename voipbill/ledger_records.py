@@ -63,6 +63,14 @@ CREATE TABLE IF NOT EXISTS voided_calls (
     run_id INTEGER NOT NULL REFERENCES runs(id)
 );
 """
+# Why a run was voided (`ledger void --reason`); made by the first void that gives one, so a
+# ledger from before reasons were kept needs no new version.
+VOID_REASONS = """
+CREATE TABLE IF NOT EXISTS void_reasons (
+    run_id INTEGER PRIMARY KEY REFERENCES runs(id),
+    reason TEXT NOT NULL
+)
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +124,7 @@ class RunRecord:
     created: str
     voided: str | None
     per_service: tuple[ServiceTotal, ...]
+    void_reason: str | None = None
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -144,4 +153,5 @@ class RunRecord:
             "status": self.status,
             "created": self.created,
             "voided": self.voided,
+            "void_reason": self.void_reason,
         }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -62,6 +64,8 @@ def run(args: list[str]) -> int:
     except SystemExit as exc:
         code = exc.code
         code = code if isinstance(code, int) else (0 if code is None else 1)
+        if not _flush_stdout() and code == 0:
+            code = int(ExitCode.USAGE)
         logs.ROOT.info("exit %d", code)
         return code
     except VoipbillError as exc:
@@ -69,12 +73,19 @@ def run(args: list[str]) -> int:
         if debug:
             traceback.print_exc()
         output.error(exc.message, hint=exc.hint)
+        _flush_stdout(report=False)
         return int(exc.exit_code)
     except KeyboardInterrupt:
         logs.ROOT.debug("interrupted", exc_info=True)
         output.error("interrupted")
         return 130
     except Exception as exc:
+        if isinstance(exc, OSError) and _failed_printing(exc):
+            # a write that no guarded stream saw (typer printing --help into a full disk)
+            logs.ROOT.debug("output cannot be written", exc_info=True)
+            output.error(f"cannot write the output: {exc.strerror or exc}")
+            _flush_stdout(report=False)
+            return int(ExitCode.USAGE)
         logs.ROOT.debug("internal error", exc_info=True)
         if debug:
             traceback.print_exc()
@@ -86,3 +97,41 @@ def run(args: list[str]) -> int:
     finally:
         logs.stop()
     return 0
+
+
+# what writing to a full disk, a closed pipe or a failing device raises
+_WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EPIPE, errno.EIO}
+
+
+def _failed_printing(exc: OSError) -> bool:
+    """The error of a write inside rich or typer printing (help, a usage box)."""
+    if exc.errno not in _WRITE_ERRORS:
+        return False
+    innermost = exc.__traceback__
+    while innermost is not None and innermost.tb_next is not None:
+        innermost = innermost.tb_next
+    module = "" if innermost is None else str(innermost.tb_frame.f_globals.get("__name__", ""))
+    return module.startswith(("rich.", "typer."))
+
+
+def _flush_stdout(*, report: bool = True) -> bool:
+    """Flush the data still buffered for stdout; False (and said on stderr) when it fails.
+
+    A full disk or a closed pipe under stdout is an output that cannot be written (exit 2),
+    not a bug; stdout is then pointed at /dev/null so Python's own flush at exit is quiet.
+    """
+    from voipbill.cli import output
+
+    try:
+        sys.stdout.flush()
+        return True
+    except OSError as exc:
+        if report:
+            output.error(f"cannot write to standard output: {exc.strerror or exc}")
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        except (OSError, ValueError):
+            pass  # not a real descriptor (a test's StringIO): nothing left to flush at exit
+        return False

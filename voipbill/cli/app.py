@@ -22,6 +22,9 @@ from voipbill.cli import (
     validate_fields,
 )
 from voipbill.cli.context import State
+from voipbill.cli.options import plain_help
+
+plain_help()
 
 app = typer.Typer(
     name="voipbill",
@@ -49,16 +52,24 @@ def main_callback(
             "-c",
             help="Config file (default: $VOIPBILL_CONFIG, then the "
             "user config dir). Accepted before or after the command.",
-            dir_okay=False,
+            # a directory or an unreadable file is the loader's configuration error (exit 3)
+            readable=False,
         ),
     ] = None,
     quiet: Annotated[
-        int, typer.Option("--quiet", "-q", count=True, help="Print nothing but errors.")
+        int,
+        typer.Option(
+            "--quiet", "-q", count=True, show_default=False, help="Print nothing but errors."
+        ),
     ] = 0,
     verbose: Annotated[
         int,
         typer.Option(
-            "--verbose", "-v", count=True, help="Log the run's steps on stderr (-vv: debug)."
+            "--verbose",
+            "-v",
+            count=True,
+            show_default=False,
+            help="Log the run's steps on stderr (-vv: debug).",
         ),
     ] = 0,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
@@ -80,7 +91,7 @@ def main_callback(
     ctx.obj = State(config_path=config)
 
 
-app.command("validate-fields")(validate_fields.command)
+app.command("validate-fields", cls=validate_fields.FieldsCommand)(validate_fields.command)
 app.command("test-connection")(test_connection.command)
 app.command("pull")(pull.command)
 app.command("rate")(rate.command)

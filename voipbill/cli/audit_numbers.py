@@ -38,6 +38,7 @@ from voipbill.cli.options import (
 from voipbill.cli.sources import feed_run, report_run
 from voipbill.errors import ExitCode
 from voipbill.numbers import Normaliser, NumberPlan
+from voipbill.outputs import refuse_inputs, run_inputs
 from voipbill.periods import Period, resolve_period
 from voipbill.runs import RatingRun
 
@@ -76,6 +77,7 @@ def command(
 ) -> None:
     """List each number on a service's calls, whether rating reads it right, and the fix."""
     config = state(ctx).load_config()
+    refuse_inputs(output_path, run_inputs(config, cdr_file=cdr_file))
     chosen = config.service(service)
     package = config.package_of(chosen)
     period = resolve_period(

@@ -43,6 +43,12 @@ def command(
         required=cdr_file is None,
     )
     problems: list[CdrProblem] = []
+    if period is None and str(cdr_file) == "-":
+        raise UsageError(
+            "explain --cdr-file - needs --period or --from/--to",
+            hint="without them the call's month is found by a first pass over the file, "
+            "and standard input can be read only once",
+        )
     if period is None:
         assert cdr_file is not None  # resolve_period requires a period without a file
         # With only a file, bill the call's calendar month: free minutes depend on the period.

@@ -42,6 +42,11 @@ def show(
     month = parse_month(period) if period is not None else None
     with ledger_session(config.ledger_path, commit=False, lock_timeout=0) as ledger:
         records = [] if ledger is None else ledger.runs(service=service)
+    if service is not None and service not in config.services and not records:
+        raise UsageError(
+            f"no service named {service!r} in the config or the ledger",
+            hint=f"services in the config: {', '.join(config.services) or 'none'}",
+        )
     if ledger is None:
         output.info(f"no ledger at {config.ledger_path} yet: nothing committed")
     if month is not None:
@@ -87,6 +92,9 @@ def show(
     ):
         right = name in ("run", "calls", "late", "amount")
         table.add_column(name, justify="right" if right else "left", no_wrap=True)
+    reasons = any(record.void_reason for record, _ in rows)
+    if reasons:
+        table.add_column("reason")
     for record, total in rows:
         table.add_row(
             str(record.id),
@@ -98,9 +106,9 @@ def show(
             f"{total.amount} {record.currency}",
             record.status,
             record.output_sha256[:8],
+            *([escape(record.void_reason or "")] if reasons else []),
         )
-    # piped or in a cron mail: 120 columns, wide enough never to cut a number
-    console = output.stdout() if output.stdout_is_terminal() else output.file_console(sys.stdout)
+    console = output.stdout()  # piped or in a cron mail: never wrapped
     console.print(table)
     for currency, amount in sorted(totals.items()):
         console.print(f"committed total: {amount} {currency}")
@@ -111,6 +119,10 @@ def void(
     ctx: typer.Context,
     run: Annotated[int, typer.Option("--run", help="The run to void (see `ledger show`).")],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    reason: Annotated[
+        str | None,
+        typer.Option("--reason", help="Why (kept in the ledger, shown by `ledger show`)."),
+    ] = None,
     lock_timeout: LockTimeoutOption = 0,
 ) -> None:
     """Void a committed run: its calls are released, so the period can be rated again."""
@@ -129,7 +141,7 @@ def void(
         if not yes and not _confirm(record):
             output.info("nothing voided")
             raise typer.Exit(1)
-        voided = ledger.void(record.id)
+        voided = ledger.void(record.id, reason.strip() if reason else None)
     output.info(
         f"voided run {voided.id} ({voided.period}, {voided.calls} calls, {voided.amount} "
         f"{voided.currency}); its calls are released: rate {voided.period} again to re-bill them"

@@ -8,31 +8,49 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from rich.console import Console
 from rich.markup import escape
 
-from voipbill.files import atomic_writer
+from voipbill.files import StdoutStream, atomic_writer
 
 _log = logging.getLogger("voipbill.cli")
 _quiet = 0
 _stdout: Console | None = None
 _stderr: Console | None = None
 
+# Data that goes to a pipe or a file is never wrapped: a domain name or a title cut at column
+# 80 is wrong data for the script that reads it. Only a terminal's width wraps tables.
+UNWRAPPED_WIDTH = 10_000
+
 
 def configure(*, quiet: int = 0, no_color: bool = False) -> None:
     global _quiet, _stdout, _stderr
     _quiet = quiet
-    _stdout = Console(highlight=False, no_color=no_color or None, soft_wrap=False)
+    _stdout = _stdout_console(no_color=no_color or None)
     _stderr = Console(stderr=True, highlight=False, no_color=no_color or None)
 
 
+def _stdout_console(*, no_color: bool | None = None) -> Console:
+    # StdoutStream reads sys.stdout on each write, so tests can capture it; a full disk or a
+    # closed pipe on stdout is an OutputError (exit 2), not an internal error
+    stream = StdoutStream()
+    width = None if stream.isatty() else UNWRAPPED_WIDTH
+    return Console(
+        file=cast(IO[str], stream),
+        highlight=False,
+        no_color=no_color,
+        soft_wrap=False,
+        width=width,
+    )
+
+
 def stdout() -> Console:
-    """The console for data (tables); rich reads sys.stdout lazily, so tests can capture it."""
+    """The console for data (tables)."""
     global _stdout
     if _stdout is None:
-        _stdout = Console(highlight=False)
+        _stdout = _stdout_console()
     return _stdout
 
 
@@ -76,8 +94,9 @@ def info(message: str) -> None:
 def data_stream(path: Path | None) -> Iterator[IO[str]]:
     """Where data goes: stdout, or the `-o` file written atomically."""
     if path is None or str(path) == "-":
-        yield sys.stdout
-        sys.stdout.flush()
+        standard = StdoutStream()
+        yield cast(IO[str], standard)
+        standard.flush()
     else:
         with atomic_writer(path, newline="") as stream:
             yield stream
@@ -90,5 +109,7 @@ def write_json(document: Any, path: Path | None) -> None:
 
 
 def file_console(stream: IO[str]) -> Console:
-    """A console that renders tables into a file: no colour, a fixed width."""
-    return Console(file=stream, no_color=True, highlight=False, width=120, force_terminal=False)
+    """A console that renders tables into a file: no colour, never wrapped."""
+    return Console(
+        file=stream, no_color=True, highlight=False, width=UNWRAPPED_WIDTH, force_terminal=False
+    )

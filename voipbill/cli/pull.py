@@ -15,6 +15,7 @@ from voipbill.cli.options import FromOption, OutputOption, PeriodOption, Service
 from voipbill.fusionpbx import FusionPBXClient
 from voipbill.fusionpbx.client import ChunkProgress
 from voipbill.fusionpbx.errors import UnexpectedResponse
+from voipbill.outputs import refuse_inputs, run_inputs
 from voipbill.periods import resolve_period
 
 
@@ -80,6 +81,7 @@ def command(
 ) -> None:
     """Download a service's CDRs for a period into one FusionPBX CSV (for --cdr-file)."""
     config = state(ctx).load_config()
+    refuse_inputs(output_path, run_inputs(config))
     chosen = config.service(service)
     server = config.server_of(chosen)
     billing_period = resolve_period(config.timezone, from_day=from_day, to_day=to_day, month=period)

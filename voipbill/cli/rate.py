@@ -33,6 +33,7 @@ from voipbill.errors import ExitCode, UsageError
 from voipbill.ledger import Ledger
 from voipbill.ledger_records import Selection
 from voipbill.ledger_session import RunPlan, ledger_call, ledger_session, plan_run
+from voipbill.outputs import refuse_inputs, run_inputs
 from voipbill.periods import Period, resolve_period
 from voipbill.rating import RatedCall, ServiceRater
 from voipbill.report import (
@@ -97,6 +98,7 @@ def command(
 ) -> None:
     """Rate the calls of a period and write invoice-ready rows or usage tables."""
     config = state(ctx).load_config()
+    refuse_inputs(output_path, run_inputs(config, cdr_file=cdr_file))
     services = select_services(config, service, all_services)
     period = resolve_period(config.timezone, from_day=from_day, to_day=to_day, month=period_month)
     assert period is not None

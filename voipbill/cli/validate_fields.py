@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import shlex
 import sys
 from dataclasses import dataclass
 from enum import StrEnum
@@ -20,6 +21,7 @@ import phonenumbers
 import typer
 from rich.table import Table
 from rich.text import Text
+from typer.core import TyperCommand
 
 from voipbill import fields
 from voipbill.cli import output
@@ -44,6 +46,38 @@ class Checked:
     service: str | None
     line: int | None  # the CSV line, for --file
     result: fields.FieldsResult
+
+
+class FieldsCommand(TyperCommand):
+    """validate-fields: a usage error caused by a field string that starts with `-` (read as
+    an option: `-foo.example.com` is `-f oo.example.com`) says to put `--` before it."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        given = list(args)  # the parser consumes `args`
+        try:
+            return super().parse_args(ctx, args)
+        except typer.TyperException as exc:  # click's usage errors, as typer vendors them
+            field = _field_read_as_option(self, given)
+            if field is not None:
+                exc.message += (
+                    f"\n{shlex.quote(field)} starts with '-', so it was read as an option; "
+                    "to check it as a field, put -- before the fields: "
+                    "voipbill validate-fields [OPTIONS] -- TENANT [EXTENSIONS]"
+                )
+            raise
+
+
+def _field_read_as_option(command: TyperCommand, args: list[str]) -> str | None:
+    names = {name for param in command.params for name in getattr(param, "opts", [])}
+    for arg in args:
+        if arg == "--":
+            return None
+        if not arg.startswith("-") or len(arg) < 2 or arg.split("=", 1)[0] in names:
+            continue
+        # an option is `-x` or `--word`; a domain, a `|` list or a number is a field string
+        if any(char in arg for char in "|. ,") or arg[1].isdigit():
+            return arg
+    return None
 
 
 def command(

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 
 from voipbill import decks, fields, patterns
+from voipbill.config import secret_checks
 from voipbill.config.invoicing import read_invoicing
 from voipbill.config.model import (
     LOGO_TYPES,
@@ -54,7 +55,8 @@ def load(path: Path | None = None, *, check_fields: bool = True) -> Config:
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
     try:
-        document = tomllib.loads(raw.decode("utf-8"), parse_float=Decimal)
+        # utf-8-sig: a BOM at the start (Windows Notepad saves one) is not part of the TOML
+        document = tomllib.loads(raw.decode("utf-8-sig"), parse_float=Decimal)
     except UnicodeDecodeError:
         raise ConfigError(f"{path} is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
@@ -167,6 +169,7 @@ class _Loader:
 
     def server(self, table: Table, name: str) -> Server:
         url = table.require("url", str)
+        secret_checks.check_url(table, url)
         if not re.match(r"https?://[^/\s]+", url):
             raise table.error(
                 "url", f"{url!r} is not an http(s) URL", hint='e.g. "https://pbx.example.net"'
@@ -178,6 +181,8 @@ class _Loader:
                 hint="use api_key_env or api_key_file",
             )
         key_env = table.string("api_key_env")
+        if key_env is not None:
+            secret_checks.check_variable_name(table, "api_key_env", key_env)
         key_file = table.string("api_key_file")
         if (key_env is None) == (key_file is None):
             raise table.error(

@@ -66,6 +66,8 @@ class Table:
         return self.to_decimal(key, value)
 
     def to_decimal(self, key: str, value: Any) -> Decimal:
+        if isinstance(value, str) and value.strip().startswith("-"):
+            raise self.error(key, f"must not be negative (got {value!r})")
         if isinstance(value, str):
             try:
                 number = parse_decimal(value)
@@ -75,8 +77,10 @@ class Table:
                 ) from None
         else:
             number = Decimal(value)
-            if not number.is_finite() or number < 0:
-                raise self.error(key, f"{value} is not a non-negative decimal number")
+            if number.is_finite() and number < 0:
+                raise self.error(key, f"must not be negative (got {value})")
+            if not number.is_finite():
+                raise self.error(key, f"{value} is not a decimal number", hint='write e.g. "0.012"')
         # prices, percentages and minutes this large are typos, and would overflow the
         # 28 significant digits of a call's cost
         if number > _LARGEST_NUMBER:
