@@ -1,80 +1,23 @@
-"""What the billing ledger file holds (SPEC §9): its tables, and the records kept in them."""
+"""The records the billing ledger keeps (SPEC §9), whatever store holds them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 from voipbill.periods import Period
+from voipbill.rating import RatedCall
 
-SCHEMA_VERSION = 1
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    period TEXT NOT NULL,
-    first_day TEXT NOT NULL,
-    last_day TEXT NOT NULL,
-    services TEXT NOT NULL,
-    late_days INTEGER NOT NULL,
-    format TEXT NOT NULL,
-    detail TEXT NOT NULL,
-    currency TEXT NOT NULL,
-    calls INTEGER NOT NULL,
-    late_calls INTEGER NOT NULL,
-    amount TEXT NOT NULL,
-    output_path TEXT NOT NULL,
-    output_sha256 TEXT NOT NULL,
-    output BLOB NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('committed', 'voided')),
-    created TEXT NOT NULL,
-    voided TEXT
-);
-CREATE TABLE IF NOT EXISTS run_services (
-    run_id INTEGER NOT NULL REFERENCES runs(id),
-    position INTEGER NOT NULL,
-    service TEXT NOT NULL,
-    calls INTEGER NOT NULL,
-    late_calls INTEGER NOT NULL,
-    amount TEXT NOT NULL,
-    PRIMARY KEY (run_id, service)
-);
-CREATE TABLE IF NOT EXISTS calls (
-    server TEXT NOT NULL,
-    xml_cdr_uuid TEXT NOT NULL,
-    service TEXT NOT NULL,
-    period TEXT NOT NULL,
-    start_epoch INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    cost TEXT,
-    run_id INTEGER NOT NULL REFERENCES runs(id),
-    PRIMARY KEY (server, xml_cdr_uuid)
-);
-CREATE INDEX IF NOT EXISTS calls_by_run ON calls(run_id);
-CREATE TABLE IF NOT EXISTS voided_calls (
-    server TEXT NOT NULL,
-    xml_cdr_uuid TEXT NOT NULL,
-    service TEXT NOT NULL,
-    period TEXT NOT NULL,
-    start_epoch INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    cost TEXT,
-    run_id INTEGER NOT NULL REFERENCES runs(id)
-);
-"""
+COMMITTED, VOIDED = "committed", "voided"
 
 
-@dataclass(frozen=True, slots=True)
-class LedgerCall:
-    """One row of a committed run, as the ledger keeps it."""
+class LedgerCall(NamedTuple):
+    """One row of a committed run: the call as its output listed it, and its ledger key."""
 
-    service: str
-    server: str
-    xml_cdr_uuid: str
-    start_epoch: int
-    status: str
-    cost: Decimal | None
+    server: str  # with call.call_uuid, the key of SPEC §9: (server, xml_cdr_uuid)
+    call: RatedCall
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +29,7 @@ class ServiceTotal:
 
 
 @dataclass(frozen=True, slots=True)
-class Selection:
+class RunSelection:
     """What a run rated and how it printed it: a rerun of the same selection is a replay."""
 
     period: Period
@@ -145,3 +88,23 @@ class RunRecord:
             "created": self.created,
             "voided": self.voided,
         }
+
+
+def call_row(call: RatedCall) -> list[object]:
+    """A committed call as stored: its fields in order, money as strings (never floats)."""
+    return [
+        None if value is None else str(value) if isinstance(value, Decimal) else value
+        for value in call
+    ]
+
+
+def call_from_row(row: list[object]) -> RatedCall:
+    """The committed call back from `call_row`, every field as it was listed."""
+    values = list(row)
+    for index in _MONEY_FIELDS:
+        text = values[index]
+        values[index] = None if text is None else Decimal(str(text))
+    return RatedCall(*values)  # type: ignore[arg-type]
+
+
+_MONEY_FIELDS = tuple(RatedCall._fields.index(name) for name in ("rate", "connect_fee", "cost"))
