@@ -55,6 +55,16 @@ def command(
         f"[bold]Call {escape(uuid)}[/] — service {escape(chosen.name)}, period "
         f"{found.period.first_day} to {found.period.last_day} ({config.timezone_name})"
     )
+    if found.committed is not None:
+        # SPEC §9: a committed call shows its committed price and run first
+        run, row = found.committed
+        title = f"Committed row: run {run.id} ({run.period}, committed {run.created})"
+        _print_row(console, title, row, config.currency, StartFormatter(config.timezone))
+        if found.differs:
+            console.print(
+                f"[bold]Rating it now differs[/] (below); `voipbill ledger void --run {run.id}` "
+                "to re-rate the period"
+            )
     record = found.records[0]
     raw = Table(title="Raw fields used", title_justify="left", show_header=False)
     for name in (
@@ -83,35 +93,14 @@ def command(
         steps.add_row(step, escape(detail))
     console.print(steps)
 
-    start = StartFormatter(config.timezone)
-    if found.committed is not None:
-        # SPEC §9: the committed price first, then what rating gives now if it differs
-        record_run, committed_row = found.committed
-        _print_row(
-            console,
-            f"Committed row (run {record_run.id}, {record_run.period}, {record_run.created})",
-            committed_row,
-            config.currency,
-            start,
-        )
-        if not found.differs:
-            console.print("Rating it now gives the same row.")
-            return
-        if found.now is None:
-            console.print("[bold]Rating it now leaves it out[/] (see the steps above).")
-            return
-        _print_row(
-            console,
-            "Rated now (differs; `voipbill ledger void` to re-rate)",
-            found.now,
-            config.currency,
-            start,
-        )
-        return
     if found.now is None:
         console.print("[bold]Not on the invoice:[/] the call is left out (see the steps above).")
         return
-    _print_row(console, "Invoice row", found.now, config.currency, start)
+    title = "Rated now (differs from the committed row above)" if found.differs else "Invoice row"
+    if found.committed is None or found.differs:
+        _print_row(console, title, found.now, config.currency, StartFormatter(config.timezone))
+    else:
+        console.print("Rating it now gives the committed row.")
 
 
 def _print_row(
