@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from tests.clirunner import invoke
 from tests.ledgerhelpers import Billing, epoch
 from voipbill import billing, config
 from voipbill.ledger import open_ledger
+from voipbill.ledger.sqlite_schema import SCHEMA_1
 from voipbill.periods import resolve_period
 
 # Deck row 1 (Canada/US): 0.0100/min, 6/6; no markup; costs rounded to 4 decimals.
@@ -136,3 +138,15 @@ def test_committed_reads_a_period_from_the_ledger_alone(repriced: Billing) -> No
     [service] = result.services
     assert str(service.total.amount) == "0.0370"
     assert [call.call_uuid for call in service.calls()] == ["oct-a", "oct-b", "oct-c"]
+
+
+def test_a_version_1_ledger_is_upgraded_by_a_commit_and_keeps_its_runs(tmp_path: Path) -> None:
+    setup = Billing(tmp_path)
+    setup.add("oct-a", epoch(10, 3), billsec=61)
+    setup.add("nov-a", epoch(11, 3), billsec=61)
+    setup.ledger.parent.mkdir(parents=True)
+    with sqlite3.connect(setup.ledger) as connection:
+        connection.executescript(SCHEMA_1 + "PRAGMA user_version = 1;")
+    setup.commit("2026-11", "nov.csv")
+    assert setup.query("PRAGMA user_version") == [(2,)]
+    assert setup.query("SELECT run_id FROM run_rows") == [(1,)]
