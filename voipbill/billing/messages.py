@@ -93,7 +93,8 @@ def messages(result: RunResult) -> list[Message]:
             money(
                 "rerun_rated_now",
                 f"committed run {record.id} was made by an older voipbill that kept no calls: "
-                "its calls are shown as rated now, which may differ from what was committed",
+                "in another format, detail or service order than it was committed in, its calls "
+                "are shown as rated now, which may differ from what was committed",
             )
         )
     if counters.b_legs or counters.duplicates:
