@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from voipbill import config as config_module
+from voipbill.billing.raters import build_raters
+from voipbill.billing.scope import RatingRun
 from voipbill.cdrs import read_cdr_file
 from voipbill.periods import make_period, parse_month
-from voipbill.runs import RatingRun, build_raters
 from voipbill.statement import build_statement, render_for
 
 HERE = Path(__file__).resolve().parent

@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 
 from tests.cdrfactory import cdr, write_config, write_export
 from voipbill import config as config_module
+from voipbill.billing.raters import build_raters
+from voipbill.billing.scope import RatingRun
 from voipbill.cdrs import CdrProblem, read_cdr_file
 from voipbill.decks import load_deck
 from voipbill.numbers import Normaliser, NumberPlan
@@ -27,7 +29,6 @@ from voipbill.report import (
     write_calls_csv,
     write_priced_csv,
 )
-from voipbill.runs import RatingRun, build_raters
 
 OCT_15 = 1792069200
 PACKAGE = """markup_percent = "12.5"

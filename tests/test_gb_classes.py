@@ -19,11 +19,12 @@ import pytest
 
 from tests.cdrfactory import cdr, write_export
 from voipbill import config as config_module
+from voipbill.billing.raters import build_raters
+from voipbill.billing.scope import RatingRun
 from voipbill.cdrs import CdrProblem, read_cdr_file
 from voipbill.errors import ConfigError
 from voipbill.periods import resolve_period
 from voipbill.rating import RatedCall
-from voipbill.runs import RatingRun, build_raters
 
 GB_DECK = """prefix,description,rate,connect_fee,increment
 44,United Kingdom,0.0200,0,60/60

@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 
 from tests.ledgerhelpers import Billing, epoch
-from voipbill import ledger as ledger_module
 from voipbill.files import atomic_writer
-from voipbill.ledger import Ledger, Publication
+from voipbill.ledger import SqliteLedger as Ledger
+from voipbill.ledger import commit as ledger_module
+from voipbill.ledger.commit import Publication
 
 PREVIOUS = b"last month's invoice\n"
 
@@ -52,7 +53,7 @@ def fail_after_write_before_commit(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(self: Ledger) -> None:
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(Ledger, "_commit", refuse)
+    monkeypatch.setattr(Ledger, "commit", refuse)
 
 
 def fail_during_commit(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -61,7 +62,7 @@ def fail_during_commit(monkeypatch: pytest.MonkeyPatch) -> None:
         self.connection.execute("ROLLBACK")
         raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr(Ledger, "_commit", io_error)
+    monkeypatch.setattr(Ledger, "commit", io_error)
 
 
 @pytest.mark.parametrize(
@@ -106,13 +107,13 @@ def test_a_failed_commit_leaves_neither_file_nor_ledger_entry(
 def test_a_failure_right_after_the_commit_keeps_file_and_ledger_in_agreement(
     billing: Billing, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_commit = Ledger._commit
+    real_commit = Ledger.commit
 
     def commit_then_fail(self: Ledger) -> None:
         real_commit(self)
         raise sqlite3.OperationalError("disk I/O error")  # e.g. while reporting the commit
 
-    monkeypatch.setattr(Ledger, "_commit", commit_then_fail)
+    monkeypatch.setattr(Ledger, "commit", commit_then_fail)
     out = billing.directory / "oct.csv"
     out.write_bytes(PREVIOUS)
     result = billing.rate("--period", "2026-10", "--commit", "-o", str(out))

@@ -12,9 +12,9 @@ import pytest
 from tests.clirunner import invoke
 from tests.fakepbx import ADMIN_KEY, EXPORT_PATH, FakeFusionPBX
 from tests.pbxhelpers import KEY_ENV, pbx, write_config
+from voipbill.billing.sources import CsvJoiner
 from voipbill.cdrs import CdrProblem, read_cdr_file
 from voipbill.cli import run
-from voipbill.cli.pull import CsvJoiner
 from voipbill.errors import BadResponseError
 
 __all__ = ["pbx"]  # the fixture, imported for pytest

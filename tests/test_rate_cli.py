@@ -108,7 +108,8 @@ def test_summary_lists_a_service_without_calls(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0
     assert result.stdout.splitlines()[1:] == [
-        "mcon,mcon.wat5.ictvoip.ca,2026-10-01,2026-10-31,total,0,0.00,0.0000,CAD"
+        # calls, unrated_calls, billed_minutes, free_minutes, amount (SPEC §7 columns)
+        "mcon,mcon.wat5.ictvoip.ca,2026-10-01,2026-10-31,total,0,0,0.00,0.00,0.0000,CAD"
     ]
 
 
@@ -122,7 +123,11 @@ def test_json_has_a_version_and_money_as_strings(files: tuple[Path, Path]) -> No
     assert document["calls"][2]["cost"] is None
 
 
-def test_quiet_json_run_keeps_stderr_empty(files: tuple[Path, Path]) -> None:
+def test_quiet_json_run_keeps_stderr_empty(files: tuple[Path, Path], tmp_path: Path) -> None:
+    # every call rated: nothing about money to warn of (an unrated call is warned even with -q)
+    config, _ = files
+    rows = [cdr(xml_cdr_uuid="call-1", destination_number="15195550100", billsec=61)]
+    files = (config, write_export(tmp_path / "rated.csv", rows))
     code, stdout, stderr = rate(files, "--format", "json", "-q")
     assert code == 0
     assert stderr == ""

@@ -11,11 +11,12 @@ from hypothesis import strategies as st
 
 from tests.cdrfactory import write_config
 from voipbill import config as config_module
+from voipbill.billing.raters import build_raters
+from voipbill.billing.scope import RatingRun
 from voipbill.cdrs import CdrRecord
 from voipbill.periods import resolve_period
 from voipbill.rating import CHARGED_STATUSES, RatedCall
 from voipbill.report import ServiceTotals, billed_minutes
-from voipbill.runs import RatingRun, build_raters
 
 OCT_15 = 1792069200
 DECK = """prefix,description,rate,connect_fee,increment

@@ -48,7 +48,7 @@ __all__ = [
     "RateSource",
     "RatedCall",
     "ServiceRater",
-    "Trace",
+    "dialed_number",
 ]
 
 # SPEC §4.6: these `status` values mean the call was not answered, whatever its billsec.
@@ -177,7 +177,6 @@ class _Shared:
         return shared
 
 
-Trace = list[tuple[str, str]]
 # A pending call: (start_epoch, xml_cdr_uuid, outcome, billsec, extension, caller_id_number)
 _Pending = tuple[int, str, Outcome, int, str, str]
 # A priced call: the pending tuple, then billed seconds, free seconds and the rounded cost
@@ -198,7 +197,6 @@ class ServiceRater:
         normaliser: Normaliser,
         *,
         export_domain: str | None = None,
-        trace_uuid: str | None = None,
     ) -> None:
         self.service = service
         self.package = package
@@ -211,8 +209,6 @@ class ServiceRater:
         self.no_charge = PatternSet(package.no_charge)
         self.pending: list[_Pending] = []
         self.excluded = 0
-        self.trace_uuid = trace_uuid
-        self.trace: Trace = []
         # Raters of one package (same deck, same number plan) decide a number the same way:
         # they share these caches, so a number is decided once per run, not once per service.
         shared = _Shared.of(package, deck, normaliser)
@@ -238,30 +234,19 @@ class ServiceRater:
     def add(self, record: CdrRecord, *, late: bool = False) -> None:
         """Classify one in-scope call (its start_epoch and billsec already checked)."""
         direction = record.direction
-        if direction == "inbound":
+        if direction == "inbound":  # dialed_number, inline: this runs once per CDR
             dialed = record.caller_destination or record.destination_number
         else:
             dialed = record.destination_number
-        if record.xml_cdr_uuid == self.trace_uuid:
-            # explain: decide again, writing down every step
-            inbound = direction == "inbound"
-            field = (
-                "caller_destination"
-                if inbound and record.caller_destination
-                else ("destination_number")
-            )
-            self.trace.append(("number", f"{field} {dialed!r} (direction {direction or 'empty'})"))
-            self._add(record, self._decide(direction, dialed, self.trace), late, self.trace)
-            return
         decisions = self._decisions.get(direction)
         if decisions is None:
             decisions = self._decisions[direction] = {}
         decision = decisions.get(dialed)
         if decision is None:
-            decision = decisions[dialed] = self._decide(direction, dialed, None)
-        self._add(record, decision, late, None)
+            decision = decisions[dialed] = self._decide(direction, dialed)
+        self._add(record, decision, late)
 
-    def _decide(self, direction: str, dialed: str, trace: Trace | None) -> _Decision:
+    def _decide(self, direction: str, dialed: str) -> _Decision:
         """Everything about a call that depends only on its direction and number."""
         inbound = direction == "inbound"
         # SPEC §5.3: a 2-7 digit number may be a short number on a call going out, not local
@@ -270,23 +255,11 @@ class ServiceRater:
             category = "local"
         else:
             category = "inbound" if inbound else number.number_class
-        if trace is not None:
-            trace.extend(("normalise", step) for step in number.steps)
-            trace.append(("category", f"{category} (class {number.number_class})"))
         decision = _Decision(number, direction, category)
         original = decision.original
         decision.excluded_by = self.exclude.match(original, number.number, category, direction)
         if decision.excluded_by is not None:
-            if trace is not None:
-                trace.append(
-                    (
-                        "exclude",
-                        f"matches exclude pattern {decision.excluded_by}: left out of every output",
-                    )
-                )
             return decision
-        if trace is not None:
-            trace.append(("exclude", "no exclude pattern matches"))
         # SPEC §4.4: a special rule matching the number of a call that is not local by
         # direction makes it skip the local status
         if category == "local" and (
@@ -339,11 +312,11 @@ class ServiceRater:
             decision.dated_outcomes[key] = outcome
         return outcome
 
-    def _add(self, record: CdrRecord, decision: _Decision, late: bool, trace: Trace | None) -> None:
-        """SPEC §4.6 status, the part that depends on the call itself."""
+    def _add(self, record: CdrRecord, decision: _Decision, late: bool) -> Outcome | None:
+        """SPEC §4.6 status, the part that depends on the call itself; None when excluded."""
         if decision.excluded_by is not None:
             self.excluded += 1
-            return
+            return None
         billsec = record.billsec or 0
         start = record.start_epoch or 0
         if decision.local is not None:
@@ -361,8 +334,6 @@ class ServiceRater:
         source = outcome.source
         if source is not None and billsec <= source.no_charge_seconds:
             outcome = decision.short
-        if trace is not None:
-            self._trace_status(outcome, decision, record, billsec)
         texts = self._texts
         extension = record.extension
         caller = record.caller_id_number
@@ -376,36 +347,7 @@ class ServiceRater:
                 texts.setdefault(caller, caller),
             )
         )
-
-    def _trace_status(
-        self, outcome: Outcome, decision: _Decision, record: CdrRecord, billsec: int
-    ) -> None:
-        status = outcome.status
-        if status == LOCAL:
-            reason = "category local"
-        elif status == UNANSWERED:
-            reason = f"billsec {billsec}, status {record.status or 'empty'}"
-        elif status == NO_CHARGE:
-            reason = decision.no_charge_reason or (
-                f"billsec {billsec} s is within the rate source's no_charge_seconds"
-            )
-        elif outcome.source is None:
-            reason = "no rate source (no special rule, custom rate, deck row or inbound rate)"
-        else:
-            reason = f"priced by {outcome.source.kind}"
-        self.trace.append(("status", f"{status}: {reason}"))
-        source = outcome.source
-        if source is not None:
-            billed = source.billed_seconds(billsec)
-            included = source.included_seconds
-            after = f", {included} s included" if included else ""
-            self.trace.append(("rate source", pricing.describe(source)))
-            self.trace.append(
-                (
-                    "increment",
-                    f"{source.increment}: billsec {billsec} s{after} -> billed {billed} s",
-                )
-            )
+        return outcome
 
     # -- SPEC §6: free minutes, cost, rounding ---------------------------------------------------
 
@@ -421,7 +363,6 @@ class ServiceRater:
         free_categories = frozenset(self.package.free_categories)
         digits, mode = self.package.rounding_digits, self.package.rounding_mode
         zero_cost = round_cost(_ZERO, digits, mode)
-        trace_uuid = self.trace_uuid
         # (id(source), billsec) -> (billed seconds, rounded cost without free minutes)
         costs: dict[tuple[int, int], tuple[int, Decimal]] = {}
         by_billed: dict[tuple[int, int], Decimal] = {}  # (id(source), billed seconds) -> cost
@@ -451,19 +392,8 @@ class ServiceRater:
             if free_left > 0 and outcome.category in free_categories:
                 free_seconds = min(free_left, billed)
                 free_left -= free_seconds
-            if free_seconds or call_uuid == trace_uuid:
-                cost = pricing.cost(source, billed, free_seconds)
-                rounded = round_cost(cost, digits, mode)
-                if call_uuid == trace_uuid:
-                    self.trace.append(
-                        ("free minutes", f"{free_seconds} s free, {free_left} s left")
-                    )
-                    self.trace.append(
-                        (
-                            "cost",
-                            f"{cost} before rounding, {rounded} after ({digits} digits, {mode})",
-                        )
-                    )
+            if free_seconds:
+                rounded = round_cost(pricing.cost(source, billed, free_seconds), digits, mode)
             yield (
                 start,
                 call_uuid,
@@ -523,3 +453,10 @@ class ServiceRater:
                     outcome.status,
                 ),
             )
+
+
+def dialed_number(record: CdrRecord) -> str:
+    """SPEC §4.3: the number a call is rated by, as written in the CDR."""
+    if record.direction == "inbound":
+        return record.caller_destination or record.destination_number
+    return record.destination_number

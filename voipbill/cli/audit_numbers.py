@@ -12,17 +12,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from voipbill.audit import (
-    NORMALISED,
-    OUTBOUND,
-    VERDICT_ORDER,
-    Audit,
-    AuditedNumber,
-    NumberTally,
-    audit,
-    whole_history,
-)
-from voipbill.cdrs import CdrProblem
+from voipbill import billing
+from voipbill.audit import NORMALISED, OUTBOUND, VERDICT_ORDER, Audit, AuditedNumber
 from voipbill.cli import output
 from voipbill.cli.context import state
 from voipbill.cli.options import (
@@ -35,12 +26,9 @@ from voipbill.cli.options import (
     ServiceOption,
     ToOption,
 )
-from voipbill.cli.sources import feed_run, report_run
 from voipbill.errors import ExitCode
-from voipbill.numbers import Normaliser, NumberPlan
 from voipbill.outputs import refuse_inputs, run_inputs
 from voipbill.periods import Period, resolve_period
-from voipbill.runs import RatingRun
 
 JSON_VERSION = 1
 # SPEC §10 columns first, exactly; then ours.
@@ -79,7 +67,6 @@ def command(
     config = state(ctx).load_config()
     refuse_inputs(output_path, run_inputs(config, cdr_file=cdr_file))
     chosen = config.service(service)
-    package = config.package_of(chosen)
     period = resolve_period(
         config.timezone,
         from_day=from_day,
@@ -87,17 +74,8 @@ def command(
         month=period_month,
         required=cdr_file is None,
     )
-    tally = NumberTally(
-        chosen,
-        package,
-        Normaliser(NumberPlan.from_package(package)),
-        export_domain=config.export_domain(chosen),
-    )
-    # With only a file, every row of it is audited (SPEC §10 has no period to apply).
-    run = RatingRun([tally], period or whole_history(config.timezone))
-    problems: list[CdrProblem] = []
-    feed_run(run, config, [tally], run.period, cdr_file=cdr_file, problems=problems)
-    result = audit(tally)
+    found = billing.audit_numbers(config, chosen, period, billing.source_of(cdr_file))
+    result = found.audit
 
     shown = output_format or (Format.table if output.stdout_is_terminal() else Format.csv)
     with output.data_stream(output_path) as stream:
@@ -108,7 +86,7 @@ def command(
             write_csv(stream, result.numbers)
         else:
             write_json(stream, result, period)
-    report_run(run, problems, unrated=0)
+    output.messages(found.messages)
     if result.outbound_problems:
         raise typer.Exit(ExitCode.INVALID_INPUT)
 

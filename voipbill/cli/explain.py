@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from voipbill.cdrs import CdrProblem, read_cdr_file
+from voipbill import billing
 from voipbill.cli import output
 from voipbill.cli.context import state
 from voipbill.cli.options import CdrFileOption, FromOption, PeriodOption, ServiceOption, ToOption
-from voipbill.cli.sources import feed_run
-from voipbill.config import Config
 from voipbill.errors import InvalidInputError, UsageError
-from voipbill.periods import Period, make_period, parse_month, resolve_period
+from voipbill.ledger import open_ledger
+from voipbill.periods import resolve_period
+from voipbill.rating import RatedCall
 from voipbill.report import CALL_COLUMNS, StartFormatter, call_values
-from voipbill.runs import RatingRun, build_raters
 
 
 def command(
@@ -42,34 +41,37 @@ def command(
         month=period_month,
         required=cdr_file is None,
     )
-    problems: list[CdrProblem] = []
     if period is None and str(cdr_file) == "-":
         raise UsageError(
             "explain --cdr-file - needs --period or --from/--to",
             hint="without them the call's month is found by a first pass over the file, "
             "and standard input can be read only once",
         )
-    if period is None:
-        assert cdr_file is not None  # resolve_period requires a period without a file
-        # With only a file, bill the call's calendar month: free minutes depend on the period.
-        period = _month_of_call(config, chosen.name, uuid, cdr_file)
-    raters = build_raters(config, [chosen], trace_uuid=uuid)
-    run = RatingRun(raters, period, trace_uuid=uuid)
-    feed_run(run, config, raters, period, cdr_file=cdr_file, problems=problems)
-    rater = raters[0]
-    row = next((call for call in rater.calls() if call.call_uuid == uuid), None)
-    if not run.traced_records:
+    with open_ledger(config.ledger_path, commit=False, lock_timeout=0) as ledger:
+        found = billing.explain(config, chosen, uuid, period, billing.source_of(cdr_file), ledger)
+    if not found.records:
         raise InvalidInputError(
-            f"no CDR with xml_cdr_uuid {uuid} in {cdr_file or 'the export'} for {period.label}",
+            f"no CDR with xml_cdr_uuid {uuid} in {cdr_file or 'the export'} for "
+            f"{found.period.label}",
             hint="check the uuid (FusionPBX: Call Detail Records, the call's details page)",
         )
 
     console = output.stdout()
     console.print(
         f"[bold]Call {escape(uuid)}[/] — service {escape(chosen.name)}, period "
-        f"{period.first_day} to {period.last_day} ({config.timezone_name})"
+        f"{found.period.first_day} to {found.period.last_day} ({config.timezone_name})"
     )
-    record = run.traced_records[0]
+    if found.committed is not None:
+        # SPEC §9: a committed call shows its committed price and run first
+        run, row = found.committed
+        title = f"Committed row: run {run.id} ({run.period}, committed {run.created})"
+        _print_row(console, title, row, config.currency, StartFormatter(config.timezone))
+        if found.differs:
+            console.print(
+                f"[bold]Rating it now differs[/] (below); `voipbill ledger void --run {run.id}` "
+                "to re-rate the period"
+            )
+    record = found.records[0]
     raw = Table(title="Raw fields used", title_justify="left", show_header=False)
     for name in (
         "xml_cdr_uuid",
@@ -93,36 +95,27 @@ def command(
     steps = Table(title="Steps", title_justify="left")
     steps.add_column("step")
     steps.add_column("decision")
-    for step, detail in [*run.trace, *rater.trace]:
+    for step, detail in found.steps:
         steps.add_row(step, escape(detail))
     console.print(steps)
 
-    if row is None:
+    if found.now is None:
         console.print("[bold]Not on the invoice:[/] the call is left out (see the steps above).")
         return
-    final = Table(title="Invoice row", title_justify="left", show_header=False)
-    values = call_values(row, config.currency, StartFormatter(config.timezone))
-    for name, value in zip(CALL_COLUMNS, values, strict=True):
+    title = "Rated now (differs from the committed row above)" if found.differs else "Invoice row"
+    if found.committed is None or found.differs:
+        _print_row(console, title, found.now, config.currency, StartFormatter(config.timezone))
+    else:
+        console.print("Rating it now gives the committed row.")
+
+
+def _print_row(
+    console: Console, title: str, row: RatedCall, currency: str, start: StartFormatter
+) -> None:
+    final = Table(title=escape(title), title_justify="left", show_header=False)
+    for name, value in zip(CALL_COLUMNS, call_values(row, currency, start), strict=True):
         final.add_row(name, escape(value))
     console.print(final)
-
-
-def _month_of_call(config: Config, service: str, uuid: str, cdr_file: Path) -> Period:
-    """The calendar month (config time zone) in which the call started."""
-    problems: list[CdrProblem] = []
-    for record in read_cdr_file(cdr_file, problems=problems):
-        if record.xml_cdr_uuid != uuid or record.start_epoch is None:
-            continue
-        try:
-            day = datetime.fromtimestamp(record.start_epoch, config.timezone).date()
-            first, last = parse_month(f"{day:%Y-%m}")
-            return make_period(first, last, config.timezone)
-        except (OverflowError, OSError, ValueError, UsageError):
-            break  # an epoch outside any billable month: reported below
-    raise InvalidInputError(
-        f"no CDR with xml_cdr_uuid {uuid} and a usable start_epoch in {cdr_file}",
-        hint=f"service {service}: check the uuid, or give --period",
-    )
 
 
 def _local_time(epoch: int, zone: ZoneInfo) -> str:

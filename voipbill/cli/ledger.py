@@ -15,9 +15,7 @@ from voipbill.cli import output
 from voipbill.cli.context import state
 from voipbill.cli.options import LockTimeoutOption, TableOrJson, TableOrJsonOption
 from voipbill.errors import UsageError
-from voipbill.ledger import COMMITTED
-from voipbill.ledger_records import RunRecord
-from voipbill.ledger_session import ledger_session
+from voipbill.ledger import COMMITTED, RunRecord, open_ledger
 from voipbill.periods import parse_month
 
 app = typer.Typer(
@@ -40,7 +38,7 @@ def show(
     """List committed and voided runs with their totals (voided runs count in no total)."""
     config = state(ctx).load_config(check_fields=False)
     month = parse_month(period) if period is not None else None
-    with ledger_session(config.ledger_path, commit=False, lock_timeout=0) as ledger:
+    with open_ledger(config.ledger_path, commit=False, lock_timeout=0) as ledger:
         records = [] if ledger is None else ledger.runs(service=service)
     if service is not None and service not in config.services and not records:
         raise UsageError(
@@ -133,7 +131,7 @@ def void(
         raise UsageError(
             "voiding a run needs confirmation", hint="add --yes when not on a terminal"
         )
-    with ledger_session(config.ledger_path, commit=True, lock_timeout=lock_timeout) as ledger:
+    with open_ledger(config.ledger_path, commit=True, lock_timeout=lock_timeout) as ledger:
         assert ledger is not None
         record = ledger.run(run)
         if record.status != COMMITTED:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, cast
@@ -13,6 +13,7 @@ from typing import IO, Any, cast
 from rich.console import Console
 from rich.markup import escape
 
+from voipbill.billing import Message
 from voipbill.files import StdoutStream, atomic_writer
 
 _log = logging.getLogger("voipbill.cli")
@@ -77,11 +78,22 @@ def error(message: str, *, hint: str | None = None) -> None:
         stderr().print(f"  [dim]hint:[/] {escape(hint)}", soft_wrap=True)
 
 
-def warn(message: str) -> None:
-    """A warning on stderr; `-q` silences it (cron mail stays empty on success)."""
+def warn(message: str, *, about_money: bool = False) -> None:
+    """A warning on stderr. `-q` silences it unless it is about money (unrated calls, rows
+    skipped, calls left out or held back, late calls billed): those are always shown, one
+    line each, so cron mail is empty only when nothing needs a look."""
     _log.warning("%s", message)
-    if not _quiet:
+    if about_money or not _quiet:
         stderr().print(f"[yellow]warning:[/] {escape(message)}", soft_wrap=True)
+
+
+def messages(found: Iterable[Message]) -> None:
+    """A run's messages (billing.messages), each as warn or info prints it."""
+    for message in found:
+        if message.level == "warning":
+            warn(message.text, about_money=message.about_money)
+        else:
+            info(message.text)
 
 
 def info(message: str) -> None:

@@ -4,60 +4,46 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import IO
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
+from voipbill import billing
 from voipbill.cli import output
 from voipbill.cli.context import state
 from voipbill.cli.options import FromOption, OutputOption, PeriodOption, ServiceOption, ToOption
-from voipbill.fusionpbx import FusionPBXClient
-from voipbill.fusionpbx.client import ChunkProgress
-from voipbill.fusionpbx.errors import UnexpectedResponse
 from voipbill.outputs import refuse_inputs, run_inputs
 from voipbill.periods import resolve_period
 
 
-class CsvJoiner:
-    """Writes chunk exports as one CSV: the header once, then every data line verbatim."""
+class _Bar:
+    """One progress bar over the chunks, on a terminal only (SPEC §7); silent otherwise."""
 
-    def __init__(self, stream: IO[str], server: str) -> None:
-        self.stream = stream
-        self.server = server
-        self.header: str | None = None
-        self.lines = 0
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress = progress
+        self.task: TaskID | None = None
 
-    def add(self, body: str, start: int, stop: int) -> None:
-        if not body.strip():
-            return  # FusionPBX's empty export is "\n\n", without a header (CONTRACT §2.2)
-        header, _, data = body.lstrip("\n").partition("\n")
-        if self.header is None:
-            self.header = header
-            self.stream.write(header + "\n")
-        elif header != self.header:
-            # Columns follow the user's permissions; a change mid-pull would mix layouts.
-            raise UnexpectedResponse(
-                f"{self.server}: the export for epochs {start}..{stop} has different columns "
-                "than the earlier chunks",
-                hint="a permission of the key's group changed during the pull; run it again",
-            )
-        if data and not data.endswith("\n"):
-            data += "\n"
-        self.stream.write(data)
-        self.lines += data.count("\n")
+    def start(self, chunks: int) -> None:
+        if self.progress is not None:
+            self.task = self.progress.add_task("pull", total=chunks)
 
-    def finish(self) -> None:
-        if self.header is None:
-            self.stream.write("\n\n")  # no CDRs at all: what FusionPBX itself writes
+    def advance(self) -> None:
+        if self.progress is not None and self.task is not None:
+            self.progress.advance(self.task)
 
 
 @contextlib.contextmanager
-def chunk_progress(total: int) -> Iterator[ChunkProgress | None]:
-    """A bar of export chunks on stderr, only when it is a terminal (and not with -q)."""
+def _progress() -> Iterator[_Bar]:
     console = output.stderr()
     if output.is_quiet() or not console.is_terminal:
-        yield None
+        yield _Bar(None)
         return
     with Progress(
         TextColumn("pulling"),
@@ -67,8 +53,7 @@ def chunk_progress(total: int) -> Iterator[ChunkProgress | None]:
         TimeElapsedColumn(),
         console=console,
     ) as progress:
-        task = progress.add_task("pull", total=total)
-        yield lambda done, _total: progress.update(task, completed=done)
+        yield _Bar(progress)
 
 
 def command(
@@ -83,20 +68,21 @@ def command(
     config = state(ctx).load_config()
     refuse_inputs(output_path, run_inputs(config))
     chosen = config.service(service)
-    server = config.server_of(chosen)
     billing_period = resolve_period(config.timezone, from_day=from_day, to_day=to_day, month=period)
     assert billing_period is not None
-    with FusionPBXClient(server, config.export_domain(chosen)) as client:
-        for warning in client.warnings:
-            output.warn(warning)
-        chunks = client.chunks(billing_period)
-        with output.data_stream(output_path) as stream, chunk_progress(len(chunks)) as progress:
-            joiner = CsvJoiner(stream, server.name)
-            for start, stop, body in client.export_chunks(billing_period, progress):
-                joiner.add(body, start, stop)
-            joiner.finish()
+    with output.data_stream(output_path) as stream, _progress() as progress:
+        pulled = billing.pull(
+            config,
+            chosen,
+            billing_period,
+            stream,
+            started=progress.start,
+            chunk_done=progress.advance,
+        )
+    for warning in pulled.warnings:
+        output.warn(warning)
     where = f" to {output_path}" if output_path else ""
     output.info(
-        f"pulled {joiner.lines} CDR line(s) of {chosen.name} for {billing_period.label} "
-        f"in {len(chunks)} chunk(s){where}"
+        f"pulled {pulled.lines} CDR line(s) of {chosen.name} for {billing_period.label} "
+        f"in {pulled.chunks} chunk(s){where}"
     )

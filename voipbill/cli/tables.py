@@ -1,4 +1,4 @@
-"""Readable usage tables for `voipbill rate --format table` (rich, stdout)."""
+"""Readable usage tables of a RunResult for `voipbill rate --format table` (rich)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from voipbill.billing import CategoryTotal, RunResult, ServiceTotals, billed_minutes
 from voipbill.money import format_amount
 from voipbill.periods import Period
-from voipbill.report import CategoryTotal, ServiceTotals, billed_minutes
 
 TOP_DESTINATIONS = 10
 
@@ -33,6 +33,13 @@ def _table(title: str, first: str) -> Table:
     table.add_column("billed min", justify="right")
     table.add_column("amount", justify="right")
     return table
+
+
+def render_result(console: Console, result: RunResult) -> None:
+    """Every service's tables: by category, status, extension and top destinations."""
+    result.drain()
+    for service in result.services:
+        render_service(console, service.totals, result.period, result.currency, service.digits)
 
 
 def render_service(

@@ -1,22 +1,19 @@
-"""Rated calls into invoice-ready rows: calls CSV, summary CSV and JSON (SPEC §7)."""
+"""Rated calls into the invoice-ready rows of `--detail calls` (SPEC §7), CSV and JSON."""
 
 from __future__ import annotations
 
 import csv
 import io
 import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
-from voipbill.money import format_amount, format_money
-from voipbill.periods import Period
-from voipbill.rating import CHARGED_STATUSES, Outcome, RatedCall, ServiceRater
-
-JSON_VERSION = 1
+from voipbill.billing.totals import CategoryTotal, ServiceTotals, bucket_of
+from voipbill.money import format_money
+from voipbill.rating import CHARGED_STATUSES, UNRATED, Outcome, RatedCall, ServiceRater
 
 CALL_COLUMNS = [
     "service",
@@ -40,17 +37,6 @@ CALL_COLUMNS = [
     "currency",
     "status",
 ]
-SUMMARY_COLUMNS = [
-    "service",
-    "tenant",
-    "period_start",
-    "period_end",
-    "category",
-    "calls",
-    "billed_minutes",
-    "amount",
-    "currency",
-]
 
 
 def plain(value: Decimal | None) -> str:
@@ -58,11 +44,6 @@ def plain(value: Decimal | None) -> str:
     if value is None:
         return ""
     return format_money(value.normalize()) if value else "0"
-
-
-def billed_minutes(seconds: int) -> Decimal:
-    """SPEC §7: billed seconds / 60, rounded half-up to 2 decimals (minutes, not money)."""
-    return (Decimal(seconds) / 60).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 class StartFormatter:
@@ -135,98 +116,6 @@ def call_document(call: RatedCall, currency: str, start: StartFormatter) -> dict
     for key in ("rate", "connect_fee", "cost"):
         document[key] = values[key] or None
     return document
-
-
-@dataclass(slots=True)
-class CategoryTotal:
-    calls: int = 0
-    billed_seconds: int = 0
-    amount: Decimal = Decimal(0)
-
-
-def _bucket(buckets: dict[str, CategoryTotal], key: str) -> CategoryTotal:
-    bucket = buckets.get(key)
-    if bucket is None:
-        bucket = buckets[key] = CategoryTotal()
-    return bucket
-
-
-@dataclass
-class ServiceTotals:
-    """Running totals of one service, filled while its calls are written."""
-
-    service: str
-    tenant: str
-    categories: dict[str, CategoryTotal] = field(default_factory=dict)
-    extensions: dict[str, CategoryTotal] = field(default_factory=dict)
-    destinations: dict[str, CategoryTotal] = field(default_factory=dict)
-    statuses: dict[str, int] = field(default_factory=dict)
-
-    def add(self, call: RatedCall) -> None:
-        charged = call.status in CHARGED_STATUSES
-        self.add_group(
-            call.status,
-            call.category,
-            call.extension,
-            call.direction,
-            call.normalized,
-            1,
-            call.billed_seconds if charged else 0,
-            (call.cost or _ZERO) if charged else _ZERO,
-        )
-
-    def add_group(
-        self,
-        status: str,
-        category: str,
-        extension: str,
-        direction: str,
-        normalized: str,
-        calls: int,
-        billed_seconds: int,
-        amount: Decimal,
-    ) -> None:
-        """Add `calls` calls that share these fields; seconds and amount of the charged ones."""
-        self.statuses[status] = self.statuses.get(status, 0) + calls
-        buckets = [
-            _bucket(self.categories, category),
-            _bucket(self.extensions, extension or "(no extension)"),
-        ]
-        if direction != "inbound" and category != "local":
-            buckets.append(_bucket(self.destinations, normalized))
-        for bucket in buckets:
-            bucket.calls += calls
-            bucket.billed_seconds += billed_seconds
-            bucket.amount += amount
-
-    @property
-    def total(self) -> CategoryTotal:
-        total = CategoryTotal()
-        for bucket in self.categories.values():
-            total.calls += bucket.calls
-            total.billed_seconds += bucket.billed_seconds
-            total.amount += bucket.amount
-        return total
-
-    def summary_rows(self, period: Period, currency: str, digits: int) -> list[dict[str, str]]:
-        """SPEC §7 `--detail summary`: a row per category present, alphabetical, then `total`."""
-        rows = []
-        named = sorted(self.categories.items())
-        for category, bucket in [*named, ("total", self.total)]:
-            rows.append(
-                {
-                    "service": self.service,
-                    "tenant": self.tenant,
-                    "period_start": period.first_day.isoformat(),
-                    "period_end": period.last_day.isoformat(),
-                    "category": category,
-                    "calls": str(bucket.calls),
-                    "billed_minutes": format_money(billed_minutes(bucket.billed_seconds)),
-                    "amount": format_amount(bucket.amount, digits),
-                    "currency": currency,
-                }
-            )
-        return rows
 
 
 def write_calls_csv(
@@ -314,7 +203,7 @@ def write_priced_csv(
                 continue
             extension_bucket = by_extension.get(extension)
             if extension_bucket is None:
-                extension_bucket = by_extension[extension] = _bucket(
+                extension_bucket = by_extension[extension] = bucket_of(
                     totals.extensions, extension or "(no extension)"
                 )
             buckets = (extension_bucket, *parts[5])
@@ -322,10 +211,13 @@ def write_priced_csv(
                 for bucket in buckets:
                     bucket.calls += 1
                     bucket.billed_seconds += billed
+                    bucket.free_seconds += free
                     bucket.amount += cost  # type: ignore[operator]
             else:
+                unrated = status == UNRATED
                 for bucket in buckets:
                     bucket.calls += 1
+                    bucket.unrated_calls += unrated
         stream.write("".join(lines))
 
 
@@ -351,9 +243,9 @@ def _shared_fields(outcome: Outcome, currency: str, totals: ServiceTotals | None
         rate, fee = plain(source.rate), plain(source.connect_fee)
     buckets = []  # none when only the statuses are counted
     if totals is not None:
-        buckets.append(_bucket(totals.categories, outcome.category))
+        buckets.append(bucket_of(totals.categories, outcome.category))
         if outcome.direction != "inbound" and outcome.category != "local":
-            buckets.append(_bucket(totals.destinations, number.number))
+            buckets.append(bucket_of(totals.destinations, number.number))
     return (
         f"{csv_field(outcome.direction)},{csv_field(outcome.category)}",
         ",".join(csv_field(text) for text in (number.original, number.number, prefix, description)),
@@ -371,16 +263,3 @@ _NUMBERS = 8192
 _NUMBER_TEXTS = tuple(str(value) for value in range(_NUMBERS))
 _LINES_PER_WRITE = 4096
 _ZERO = Decimal(0)
-
-
-def write_summary_csv(stream: IO[str], rows: Iterable[dict[str, str]]) -> None:
-    writer = csv.DictWriter(stream, fieldnames=SUMMARY_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-
-
-def tally(calls: Iterable[RatedCall], totals: ServiceTotals) -> Iterator[RatedCall]:
-    """Pass calls through, adding each to `totals` on the way."""
-    for call in calls:
-        totals.add(call)
-        yield call

@@ -1,26 +1,16 @@
-"""How one command uses the billing ledger (SPEC §9): the lock, the session, and a run's plan.
-
-`rate` and `ledger` open the ledger through `ledger_session`; a `rate` run asks `plan_run` which
-committed run it replays, how far back it fetches, and which calls it may bill (`CallBook`).
-"""
+"""How a billing run uses the ledger (SPEC §9): which committed run it reproduces, how far
+back it fetches, and which calls it may bill (`CallBook`). Written against LedgerStore only."""
 
 from __future__ import annotations
 
-import contextlib
-import errno
-import fcntl
 import logging
-import os
-import sqlite3
-import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from voipbill.config import Config, Service
-from voipbill.errors import LockedError, UsageError
-from voipbill.ledger import Ledger, LedgerError
-from voipbill.ledger_records import LedgerCall, RunRecord
+from voipbill.errors import UsageError
+from voipbill.ledger.records import LedgerCall, RunRecord
+from voipbill.ledger.store import LedgerStore
 from voipbill.periods import Period
 from voipbill.rating import RatedCall
 
@@ -42,83 +32,6 @@ def server_key(service: Service) -> str:
     return service.server if service.server is not None else FILE_SERVER
 
 
-def lock_path_of(ledger_path: Path) -> Path:
-    return ledger_path.with_name(ledger_path.name + ".lock")
-
-
-@contextlib.contextmanager
-def ledger_lock(ledger_path: Path, timeout: float) -> Iterator[None]:
-    """Hold the ledger's lock file (fcntl.flock) for the whole block (SPEC §9: exit 6).
-
-    flock locks vanish with the process, so a run that dies never leaves a stale lock.
-    """
-    path = lock_path_of(ledger_path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:
-        raise LedgerError(
-            f"cannot open the ledger lock {path}: {exc.strerror}",
-            hint="check [ledger] path and its directory's permissions",
-        ) from exc
-    try:
-        deadline = time.monotonic() + max(timeout, 0)
-        waited = False
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise LedgerError(f"cannot lock {path}: {exc.strerror}") from exc
-                if time.monotonic() >= deadline:
-                    raise LockedError(
-                        f"another voipbill run holds the ledger lock {path}",
-                        hint="wait for it to finish, or give --lock-timeout SECONDS to wait",
-                    ) from None
-                if not waited:
-                    log.info("ledger lock %s is held; waiting up to %ss", path, timeout)
-                    waited = True
-                time.sleep(0.05)
-        log.debug("ledger lock %s acquired", path)
-        try:
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
-
-
-@contextlib.contextmanager
-def ledger_session(path: Path, *, commit: bool, lock_timeout: float) -> Iterator[Ledger | None]:
-    """The ledger for one command: locked and writable for `--commit` (the lock held for the
-    whole run, SPEC §9), else read-only, or None when there is none yet (a preview)."""
-    try:
-        if commit:
-            with ledger_lock(path, lock_timeout):
-                ledger = Ledger.open(path, create=True)
-                assert ledger is not None
-                with ledger:
-                    yield ledger
-        else:
-            found = Ledger.open(path, create=False)
-            try:
-                yield found
-            finally:
-                if found is not None:
-                    found.close()
-    except sqlite3.OperationalError as exc:
-        if "locked" in str(exc) or "busy" in str(exc):
-            raise LockedError(
-                f"the ledger {path} is busy: {exc}", hint="another program has it open; retry later"
-            ) from exc
-        raise LedgerError(f"ledger {path}: {exc}") from exc
-    except sqlite3.Error as exc:
-        raise LedgerError(
-            f"ledger {path}: {exc}", hint="check [ledger] path: it must be a voipbill ledger"
-        ) from exc
-
-
 class CallBook:
     """The ledger's answer for each call of a run (runs.LedgerCheck).
 
@@ -132,7 +45,7 @@ class CallBook:
 
     def __init__(
         self,
-        ledger: Ledger | None,
+        ledger: LedgerStore | None,
         server_keys: Mapping[str, str],
         replay: RunRecord | None,
         preview_label: str | None = None,
@@ -167,7 +80,7 @@ class RunPlan:
 
 
 def plan_run(
-    ledger: Ledger | None,
+    ledger: LedgerStore | None,
     config: Config,
     services: list[Service],
     period: Period,
@@ -198,6 +111,4 @@ def plan_run(
 
 
 def ledger_call(call: RatedCall, server: str) -> LedgerCall:
-    return LedgerCall(
-        call.service, server, call.call_uuid, call.start_epoch, call.status, call.cost
-    )
+    return LedgerCall(server, call)

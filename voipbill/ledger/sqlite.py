@@ -1,15 +1,10 @@
-"""The billing ledger (SPEC §9): which call was billed in which period, by which committed run.
+"""The SQLite ledger store (SPEC §9): one file (WAL mode) at `[ledger] path`.
 
-One SQLite file (WAL mode) at `[ledger] path`. `rate --commit` records every call its output
-lists, keyed by (server, xml_cdr_uuid), together with the run itself: its selection (period,
-services, format, detail), its totals, and the exact bytes of the file it wrote (zlib), so a
-rerun of the same committed selection prints the committed result byte for byte.
-
-The commit protocol (SPEC §9, "the file is written first, atomically, and the ledger transaction
-commits after it"): the run's rows are inserted in an open transaction; the output file is then
-written to a temp file, fsynced and renamed into place (the previous file kept as a hard-linked
-backup); then the transaction commits. Any failure before the commit rolls the transaction back
-and puts the previous file back, so the file and the ledger always agree.
+`rate --commit` records every call its output lists, keyed by (server, xml_cdr_uuid), together
+with the run itself: its selection (period, services, format, detail), its totals, every listed
+call with the fields and costs it was committed with, and the exact bytes of the file it wrote
+(zlib), so a rerun of a committed period shows the committed result, never a new price.
+The commit protocol (the file first, then the transaction) is voipbill.ledger.commit.
 """
 
 from __future__ import annotations
@@ -17,50 +12,53 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import sqlite3
 import zlib
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from voipbill.errors import ExitCode, UsageError, VoipbillError
-from voipbill.files import OutputError, atomic_writer, output_target
-from voipbill.ledger_records import (
-    SCHEMA,
-    SCHEMA_VERSION,
-    VOID_REASONS,
+from voipbill.errors import UsageError
+from voipbill.ledger.errors import LedgerError
+from voipbill.ledger.records import (
+    COMMITTED,
+    VOIDED,
     LedgerCall,
     RunRecord,
-    Selection,
+    RunSelection,
     ServiceTotal,
+    call_from_row,
+    call_row,
+)
+from voipbill.ledger.sqlite_schema import (
+    READABLE_VERSIONS,
+    SCHEMA_1,
+    SCHEMA_2,
+    SCHEMA_VERSION,
+    VOID_REASONS,
 )
 from voipbill.periods import Period
-from voipbill.rating import CHARGED_STATUSES
+from voipbill.rating import CHARGED_STATUSES, RatedCall
 
-log = logging.getLogger(__name__)
-
-COMMITTED, VOIDED = "committed", "voided"
-
-
-class LedgerError(VoipbillError):
-    """The ledger file cannot be opened, read or written (a path or permission problem)."""
-
-    exit_code = ExitCode.CONFIG
+# one logger name for every ledger line of --log-file, whichever module writes it
+log = logging.getLogger("voipbill.ledger")
 
 
-class Ledger:
-    """The SQLite ledger file. Open with `Ledger.open`; use as a context manager."""
+class SqliteLedger:
+    """The SQLite ledger file (a LedgerStore). Open with `SqliteLedger.open`."""
 
     def __init__(self, path: Path, connection: sqlite3.Connection, *, writable: bool) -> None:
         self.path = path
         self.connection = connection
         self.writable = writable
 
+    @property
+    def where(self) -> str:
+        return str(self.path)
+
     @classmethod
-    def open(cls, path: Path, *, create: bool) -> Ledger | None:
+    def open(cls, path: Path, *, create: bool) -> SqliteLedger | None:
         """The ledger at `path`; None when it does not exist and `create` is false (a preview
         writes nothing, SPEC §9, not even an empty ledger)."""
         try:
@@ -77,11 +75,7 @@ class Ledger:
                 connection.execute("PRAGMA journal_mode = WAL")
                 # money: a committed run survives a power cut, not only a crash
                 connection.execute("PRAGMA synchronous = FULL")
-                version = connection.execute("PRAGMA user_version").fetchone()[0]
-                if version == 0:
-                    connection.execute("BEGIN IMMEDIATE")
-                    connection.executescript(SCHEMA)  # executescript commits
-                    connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                _create_or_upgrade(connection)
             ledger = cls(path, connection, writable=create)
             ledger.check_version()
         except sqlite3.Error as exc:
@@ -98,18 +92,22 @@ class Ledger:
         return ledger
 
     def check_version(self) -> None:
-        version = self.connection.execute("PRAGMA user_version").fetchone()[0]
-        if version != SCHEMA_VERSION:
+        version = self.version
+        if version not in READABLE_VERSIONS:
             raise LedgerError(
                 f"{self.path} is ledger version {version}; this voipbill reads version "
                 f"{SCHEMA_VERSION}",
                 hint="point [ledger] path at a voipbill ledger",
             )
 
+    @property
+    def version(self) -> int:
+        return int(self.connection.execute("PRAGMA user_version").fetchone()[0])
+
     def close(self) -> None:
         self.connection.close()
 
-    def __enter__(self) -> Ledger:
+    def __enter__(self) -> SqliteLedger:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -208,21 +206,31 @@ class Ledger:
         row = self.connection.execute("SELECT output FROM runs WHERE id = ?", (run_id,)).fetchone()
         return zlib.decompress(row[0]).decode("utf-8")
 
+    def committed_calls(self, run_id: int) -> list[RatedCall] | None:
+        if self.version < 2:
+            return None  # a read-only version 1 ledger: its runs kept no rows
+        row = self.connection.execute(
+            "SELECT rows FROM run_rows WHERE run_id = ?", (run_id,)
+        ).fetchone()
+        if row is None:
+            return None  # committed by a voipbill that kept no rows
+        return [call_from_row(values) for values in json.loads(zlib.decompress(row[0]))]
+
     # -- writing ---------------------------------------------------------------------------------
 
-    def commit_run(
+    def begin(self) -> None:
+        self.connection.execute("BEGIN IMMEDIATE")
+
+    def insert_run(
         self,
-        selection: Selection,
-        calls: list[LedgerCall],
+        selection: RunSelection,
+        calls: Sequence[LedgerCall],
         currency: str,
-        output_path: Path,
-        text: str,
+        output_path: str,
+        output: bytes,
     ) -> int:
-        """Write `text` to `output_path` and record the run and its calls, all or nothing."""
-        data = text.encode("utf-8")
         per_service = _service_totals(selection.services, calls)
         connection = self.connection
-        connection.execute("BEGIN IMMEDIATE")
         try:
             cursor = connection.execute(
                 "INSERT INTO runs (period, first_day, last_day, services, late_days, format, "
@@ -240,9 +248,9 @@ class Ledger:
                     len(calls),
                     sum(t.late_calls for t in per_service),
                     str(sum((t.amount for t in per_service), Decimal(0))),
-                    str(output_path.resolve()),
-                    hashlib.sha256(data).hexdigest(),
-                    zlib.compress(data),
+                    output_path,
+                    hashlib.sha256(output).hexdigest(),
+                    zlib.compress(output),
                     COMMITTED,
                     _now(),
                 ),
@@ -261,57 +269,40 @@ class Ledger:
                 "cost, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
-                        c.server,
-                        c.xml_cdr_uuid,
-                        c.service,
+                        server,
+                        call.call_uuid,
+                        call.service,
                         selection.period.label,
-                        c.start_epoch,
-                        c.status,
-                        None if c.cost is None else str(c.cost),
+                        call.start_epoch,
+                        call.status,
+                        None if call.cost is None else str(call.cost),
                         run_id,
                     )
-                    for c in calls
+                    for server, call in calls
                 ],
             )
-        except BaseException:
-            self._rollback()
-            raise
-        # SPEC §9: the file first, atomically; the ledger transaction commits after it
-        try:
-            publication = Publication.write(output_path, text)
-        except BaseException:
-            self._rollback()
-            raise
-        try:
-            self._commit()
-        except BaseException:
-            self._rollback()
-            if self._has_run(run_id):
-                publication.discard_backup()  # committed after all: the file is the run's
-            else:
-                publication.restore()
-            raise
-        publication.discard_backup()
-        log.info(
-            "committed run %s: %s, %d calls, output %s",
-            run_id,
-            selection.period.label,
-            len(calls),
-            output_path,
-        )
+            rows = json.dumps([call_row(call) for _, call in calls], ensure_ascii=False)
+            connection.execute(
+                "INSERT INTO run_rows (run_id, rows) VALUES (?, ?)",
+                (run_id, zlib.compress(rows.encode("utf-8"))),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise LedgerError(
+                f"ledger {self.path}: a call of this run is already billed ({exc})",
+                hint="another run committed it at the same time; rate the period again",
+            ) from exc
         return run_id
 
-    def _rollback(self) -> None:
+    def commit(self) -> None:
+        self.connection.execute("COMMIT")
+
+    def rollback(self) -> None:
         if self.connection.in_transaction:
             self.connection.execute("ROLLBACK")
 
-    def _has_run(self, run_id: int) -> bool:
+    def has_run(self, run_id: int) -> bool:
         row = self.connection.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone()
         return row is not None
-
-    def _commit(self) -> None:
-        """The one point where a run becomes billed (kept apart so tests can fail it)."""
-        self.connection.execute("COMMIT")
 
     def void(self, run_id: int, reason: str | None = None) -> RunRecord:
         """Mark a committed run voided and release its calls (kept in voided_calls)."""
@@ -319,7 +310,7 @@ class Ledger:
         if record.status == VOIDED:
             raise UsageError(f"run {run_id} is already voided ({record.voided})")
         connection = self.connection
-        connection.execute("BEGIN IMMEDIATE")
+        self.begin()
         try:
             connection.execute(
                 "INSERT INTO voided_calls SELECT server, xml_cdr_uuid, service, period, "
@@ -333,69 +324,36 @@ class Ledger:
             if reason:
                 connection.execute(VOID_REASONS)
                 connection.execute("INSERT INTO void_reasons VALUES (?, ?)", (run_id, reason))
-            self._commit()
+            self.commit()
         except BaseException:
-            self._rollback()
+            self.rollback()
             raise
         log.info("voided run %s (%s)", run_id, record.period)
         return self.run(run_id)
 
 
-@dataclass
-class Publication:
-    """An output file put in place, with the file it replaced kept until the ledger commits."""
-
-    path: Path
-    backup: Path | None
-    in_place: bool = False  # a device or /dev/stdout: written through, nothing to put back
-
-    @classmethod
-    def write(cls, path: Path, text: str) -> Publication:
-        """Put `text` at `path` atomically (temp file, fsync, rename), keeping the old file as
-        a hard link; if the write fails, nothing changed."""
-        backup = None
-        path, in_place = output_target(path)  # a symbolic link's target, never the link
-        if in_place:
-            write_output(path, text)
-            return cls(path, None, in_place=True)
-        try:
-            if path.is_file():
-                backup = path.with_name(f".{path.name}.voipbill-previous")
-                backup.unlink(missing_ok=True)
-                os.link(path, backup)
-            write_output(path, text)
-        except BaseException as exc:
-            if backup is not None:
-                backup.unlink(missing_ok=True)
-            if isinstance(exc, OSError):  # a full disk, a vanished directory: nothing replaced
-                raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
-            raise
-        return cls(path, backup)
-
-    def restore(self) -> None:
-        """Undo the write: the previous file back, or no file."""
-        if self.backup is not None:
-            self.backup.replace(self.path)
-        elif self.path.is_file() and not self.in_place:
-            self.path.unlink()
-
-    def discard_backup(self) -> None:
-        if self.backup is not None:
-            self.backup.unlink(missing_ok=True)
+def _create_or_upgrade(connection: sqlite3.Connection) -> None:
+    """A new ledger gets the whole schema; a version 1 ledger gets run_rows added."""
+    version = connection.execute("PRAGMA user_version").fetchone()[0]
+    if version not in (0, 1):
+        return  # a newer or foreign file: check_version refuses it
+    if version == 0 and connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+        return  # tables of something else: not ours to write into (check_version refuses it)
+    # one script, one transaction: a ledger is never left half created or half upgraded
+    connection.executescript(
+        "BEGIN IMMEDIATE;"
+        + (SCHEMA_1 if version == 0 else "")
+        + SCHEMA_2
+        + f"PRAGMA user_version = {SCHEMA_VERSION};COMMIT;"
+    )
 
 
-def write_output(path: Path, text: str) -> None:
-    """The export file, whole or not at all (kept apart so tests can fail it)."""
-    with atomic_writer(path, newline="") as stream:
-        stream.write(text)
-
-
-def _service_totals(services: tuple[str, ...], calls: list[LedgerCall]) -> list[ServiceTotal]:
+def _service_totals(services: tuple[str, ...], calls: Sequence[LedgerCall]) -> list[ServiceTotal]:
     """Per service: calls listed, late calls, and the amount (rated and late costs, SPEC §7)."""
     counts = dict.fromkeys(services, 0)
     late = dict.fromkeys(services, 0)
     amounts = dict.fromkeys(services, Decimal(0))
-    for call in calls:
+    for _, call in calls:
         counts[call.service] += 1
         if call.status == "late":
             late[call.service] += 1

@@ -1,4 +1,4 @@
-"""One rating run: CDR rows in, each call handed to exactly one service (SPEC §4.1–4.2)."""
+"""A run's scope: CDR rows in, each call handed to exactly one service (SPEC §4.1–4.2)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from typing import Protocol
 
 from voipbill.bulk import no_cyclic_gc
 from voipbill.cdrs import CdrRecord
-from voipbill.config import Config, Service
-from voipbill.decks import Deck, check_command, load_deck
-from voipbill.errors import ConfigError, UsageError
-from voipbill.numbers import Normaliser, NumberPlan
+from voipbill.config import Service
 from voipbill.periods import Period
-from voipbill.rating import ServiceRater, Trace
+from voipbill.rating import ServiceRater
+
+# explain's steps: (step, what was decided)
+Trace = list[tuple[str, str]]
 
 MAX_EXAMPLES = 5
 # No call lasts 115 days; a larger billsec is a corrupt row, and would overflow Decimal
@@ -23,7 +23,7 @@ MAX_BILLSEC = 10_000_000
 
 @dataclass
 class RunCounters:
-    """What the run left out, and why; the CLI reports these on stderr."""
+    """What the run left out, and why (RunResult words them as warnings)."""
 
     rows: int = 0
     b_legs: int = 0
@@ -38,7 +38,7 @@ class RunCounters:
 
 
 class LedgerCheck(Protocol):
-    """What the ledger says about one call (SPEC §9); implemented by ledger_session.CallBook."""
+    """What the ledger says about one call (SPEC §9); implemented by voipbill.ledger.CallBook."""
 
     def check(self, service: Service, xml_cdr_uuid: str) -> tuple[bool, str | None]:
         """(bill it?, the period label of the committed run that already billed it, if any)."""
@@ -224,53 +224,3 @@ class RatingRun:
         self.counters.bad_row_count += 1
         if len(self.counters.bad_rows) < MAX_EXAMPLES:
             self.counters.bad_rows.append(message)
-
-
-def build_raters(
-    config: Config, services: list[Service], *, trace_uuid: str | None = None
-) -> list[ServiceRater]:
-    """One rater per service, loading each deck and each package's number plan once."""
-    decks: dict[str, Deck] = {}
-    normalisers: dict[str, Normaliser] = {}
-    raters = []
-    for service in services:
-        package = config.package_of(service)
-        deck = None
-        if package.deck is not None:
-            if package.deck not in decks:
-                deck_config = config.decks[package.deck]
-                decks[package.deck] = load_deck(
-                    deck_config.path,
-                    layout=deck_config.layout,
-                    timezone=config.timezone,
-                    check_command=check_command(config.path, package.deck),
-                )
-            deck = decks[package.deck]
-        if package.name not in normalisers:
-            normalisers[package.name] = Normaliser(NumberPlan.from_package(package))
-        raters.append(
-            ServiceRater(
-                service,
-                package,
-                deck,
-                normalisers[package.name],
-                export_domain=config.export_domain(service),
-                trace_uuid=trace_uuid,
-            )
-        )
-    return raters
-
-
-def select_services(config: Config, names: list[str] | None, all_services: bool) -> list[Service]:
-    """`--service` in command-line order, or `--all` in config order (SPEC §7 row order)."""
-    if all_services and names:
-        raise UsageError("give --service or --all, not both")
-    if all_services:
-        if not config.services:
-            raise ConfigError(f"{config.path} has no [services.X] tables")
-        return list(config.services.values())
-    if not names:
-        # SPEC §7 shows both as optional: naming none rates every service, like --all
-        return select_services(config, None, True)
-    unique = list(dict.fromkeys(names))
-    return [config.service(name) for name in unique]

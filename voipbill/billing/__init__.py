@@ -1,0 +1,50 @@
+"""One billing run, owned by the core: what `rate`, `explain`, `audit-numbers` and `pull` ask.
+
+```
+billing.run(config, selection, period, sources, ledger) -> RunResult   # rate now (or reproduce)
+billing.committed(config, services, period, ledger) -> RunResult | None  # the ledger alone
+billing.result_for(config, selection, period, sources, ledger) -> RunResult  # committed, or now
+billing.commit(ledger, result, layout, text, output_path) -> run id | None
+```
+A `RunResult` holds the calls per service, their totals, what was left out and why, and its
+warnings (`messages(result)`); `report` and `cli/tables` render it. Nothing here prints.
+"""
+
+from __future__ import annotations
+
+from voipbill.billing.audit import AuditRun, audit_numbers
+from voipbill.billing.explain import Explanation, explain
+from voipbill.billing.messages import messages
+from voipbill.billing.raters import select_services
+from voipbill.billing.result import Difference, Layout, Message, RunResult, ServiceResult
+from voipbill.billing.run import Selection, commit, committed, result_for, run
+from voipbill.billing.sources import CdrFile, CdrSource, Pulled, Servers, pull, source_of
+from voipbill.billing.totals import CategoryTotal, ServiceTotals, billed_minutes
+
+__all__ = [
+    "AuditRun",
+    "CategoryTotal",
+    "CdrFile",
+    "CdrSource",
+    "Difference",
+    "Explanation",
+    "Layout",
+    "Message",
+    "Pulled",
+    "RunResult",
+    "Selection",
+    "Servers",
+    "ServiceResult",
+    "ServiceTotals",
+    "audit_numbers",
+    "billed_minutes",
+    "commit",
+    "committed",
+    "explain",
+    "messages",
+    "pull",
+    "result_for",
+    "run",
+    "select_services",
+    "source_of",
+]

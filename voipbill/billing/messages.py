@@ -1,0 +1,120 @@
+"""What a run says on stderr, as data: every call left out is accounted for (SPEC §7, §9).
+
+Warnings about money (rows skipped, calls already billed, late calls billed, calls a rerun holds
+back, unrated calls, a rerun that differs from its committed run) are `about_money`: the CLI
+prints each as one line even with `-q`, so cron mail is empty only when nothing needs a look.
+"""
+
+from __future__ import annotations
+
+from voipbill.billing.result import Message, RunResult
+from voipbill.money import format_money
+
+MAX_EXAMPLES = 5
+
+
+def money(code: str, text: str, count: int = 0) -> Message:
+    return Message("warning", code, text, count, about_money=True)
+
+
+def messages(result: RunResult) -> list[Message]:
+    """The run's warnings and information lines, in the order they are printed."""
+    assert result.complete, "the warnings need every call read (RunResult.drain)"
+    counters = result.counters
+    found: list[Message] = [Message("warning", "source", text) for text in result.source_warnings]
+    skipped = [
+        f"{problem.source} line {problem.line}: {problem.message}: {problem.text}"
+        for problem in result.problems
+    ] + counters.bad_rows
+    count = len(result.problems) + counters.bad_row_count
+    if count:
+        shown = "; ".join(skipped[:MAX_EXAMPLES])
+        more = f"; and {count - MAX_EXAMPLES} more" if count > MAX_EXAMPLES else ""
+        found.append(money("rows_skipped", f"{count} CDR rows skipped: {shown}{more}", count))
+    for label, billed in sorted(counters.billed_elsewhere.items()):
+        found.append(
+            money("billed_elsewhere", f"{billed} calls already billed in {label}: left out", billed)
+        )
+    late = result.late
+    if late:
+        found.append(
+            money(
+                "late_calls",
+                f"{late} late calls from before {result.period.first_day} billed in this run "
+                "(status late)",
+                late,
+            )
+        )
+    record = result.reproduced
+    if result.held_back and record is not None:
+        found.append(
+            money(
+                "held_back",
+                f"{result.held_back} calls of {result.period.label} are not in committed run "
+                f"{record.id} (they reached FusionPBX after it): left out; the next period's "
+                "run bills them with --late-days",
+                result.held_back,
+            )
+        )
+    if counters.ambiguous:
+        found.append(
+            money(
+                "ambiguous",
+                f"{counters.ambiguous} calls matched more than one service: each was billed "
+                "once, to the first service named",
+                counters.ambiguous,
+            )
+        )
+    unrated = result.unrated
+    if unrated:
+        found.append(
+            money(
+                "unrated_calls",
+                f"{unrated} calls unrated: no rate source applies; they are listed with an "
+                "empty cost and left out of every amount (see `voipbill explain`)",
+                unrated,
+            )
+        )
+    difference = result.difference
+    if record is not None and difference is not None:
+        found.append(
+            money(
+                "rerun_differs",
+                f"rating {result.period.label} again gives a different result than committed "
+                f"run {record.id} for {difference.calls} calls (the deck, config or CDRs "
+                f"changed): {format_money(difference.amount_now)} {result.currency} now, "
+                f"{format_money(difference.committed_amount)} committed; showing the "
+                f"committed result; `voipbill ledger void --run {record.id}` to re-rate",
+                difference.calls,
+            )
+        )
+    if record is not None and result.legacy_rerun:
+        found.append(
+            money(
+                "rerun_rated_now",
+                f"committed run {record.id} was made by an older voipbill that kept no calls: "
+                "in another format, detail or service order than it was committed in, its calls "
+                "are shown as rated now, which may differ from what was committed",
+            )
+        )
+    if counters.b_legs or counters.duplicates:
+        found.append(
+            Message(
+                "info",
+                "dropped",
+                f"dropped {counters.b_legs} b-legs and {counters.duplicates} repeated rows; "
+                f"{counters.outside_period} rows outside the period, "
+                f"{counters.other_services} in no service of this run",
+            )
+        )
+    if counters.late_already_billed:
+        found.append(
+            Message(
+                "info",
+                "late_already_billed",
+                f"{counters.late_already_billed} calls of the --late-days window are already "
+                "billed in an earlier period",
+                counters.late_already_billed,
+            )
+        )
+    return found

@@ -1,0 +1,63 @@
+"""The raters of a run: which services, and one rater per service with its deck and plan."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from voipbill.config import Config, Service
+from voipbill.decks import Deck, check_command, load_deck
+from voipbill.errors import ConfigError, UsageError
+from voipbill.numbers import Normaliser, NumberPlan
+from voipbill.rating import ServiceRater
+
+# ServiceRater, or explain's tracing rater: (service, package, deck, normaliser, export_domain=)
+RaterFactory = Callable[..., ServiceRater]
+
+
+def build_raters(
+    config: Config, services: list[Service], *, make: RaterFactory = ServiceRater
+) -> list[ServiceRater]:
+    """One rater per service, loading each deck and each package's number plan once."""
+    decks: dict[str, Deck] = {}
+    normalisers: dict[str, Normaliser] = {}
+    raters = []
+    for service in services:
+        package = config.package_of(service)
+        deck = None
+        if package.deck is not None:
+            if package.deck not in decks:
+                deck_config = config.decks[package.deck]
+                decks[package.deck] = load_deck(
+                    deck_config.path,
+                    layout=deck_config.layout,
+                    timezone=config.timezone,
+                    check_command=check_command(config.path, package.deck),
+                )
+            deck = decks[package.deck]
+        if package.name not in normalisers:
+            normalisers[package.name] = Normaliser(NumberPlan.from_package(package))
+        raters.append(
+            make(
+                service,
+                package,
+                deck,
+                normalisers[package.name],
+                export_domain=config.export_domain(service),
+            )
+        )
+    return raters
+
+
+def select_services(config: Config, names: list[str] | None, all_services: bool) -> list[Service]:
+    """`--service` in command-line order, or `--all` in config order (SPEC §7 row order)."""
+    if all_services and names:
+        raise UsageError("give --service or --all, not both")
+    if all_services:
+        if not config.services:
+            raise ConfigError(f"{config.path} has no [services.X] tables")
+        return list(config.services.values())
+    if not names:
+        # SPEC §7 shows both as optional: naming none rates every service, like --all
+        return select_services(config, None, True)
+    unique = list(dict.fromkeys(names))
+    return [config.service(name) for name in unique]

@@ -1,0 +1,234 @@
+"""One billing run, assembled in one place: plan, raters, sources, result (SPEC §4, §6, §9)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from voipbill.billing.raters import build_raters
+from voipbill.billing.result import Difference, Layout, RunResult, ServiceResult
+from voipbill.billing.scope import RatingRun
+from voipbill.billing.sources import CdrSource, feed
+from voipbill.cdrs import CdrProblem
+from voipbill.config import Config, Service
+from voipbill.errors import UsageError
+from voipbill.ledger import (
+    LedgerStore,
+    RunRecord,
+    RunSelection,
+    commit_run,
+    ledger_call,
+    plan_run,
+    server_key,
+)
+from voipbill.ledger.records import call_row
+from voipbill.periods import Period
+from voipbill.rating import CHARGED_STATUSES, RatedCall, ServiceRater
+
+log = logging.getLogger("voipbill.billing")
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Which services a run bills, and how.
+
+    `late_days`: also bill calls of the N days before the period that no period has yet.
+    `commit`: the run is meant to be committed (its calls are kept, and a commit never takes
+    calls another selection committed to the period). `stream`: a preview rendered once, whose
+    calls are priced as the renderer reads them and never held (ignored with `commit`).
+    """
+
+    services: tuple[Service, ...]
+    late_days: int = 0
+    commit: bool = False
+    stream: bool = False
+
+
+def run(
+    config: Config,
+    selection: Selection,
+    period: Period,
+    sources: CdrSource,
+    ledger: LedgerStore | None = None,
+) -> RunResult:
+    """Rate `period` for the selected services from `sources`, asking `ledger` what is billed.
+
+    A period the ledger has committed for exactly these services is not re-priced: the result
+    reproduces the committed calls, and `difference` says how rating now differs from them."""
+    services = list(selection.services)
+    if not services:
+        raise UsageError("no service to rate")
+    plan = plan_run(ledger, config, services, period, selection.late_days, commit=selection.commit)
+    raters = build_raters(config, services)
+    scope = RatingRun(raters, period, late_window=plan.late_window, ledger=plan.book)
+    problems: list[CdrProblem] = []
+    warnings: list[str] = []
+    feed(scope, config, raters, plan.fetch_period, sources, problems=problems, warnings=warnings)
+    replay = plan.replay
+    committed_calls = None
+    if replay is not None and ledger is not None:
+        committed_calls = ledger.committed_calls(replay.id)
+    keep = selection.commit or not selection.stream or replay is not None
+    result = RunResult(
+        period=period,
+        currency=config.currency,
+        timezone=config.timezone,
+        timezone_name=config.timezone_name,
+        services=[],
+        counters=scope.counters,
+        problems=problems,
+        source_warnings=warnings,
+        late_days=selection.late_days,
+        plan=plan,
+    )
+    if replay is not None and ledger is not None and committed_calls is not None:
+        result.services = _reproduced(config, services, committed_calls)
+        result.reproduced = replay
+        result.committed_output = ledger.stored_output(replay.id)
+        result.difference = _difference(raters, committed_calls)
+    else:
+        result.services = [_service_result(config, rater, keep=keep) for rater in raters]
+        if replay is not None:  # a run of an older voipbill: no rows kept, rated now
+            result.reproduced, result.legacy_rerun = replay, True
+            if ledger is not None:
+                result.committed_output = ledger.stored_output(replay.id)
+    if replay is not None:
+        result.held_back = scope.held_back_calls()
+    return result
+
+
+def committed(
+    config: Config, services: Sequence[Service], period: Period, ledger: LedgerStore | None
+) -> RunResult | None:
+    """The committed result of `period` for exactly these services, read from the ledger
+    alone (no CDR source); None when no such committed run keeps its calls."""
+    if ledger is None:
+        return None
+    record = ledger.committed_run(period, [service.name for service in services])
+    if record is None:
+        return None
+    calls = ledger.committed_calls(record.id)
+    if calls is None:
+        return None
+    return RunResult(
+        period=period,
+        currency=record.currency,
+        timezone=config.timezone,
+        timezone_name=config.timezone_name,
+        services=_reproduced(config, list(services), calls),
+        late_days=record.late_days,
+        reproduced=record,
+        committed_output=ledger.stored_output(record.id),
+    )
+
+
+def result_for(
+    config: Config,
+    selection: Selection,
+    period: Period,
+    sources: CdrSource,
+    ledger: LedgerStore | None = None,
+) -> RunResult:
+    """The result of `period`: the committed one when there is one, else a fresh preview."""
+    found = committed(config, selection.services, period, ledger)
+    return found if found is not None else run(config, selection, period, sources, ledger)
+
+
+def commit(
+    ledger: LedgerStore, result: RunResult, layout: Layout, text: str, output_path: Path
+) -> int | None:
+    """Write `text` (the result rendered in `layout`) to `output_path` and record the run in
+    the ledger, all or nothing (SPEC §9); None when the result reproduces a committed run,
+    which has nothing new to commit (the file is not written then)."""
+    assert result.plan is not None, "only a run made with a ledger plan can be committed"
+    if result.reproduced is not None:
+        return None
+    keys = result.plan.book.server_keys
+    calls = [ledger_call(call, keys[call.service]) for call in result.calls()]
+    selection = RunSelection(
+        result.period,
+        tuple(service.name for service in result.services),
+        result.late_days,
+        layout.format,
+        layout.detail,
+    )
+    return commit_run(ledger, selection, calls, result.currency, output_path, text)
+
+
+def committed_call(
+    ledger: LedgerStore | None, service: Service, xml_cdr_uuid: str
+) -> tuple[RunRecord, RatedCall] | None:
+    """The committed run that billed this call, and the call as it was committed."""
+    if ledger is None:
+        return None
+    billed = ledger.billed(server_key(service), xml_cdr_uuid)
+    if billed is None:
+        return None
+    record = ledger.run(billed[0])
+    calls = ledger.committed_calls(record.id) or []
+    found = next((call for call in calls if call.call_uuid == xml_cdr_uuid), None)
+    return None if found is None else (record, found)
+
+
+def _service_result(config: Config, rater: ServiceRater, *, keep: bool) -> ServiceResult:
+    digits = rater.package.rounding_digits
+    if keep:
+        return ServiceResult(rater.service, digits, calls=list(rater.calls()))
+    return ServiceResult(rater.service, digits, rater=rater)
+
+
+def _reproduced(
+    config: Config, services: list[Service], calls: list[RatedCall]
+) -> list[ServiceResult]:
+    by_service: dict[str, list[RatedCall]] = {service.name: [] for service in services}
+    for call in calls:
+        by_service.setdefault(call.service, []).append(call)
+    return [
+        ServiceResult(service, _digits(config, service, by_service[service.name]), calls=calls)
+        for service in services
+        for calls in [by_service[service.name]]
+    ]
+
+
+def _digits(config: Config, service: Service, calls: list[RatedCall]) -> int:
+    """The decimals to print a committed run's amounts with: its costs' own, should the
+    package's rounding have changed since (an amount is never rounded when printed)."""
+    committed = [
+        -exponent
+        for call in calls
+        if call.cost is not None
+        for exponent in [call.cost.as_tuple().exponent]
+        if isinstance(exponent, int)
+    ]
+    return max(committed) if committed else config.package_of(service).rounding_digits
+
+
+def _difference(raters: list[ServiceRater], committed_calls: list[RatedCall]) -> Difference | None:
+    """SPEC §9: how many calls, and how much money, rating now differs from the commit by."""
+    now = {call.call_uuid: call for rater in raters for call in rater.calls()}
+    differ = 0
+    committed_amount = amount_now = Decimal(0)
+    for call in committed_calls:
+        fresh = now.pop(call.call_uuid, None)
+        committed_amount += _charged(call)
+        if fresh is None:
+            differ += 1
+            continue
+        amount_now += _charged(fresh)
+        if call_row(fresh) != call_row(call):
+            differ += 1
+    for fresh in now.values():  # rated now, not in the committed run
+        differ += 1
+        amount_now += _charged(fresh)
+    if not differ:
+        return None
+    return Difference(differ, committed_amount, amount_now)
+
+
+def _charged(call: RatedCall) -> Decimal:
+    if call.status in CHARGED_STATUSES and call.cost is not None:
+        return call.cost
+    return Decimal(0)

@@ -1,0 +1,47 @@
+"""The billing ledger (SPEC §9): which call was billed in which period, by which committed run.
+
+The public face, what the rest of voipbill uses:
+- `open_ledger(path, commit=, lock_timeout=)`: the ledger for one command (a `LedgerStore`,
+  locked and writable to commit; read-only, or None when there is none yet, for a preview);
+- `LedgerStore`: the Protocol a backend implements (`SqliteLedger` today);
+- `plan_run` / `RunPlan` / `CallBook`: how a run uses the ledger; `commit_run`: the commit;
+- the records: `RunRecord`, `RunSelection`, `LedgerCall`, `ServiceTotal`.
+"""
+
+from __future__ import annotations
+
+from voipbill.ledger.commit import commit_run
+from voipbill.ledger.errors import LedgerError, LockedError
+from voipbill.ledger.plan import FILE_SERVER, CallBook, RunPlan, ledger_call, plan_run, server_key
+from voipbill.ledger.records import (
+    COMMITTED,
+    VOIDED,
+    LedgerCall,
+    RunRecord,
+    RunSelection,
+    ServiceTotal,
+)
+from voipbill.ledger.session import open_ledger
+from voipbill.ledger.sqlite import SqliteLedger
+from voipbill.ledger.store import LedgerStore
+
+__all__ = [
+    "COMMITTED",
+    "FILE_SERVER",
+    "VOIDED",
+    "CallBook",
+    "LedgerCall",
+    "LedgerError",
+    "LedgerStore",
+    "LockedError",
+    "RunPlan",
+    "RunRecord",
+    "RunSelection",
+    "ServiceTotal",
+    "SqliteLedger",
+    "commit_run",
+    "ledger_call",
+    "open_ledger",
+    "plan_run",
+    "server_key",
+]

@@ -1,0 +1,112 @@
+"""The records the billing ledger keeps (SPEC §9), whatever store holds them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import NamedTuple
+
+from voipbill.periods import Period
+from voipbill.rating import RatedCall
+
+COMMITTED, VOIDED = "committed", "voided"
+
+
+class LedgerCall(NamedTuple):
+    """One row of a committed run: the call as its output listed it, and its ledger key."""
+
+    server: str  # with call.call_uuid, the key of SPEC §9: (server, xml_cdr_uuid)
+    call: RatedCall
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceTotal:
+    service: str
+    calls: int
+    late_calls: int
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class RunSelection:
+    """What a run rated and how it printed it: a rerun of the same selection is a replay."""
+
+    period: Period
+    services: tuple[str, ...]
+    late_days: int
+    format: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    id: int
+    period: str
+    first_day: date
+    last_day: date
+    services: tuple[str, ...]
+    late_days: int
+    format: str
+    detail: str
+    currency: str
+    calls: int
+    late_calls: int
+    amount: Decimal
+    output_path: str
+    output_sha256: str
+    status: str
+    created: str
+    voided: str | None
+    per_service: tuple[ServiceTotal, ...]
+    void_reason: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "run": self.id,
+            "period": self.period,
+            "period_start": self.first_day.isoformat(),
+            "period_end": self.last_day.isoformat(),
+            "services": [
+                {
+                    "service": t.service,
+                    "calls": t.calls,
+                    "late_calls": t.late_calls,
+                    "amount": str(t.amount),
+                }
+                for t in self.per_service
+            ],
+            "late_days": self.late_days,
+            "format": self.format,
+            "detail": self.detail,
+            "calls": self.calls,
+            "late_calls": self.late_calls,
+            "amount": str(self.amount),
+            "currency": self.currency,
+            "output": self.output_path,
+            "sha256": self.output_sha256,
+            "status": self.status,
+            "created": self.created,
+            "voided": self.voided,
+            "void_reason": self.void_reason,
+        }
+
+
+def call_row(call: RatedCall) -> list[object]:
+    """A committed call as stored: its fields in order, money as strings (never floats)."""
+    return [
+        None if value is None else str(value) if isinstance(value, Decimal) else value
+        for value in call
+    ]
+
+
+def call_from_row(row: list[object]) -> RatedCall:
+    """The committed call back from `call_row`, every field as it was listed."""
+    values = list(row)
+    for index in _MONEY_FIELDS:
+        text = values[index]
+        values[index] = None if text is None else Decimal(str(text))
+    return RatedCall(*values)  # type: ignore[arg-type]
+
+
+_MONEY_FIELDS = tuple(RatedCall._fields.index(name) for name in ("rate", "connect_fee", "cost"))

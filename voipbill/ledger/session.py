@@ -1,0 +1,97 @@
+"""Opening the SQLite ledger for one command: the lock file and the session (SPEC §9)."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import logging
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from voipbill.errors import LockedError
+from voipbill.ledger.errors import LedgerError
+from voipbill.ledger.sqlite import SqliteLedger
+from voipbill.ledger.store import LedgerStore
+
+log = logging.getLogger("voipbill.ledger")
+
+
+def lock_path_of(ledger_path: Path) -> Path:
+    return ledger_path.with_name(ledger_path.name + ".lock")
+
+
+@contextlib.contextmanager
+def ledger_lock(ledger_path: Path, timeout: float) -> Iterator[None]:
+    """Hold the ledger's lock file (fcntl.flock) for the whole block (SPEC §9: exit 6).
+
+    flock locks vanish with the process, so a run that dies never leaves a stale lock.
+    """
+    path = lock_path_of(ledger_path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise LedgerError(
+            f"cannot open the ledger lock {path}: {exc.strerror}",
+            hint="check [ledger] path and its directory's permissions",
+        ) from exc
+    try:
+        deadline = time.monotonic() + max(timeout, 0)
+        waited = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise LedgerError(f"cannot lock {path}: {exc.strerror}") from exc
+                if time.monotonic() >= deadline:
+                    raise LockedError(
+                        f"another voipbill run holds the ledger lock {path}",
+                        hint="wait for it to finish, or give --lock-timeout SECONDS to wait",
+                    ) from None
+                if not waited:
+                    log.info("ledger lock %s is held; waiting up to %ss", path, timeout)
+                    waited = True
+                time.sleep(0.05)
+        log.debug("ledger lock %s acquired", path)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def open_ledger(path: Path, *, commit: bool, lock_timeout: float) -> Iterator[LedgerStore | None]:
+    """The ledger for one command: locked and writable for `--commit` (the lock held for the
+    whole run, SPEC §9), else read-only, or None when there is none yet (a preview)."""
+    try:
+        if commit:
+            with ledger_lock(path, lock_timeout):
+                ledger = SqliteLedger.open(path, create=True)
+                assert ledger is not None
+                with ledger:
+                    yield ledger
+        else:
+            found = SqliteLedger.open(path, create=False)
+            try:
+                yield found
+            finally:
+                if found is not None:
+                    found.close()
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise LockedError(
+                f"the ledger {path} is busy: {exc}", hint="another program has it open; retry later"
+            ) from exc
+        raise LedgerError(f"ledger {path}: {exc}") from exc
+    except sqlite3.Error as exc:
+        raise LedgerError(
+            f"ledger {path}: {exc}", hint="check [ledger] path: it must be a voipbill ledger"
+        ) from exc

@@ -1,0 +1,77 @@
+"""The tables of the SQLite ledger, by schema version (PRAGMA user_version)."""
+
+from __future__ import annotations
+
+# 2 adds run_rows (every listed call of a committed run); a version 1 file is upgraded in place
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+
+SCHEMA_1 = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    period TEXT NOT NULL,
+    first_day TEXT NOT NULL,
+    last_day TEXT NOT NULL,
+    services TEXT NOT NULL,
+    late_days INTEGER NOT NULL,
+    format TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    calls INTEGER NOT NULL,
+    late_calls INTEGER NOT NULL,
+    amount TEXT NOT NULL,
+    output_path TEXT NOT NULL,
+    output_sha256 TEXT NOT NULL,
+    output BLOB NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('committed', 'voided')),
+    created TEXT NOT NULL,
+    voided TEXT
+);
+CREATE TABLE IF NOT EXISTS run_services (
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    position INTEGER NOT NULL,
+    service TEXT NOT NULL,
+    calls INTEGER NOT NULL,
+    late_calls INTEGER NOT NULL,
+    amount TEXT NOT NULL,
+    PRIMARY KEY (run_id, service)
+);
+CREATE TABLE IF NOT EXISTS calls (
+    server TEXT NOT NULL,
+    xml_cdr_uuid TEXT NOT NULL,
+    service TEXT NOT NULL,
+    period TEXT NOT NULL,
+    start_epoch INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    cost TEXT,
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    PRIMARY KEY (server, xml_cdr_uuid)
+);
+CREATE INDEX IF NOT EXISTS calls_by_run ON calls(run_id);
+CREATE TABLE IF NOT EXISTS voided_calls (
+    server TEXT NOT NULL,
+    xml_cdr_uuid TEXT NOT NULL,
+    service TEXT NOT NULL,
+    period TEXT NOT NULL,
+    start_epoch INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    cost TEXT,
+    run_id INTEGER NOT NULL REFERENCES runs(id)
+);
+"""
+# The calls of a committed run exactly as listed: zlib of a JSON list of rows (records.call_row).
+SCHEMA_2 = """
+CREATE TABLE IF NOT EXISTS run_rows (
+    run_id INTEGER PRIMARY KEY REFERENCES runs(id),
+    rows BLOB NOT NULL
+);
+"""
+
+# Why a run was voided (`ledger void --reason`); made by the first void that gives one, so a
+# ledger from before reasons were kept needs no new version.
+VOID_REASONS = """
+CREATE TABLE IF NOT EXISTS void_reasons (
+    run_id INTEGER PRIMARY KEY REFERENCES runs(id),
+    reason TEXT NOT NULL
+)
+"""

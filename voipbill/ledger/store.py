@@ -1,0 +1,92 @@
+"""What a billing run needs of a ledger store, whichever database keeps it (SPEC §9).
+
+`SqliteLedger` (voipbill.ledger.sqlite) is the store today; a PostgreSQL store implements the
+same Protocol with its own SQL, lock and error mapping, and the run code (voipbill.billing,
+voipbill.ledger.plan and voipbill.ledger.commit) does not change.
+
+The write side is one transaction per commit, driven by `voipbill.ledger.commit.commit_run`:
+`begin`, `insert_run`, then the output file is put in place, then `commit` (or `rollback`).
+A store maps its driver's errors to `LedgerError` and `LockedError` (voipbill.ledger.errors).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+from voipbill.ledger.records import LedgerCall, RunRecord, RunSelection
+from voipbill.periods import Period
+from voipbill.rating import RatedCall
+
+
+class LedgerStore(Protocol):
+    """A ledger open for one command: read-only for a preview, locked and writable to commit."""
+
+    @property
+    def where(self) -> str:
+        """Where the ledger is, for messages (a path; never a password)."""
+        ...
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def billed(self, server: str, xml_cdr_uuid: str) -> tuple[int, str] | None:
+        """(run id, period label) of the committed run that billed this call, if any."""
+        ...
+
+    def runs(self, *, service: str | None = None, run_id: int | None = None) -> list[RunRecord]:
+        """Committed and voided runs, oldest first, optionally of one service or one id."""
+        ...
+
+    def run(self, run_id: int) -> RunRecord:
+        """One run; UsageError when the ledger has no such run."""
+        ...
+
+    def committed_run(self, period: Period, services: Iterable[str]) -> RunRecord | None:
+        """The committed run of exactly this period (first and last day) and set of services."""
+        ...
+
+    def stored_output(self, run_id: int) -> str:
+        """The exact text of the file a committed run wrote."""
+        ...
+
+    def committed_calls(self, run_id: int) -> list[RatedCall] | None:
+        """Every call a run listed, with the fields and costs it was committed with, in its
+        output's order; None for a run committed before the ledger kept them."""
+        ...
+
+    # -- writing: one transaction per commit or void ---------------------------------------------
+
+    def begin(self) -> None:
+        """Start the write transaction (exclusive: no other writer until commit/rollback)."""
+        ...
+
+    def insert_run(
+        self,
+        selection: RunSelection,
+        calls: Sequence[LedgerCall],
+        currency: str,
+        output_path: str,
+        output: bytes,
+    ) -> int:
+        """Record a run, its per-service totals and its calls in the open transaction; its id.
+
+        A call another run already holds raises LedgerError: a call is billed once."""
+        ...
+
+    def commit(self) -> None:
+        """Commit the open transaction: the one point where a run becomes billed."""
+        ...
+
+    def rollback(self) -> None:
+        """Roll the open transaction back, if there is one."""
+        ...
+
+    def has_run(self, run_id: int) -> bool:
+        """Is this run in the ledger (after a commit that raised: did it commit after all)?"""
+        ...
+
+    def void(self, run_id: int, reason: str | None = None) -> RunRecord:
+        """Mark a committed run voided and release its calls (kept apart as voided)."""
+        ...
+
+    def close(self) -> None: ...
