@@ -22,6 +22,7 @@ def messages(result: RunResult) -> list[Message]:
     assert result.complete, "the warnings need every call read (RunResult.drain)"
     counters = result.counters
     found: list[Message] = [Message("warning", "source", text) for text in result.source_warnings]
+    found += [money("deck_column", text) for text in result.deck_warnings]
     skipped = [
         f"{problem.source} line {problem.line}: {problem.message}: {problem.text}"
         for problem in result.problems

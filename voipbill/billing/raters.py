@@ -61,3 +61,25 @@ def select_services(config: Config, names: list[str] | None, all_services: bool)
         return select_services(config, None, True)
     unique = list(dict.fromkeys(names))
     return [config.service(name) for name in unique]
+
+
+def deck_warnings(config: Config, raters: list[ServiceRater]) -> list[str]:
+    """A header cell that looks like a misspelt price column is read by no column: its values
+    are not used (a `conect_fee` column bills every connect fee as 0), so every run says so."""
+    warnings = []
+    seen: set[int] = set()
+    for rater in raters:
+        deck = rater.deck
+        if deck is None or id(deck) in seen or not deck.report.near_misses:
+            continue
+        seen.add(id(deck))
+        name = rater.package.deck
+        cells = ", ".join(
+            f"{cell!r} (did you mean {column}?)" for cell, column in deck.report.near_misses
+        )
+        warnings.append(
+            f"deck {name!r}: header cell {cells} is read by no column, so its values are not "
+            f"used; rename it or map it in [decks.{name}.columns] "
+            f"(`{check_command(config.path, name or '')}` shows the column map)"
+        )
+    return warnings

@@ -121,6 +121,7 @@ class RunResult:
     counters: RunCounters = field(default_factory=RunCounters)
     problems: list[CdrProblem] = field(default_factory=list)  # rows the reader could not split
     source_warnings: list[str] = field(default_factory=list)  # e.g. a server on plain http
+    deck_warnings: list[str] = field(default_factory=list)  # a misspelt price column
     late_days: int = 0
     reproduced: RunRecord | None = None  # the committed run this result shows, if any
     committed_output: str | None = None  # its stored bytes (SPEC §9), when reproduced

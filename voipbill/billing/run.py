@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from voipbill.billing.raters import build_raters
+from voipbill.billing.raters import build_raters, deck_warnings
 from voipbill.billing.result import Difference, Layout, RunResult, ServiceResult
 from voipbill.billing.scope import RatingRun
 from voipbill.billing.sources import CdrSource, feed
@@ -81,6 +81,7 @@ def run(
         counters=scope.counters,
         problems=problems,
         source_warnings=warnings,
+        deck_warnings=deck_warnings(config, raters),
         late_days=selection.late_days,
         plan=plan,
     )

@@ -130,6 +130,15 @@ def summary_table(deck: Deck, preset: str) -> Table:
     if report.extra_cells_ignored:
         ignored += " (and any cell after the eighth)"
     table.add_row("ignored cells", ignored)
+    if report.near_misses:
+        table.add_row(
+            "check these",
+            "\n".join(
+                f"{cell!r} looks like {column}, which this deck does not read: its values are "
+                "not used"
+                for cell, column in report.near_misses
+            ),
+        )
     left_out = [
         f"{len(lines)} row{_s(len(lines))} {reason}: line{_s(len(lines))} {_lines(lines)}"
         for reason, lines in report.left_out.items()

@@ -8,6 +8,7 @@ would bill by whichever column came first.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -218,6 +219,23 @@ class ColumnMap:
     def ignored(self) -> list[str]:
         read = set(self.where.values())
         return [cell for index, cell in enumerate(self.cells) if index not in read]
+
+    def near_misses(self, layout: DeckLayout) -> list[tuple[str, str]]:
+        """(ignored cell, column) where the cell looks like a misspelt name of a column the
+        deck does not read: `conect_fee` left every connect fee at 0 without a word."""
+        unread = {
+            column: {header_key(column), *(header_key(n) for n in names)}
+            for column, names in layout.names().items()
+            if column not in self.where
+        }
+        found = []
+        for cell in self.ignored():
+            key = header_key(cell)
+            for column, keys in unread.items():
+                if key and difflib.get_close_matches(key, keys, n=1, cutoff=0.8):
+                    found.append((cell, column))
+                    break
+        return found
 
 
 def column_map(header: Sequence[str], layout: DeckLayout) -> tuple[ColumnMap, list[str], str]:

@@ -75,6 +75,7 @@ class LoadReport:
 
     columns: tuple[tuple[str, str], ...] = ()  # (header cell, column) for every cell read
     ignored: tuple[str, ...] = ()  # header cells no column reads
+    near_misses: tuple[tuple[str, str], ...] = ()  # (ignored cell, the column it looks like)
     extra_cells_ignored: bool = False  # headerless magnus: cells past the eighth
     left_out: Mapping[str, tuple[int, ...]] = field(default_factory=dict)  # reason -> lines
     settings: tuple[tuple[str, str], ...] = ()  # (option, value) set for this deck

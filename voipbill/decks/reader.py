@@ -85,6 +85,7 @@ def load_deck(
     report = LoadReport(
         columns=tuple(columns_found.read()),
         ignored=tuple(columns_found.ignored()),
+        near_misses=tuple(columns_found.near_misses(layout)),
         extra_cells_ignored=columns_found.extra_cells_ignored,
         left_out=left_out,
         settings=_settings(layout),
