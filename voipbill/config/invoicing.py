@@ -7,11 +7,11 @@ file readable by its owner alone.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from voipbill.config import secret_checks
 from voipbill.config.model import InvoicingConfig, LagoConfig, SecretSource, WhmcsConfig
 from voipbill.config.table import Table
 from voipbill.invoicing.template import DEFAULT_DESCRIPTION, template_problem
@@ -19,7 +19,6 @@ from voipbill.invoicing.template import DEFAULT_DESCRIPTION, template_problem
 INVOICE_ACTIONS = ("noinvoice", "nextcron", "nextinvoice", "duedate", "recur")
 # `duedate` and `recur` need more parameters (a due date, a cycle) than one usage line has.
 _USABLE_ACTIONS = ("noinvoice", "nextcron", "nextinvoice")
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 
 
 def read_invoicing(table: Table, resolve: Callable[[str], Path]) -> InvoicingConfig:
@@ -84,11 +83,7 @@ def _url(table: Table, example: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise table.error("url", f"{url!r} is not an http(s) URL", hint=f'e.g. "{example}"')
-    if parts.username is not None or parts.password is not None:
-        # the URL is printed in messages; a password in it would be printed too
-        raise table.error(
-            "url", "a URL with user:password@ is refused", hint="credentials go in *_env or *_file"
-        )
+    secret_checks.check_url(table, url, hint="credentials go in *_env or *_file")
     if parts.query or parts.fragment:
         raise table.error("url", "the base URL takes no ?query or #fragment")
     return url.rstrip("/")
@@ -112,11 +107,7 @@ def _secret(table: Table, key: str, resolve: Callable[[str], Path], what: str) -
 
 def _env_name(table: Table, key: str) -> str | None:
     name = table.string(key)
-    if name is not None and not _ENV_NAME.fullmatch(name):
+    if name is not None:
         # it may be the secret itself, pasted in the wrong place: never echo it
-        raise table.error(
-            key,
-            "is not an environment variable name (the value is not shown)",
-            hint="write the variable's name, e.g. VOIPBILL_WHMCS_SECRET, not its value",
-        )
+        secret_checks.check_variable_name(table, key, name, example="VOIPBILL_WHMCS_SECRET")
     return name

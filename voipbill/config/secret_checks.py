@@ -15,24 +15,30 @@ _VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 _KEY_LIKE = re.compile(r"(?=.*\d)(?=.*[a-z])[A-Za-z0-9]{16,}")
 
 
-def check_url(table: Table, url: str) -> None:
-    """A `user:password@` (or `user@`) before the host of the server URL is refused."""
+def check_url(
+    table: Table,
+    url: str,
+    hint: str = "remove the user:password@ part; the API key goes in api_key_env or api_key_file",
+) -> None:
+    """A `user:password@` (or `user@`) before the host of a URL is refused: URLs are printed."""
     authority = url.split("://", 1)[-1].split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
     if "@" in authority:
         raise table.error(
             "url",
             "a URL with a user name or password is refused (the value is not shown)",
-            hint="remove the user:password@ part; the API key goes in api_key_env or api_key_file",
+            hint=hint,
         )
 
 
-def check_variable_name(table: Table, key: str, name: str) -> None:
-    """`api_key_env` must be a plausible environment variable name, not the key itself."""
+def check_variable_name(
+    table: Table, key: str, name: str, example: str = "VOIPBILL_WAT5_KEY"
+) -> None:
+    """A `*_env` key must be a plausible environment variable name, not the secret itself."""
     if _VARIABLE_NAME.fullmatch(name) and not _KEY_LIKE.fullmatch(name):
         return
     raise table.error(
         key,
         "is not an environment variable name; it looks like a pasted key (the value is not shown)",
-        hint='name the variable that holds the key, e.g. "VOIPBILL_WAT5_KEY", and export the '
-        "key in it",
+        hint=f'name the variable that holds the secret, e.g. "{example}", and export the '
+        "secret in it",
     )
