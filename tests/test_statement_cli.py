@@ -142,9 +142,12 @@ def test_all_writes_one_file_per_service_into_a_new_directory(october: Operator)
         assert f"<dd>{service}</dd>" in html
 
 
-@pytest.mark.parametrize("target", ["cdrs.csv", "voipbill.toml", "deck.csv"])
+@pytest.mark.parametrize("target", ["cdrs.csv", "voipbill.toml", "deck.csv", "logo.png"])
 def test_an_output_onto_an_input_is_refused(october: Operator, target: str) -> None:
     october.rate("--period", "2026-10")  # writes cdrs.csv
+    (october.directory / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    text = october.config.read_text(encoding="utf-8")
+    october.config.write_text(text + '\n[statement]\nlogo = "logo.png"\n', encoding="utf-8")
     path = october.directory / target
     before = path.read_bytes()
     result = october.statement(
