@@ -82,7 +82,7 @@ def command(
     inputs = run_inputs(config, cdr_file=cdr_file)
     for target in targets:
         refuse_inputs(target, inputs)
-    if any(target is not None and target.suffix == ".pdf" for target in targets):
+    if any(target is not None and target.suffix.lower() == ".pdf" for target in targets):
         check_pdf_support()  # before anything is rated
     with open_ledger(config.ledger_path, commit=False, lock_timeout=0) as ledger:
         made = make_statements(config, services, period, billing.source_of(cdr_file), ledger)
