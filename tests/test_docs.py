@@ -25,7 +25,7 @@ def command_names() -> list[str]:
 def test_the_expected_commands_exist() -> None:
     names = command_names()
     expected = ["validate-fields", "test-connection", "pull", "rate", "explain", "init"]
-    expected += ["deck check", "audit-numbers", "ledger show", "ledger void"]
+    expected += ["deck check", "audit-numbers", "ledger show", "ledger void", "statement"]
     assert set(expected) <= set(names)
 
 

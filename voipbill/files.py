@@ -161,6 +161,37 @@ def atomic_writer(
         raise
 
 
+def write_bytes_atomically(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+    """`atomic_writer` for a binary file (a PDF): the file at `path` is `data` whole, or as it
+    was; a character device (/dev/null, /dev/stdout) is written straight through."""
+    target, in_place = output_target(path)
+    try:
+        if in_place:
+            with target.open("ab") as device:
+                device.write(data)
+            return
+        fd, temp_name = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+        )
+    except OSError as exc:
+        raise cannot_write(str(path), exc) from exc
+    temp = Path(temp_name)
+    try:
+        with os.fdopen(fd, "wb") as raw:
+            raw.write(data)
+            raw.flush()
+            os.fsync(raw.fileno())
+        temp.chmod(mode)
+        temp.replace(target)
+        fsync_directory(target.parent)
+    except OSError as exc:
+        temp.unlink(missing_ok=True)
+        raise cannot_write(str(path), exc) from exc
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
 @contextlib.contextmanager
 def _written_in_place(target: Path, name: str, newline: str | None) -> Iterator[IO[str]]:
     try:

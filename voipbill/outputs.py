@@ -25,6 +25,8 @@ def run_inputs(config: Config, *, cdr_file: Path | None = None) -> list[Input]:
         inputs.append(("the CDR file", cdr_file))
     inputs.extend((f"deck {name!r}", deck.path) for name, deck in config.decks.items())
     inputs.append(("the ledger", config.ledger_path))
+    if config.statement.logo is not None:
+        inputs.append(("the statement logo", config.statement.logo))
     for name, server in config.servers.items():
         if server.api_key_file is not None:
             inputs.append((f"the API key file of server {name!r}", server.api_key_file))

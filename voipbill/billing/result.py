@@ -124,6 +124,9 @@ class RunResult:
     deck_warnings: list[str] = field(default_factory=list)  # a misspelt price column
     late_days: int = 0
     reproduced: RunRecord | None = None  # the committed run this result shows, if any
+    # every committed run its calls come from, oldest first: one, unless the period's calls of
+    # a service were committed by several runs (see billing.committed); `reproduced` is the last
+    committed_runs: tuple[RunRecord, ...] = ()
     committed_output: str | None = None  # its stored bytes (SPEC §9), when reproduced
     difference: Difference | None = None  # rating now vs the committed run, when they differ
     held_back: int = 0  # calls of the period a rerun leaves out (not in the committed run)

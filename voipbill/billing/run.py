@@ -16,6 +16,7 @@ from voipbill.cdrs import CdrProblem
 from voipbill.config import Config, Service
 from voipbill.errors import UsageError
 from voipbill.ledger import (
+    COMMITTED,
     LedgerStore,
     RunRecord,
     RunSelection,
@@ -87,7 +88,7 @@ def run(
     )
     if replay is not None and ledger is not None and committed_calls is not None:
         result.services = _reproduced(config, services, committed_calls)
-        result.reproduced = replay
+        result.reproduced, result.committed_runs = replay, (replay,)
         result.committed_output = ledger.stored_output(replay.id)
         result.difference = _difference(raters, committed_calls)
     else:
@@ -104,25 +105,76 @@ def run(
 def committed(
     config: Config, services: Sequence[Service], period: Period, ledger: LedgerStore | None
 ) -> RunResult | None:
-    """The committed result of `period` for exactly these services, read from the ledger
-    alone (no CDR source); None when no such committed run keeps its calls."""
+    """The committed result of `period` for these services, read from the ledger alone (no
+    CDR source); None unless every service has a committed run of the period keeping its calls.
+
+    A run committed for exactly these services is reproduced whole (its stored output too).
+    Otherwise each service's calls are those of every committed run of the period that lists
+    it: one service of a run committed for several at once (`rate --all --commit`), or a
+    service whose calls of the period two runs committed (`rate --service a --commit`, then
+    `rate --all --commit` billing a's calls that arrived since). A call is in one run only,
+    so these calls are the service's billed calls of the period, with their committed costs:
+    a committed period is never re-priced, whichever selection asks for it.
+    """
     if ledger is None:
         return None
-    record = ledger.committed_run(period, [service.name for service in services])
-    if record is None:
+    names = [service.name for service in services]
+    records = _period_runs(ledger, period, names)
+    exact = ledger.committed_run(period, names)
+    if exact is not None and records == [exact]:
+        calls = ledger.committed_calls(exact.id)
+        if calls is None:
+            return None
+        return _committed_result(
+            config, services, period, calls, [exact], ledger.stored_output(exact.id)
+        )
+    if not records or any(all(name not in r.services for r in records) for name in names):
         return None
-    calls = ledger.committed_calls(record.id)
-    if calls is None:
-        return None
+    calls = []
+    for record in records:
+        kept = ledger.committed_calls(record.id)
+        if kept is None:
+            return None  # committed by a voipbill that kept no rows
+        calls.extend(call for call in kept if call.service in names)
+    if len({record.currency for record in records}) > 1:
+        raise UsageError(
+            f"the committed runs of {period.label} for {', '.join(names)} "
+            f"({', '.join(str(r.id) for r in records)}) are in different currencies",
+            hint="void the run of the wrong currency (`voipbill ledger void`) and commit again",
+        )
+    calls.sort(key=lambda call: (call.start_epoch, call.call_uuid))  # a run's own order
+    return _committed_result(config, services, period, calls, records, None)
+
+
+def _period_runs(ledger: LedgerStore, period: Period, names: list[str]) -> list[RunRecord]:
+    """The committed runs of exactly this period that list any of these services, oldest first."""
+    return [
+        record
+        for record in ledger.runs()
+        if record.status == COMMITTED
+        and (record.first_day, record.last_day) == (period.first_day, period.last_day)
+        and any(name in record.services for name in names)
+    ]
+
+
+def _committed_result(
+    config: Config,
+    services: Sequence[Service],
+    period: Period,
+    calls: list[RatedCall],
+    records: list[RunRecord],
+    output: str | None,
+) -> RunResult:
     return RunResult(
         period=period,
-        currency=record.currency,
+        currency=records[-1].currency,
         timezone=config.timezone,
         timezone_name=config.timezone_name,
         services=_reproduced(config, list(services), calls),
-        late_days=record.late_days,
-        reproduced=record,
-        committed_output=ledger.stored_output(record.id),
+        late_days=max(record.late_days for record in records),
+        reproduced=records[-1],
+        committed_runs=tuple(records),
+        committed_output=output,
     )
 
 

@@ -18,6 +18,7 @@ from voipbill.cli import (
     output,
     pull,
     rate,
+    statement,
     test_connection,
     validate_fields,
 )
@@ -100,3 +101,4 @@ app.command("init")(init.command)
 app.add_typer(deck.app, name="deck")
 app.command("audit-numbers")(audit_numbers.command)
 app.add_typer(ledger.app, name="ledger")
+app.command("statement")(statement.command)

@@ -1,15 +1,22 @@
 """Customer statements: one service's usage for a period, as HTML or PDF.
 
-`build_statement(calls, ...)` makes a frozen `StatementData` from a period's rated calls;
-`render_html(data)` and `render_pdf(data)` print it, and `render_for(data, path)` picks by the
-file name (`.pdf` is PDF, anything else HTML).
+`make_statements(config, services, period, sources, ledger)` makes each service's statement
+from its committed run, or a preview rated now; `build_statement(calls, ...)` makes one frozen
+`StatementData` from a period's rated calls; `render_html(data)` and `render_pdf(data)` print
+it, and `render_for(data, path)` picks by the file name (`.pdf` is PDF, anything else HTML).
 """
 
 from pathlib import Path
 
 from voipbill.statement.build import build_statement, logo_data_uri
+from voipbill.statement.make import Statements, make_statements
 from voipbill.statement.model import CallLine, DayUsage, Operator, StatementData, UsageRow
-from voipbill.statement.render import PDF_EXTRA_HINT, render_html, render_pdf
+from voipbill.statement.render import (
+    PDF_EXTRA_HINT,
+    check_pdf_support,
+    render_html,
+    render_pdf,
+)
 
 
 def render_for(data: StatementData, path: Path, *, paper: str = "a4") -> bytes:
@@ -25,9 +32,12 @@ __all__ = [
     "DayUsage",
     "Operator",
     "StatementData",
+    "Statements",
     "UsageRow",
     "build_statement",
+    "check_pdf_support",
     "logo_data_uri",
+    "make_statements",
     "render_for",
     "render_html",
     "render_pdf",

@@ -113,6 +113,12 @@ def render_pdf(data: StatementData, *, paper: str = "a4") -> bytes:
     return pdf
 
 
+def check_pdf_support() -> None:
+    """UsageError naming the `pdf` extra when WeasyPrint cannot be imported: asked before a
+    run is rated, so a missing extra fails at once."""
+    _import_weasyprint()
+
+
 def _import_weasyprint() -> Any:
     try:
         import weasyprint  # type: ignore[import-not-found,import-untyped,unused-ignore]
