@@ -13,6 +13,7 @@ from voipbill.cli import (
     deck,
     explain,
     init,
+    invoice,
     ledger,
     logs,
     output,
@@ -100,3 +101,4 @@ app.command("init")(init.command)
 app.add_typer(deck.app, name="deck")
 app.command("audit-numbers")(audit_numbers.command)
 app.add_typer(ledger.app, name="ledger")
+app.add_typer(invoice.app, name="invoice")
