@@ -62,6 +62,18 @@ def pushed_lines(ledger: LedgerStore, run_id: int) -> list[JournalLine]:
     ]
 
 
+def removal(line: JournalLine) -> str:
+    """What to remove in the invoicing system for a line of a voided run."""
+    state = "" if line.state is LineState.SENT else " (pending: it may not be there)"
+    if line.system == WHMCS:
+        item = f"billable item {line.remote_id}" if line.remote_id else "the billable item"
+        return f"WHMCS, client {line.account}: {item}, {line.amount}, {line.description!r}{state}"
+    return (
+        f"Lago, subscription {line.account}: {line.description} ({line.service} {line.item}, "
+        f"cost {line.amount}){state}; Lago refuses these transaction ids if sent again"
+    )
+
+
 @dataclass(frozen=True)
 class CommittedRun:
     run_id: int
