@@ -134,7 +134,8 @@ def _json(preview: pushing.Preview) -> dict[str, Any]:
 
 def _tell(report: PushReport, to: System, label: str) -> None:
     for line in report.sent:
-        output.info(f"sent {line.label}: {line.amount} -> {to.value} {line.remote_id}")
+        remote = f"billable item {line.remote_id}" if to is System.whmcs else line.remote_id
+        output.info(f"sent {line.label}: {line.amount}, {remote}")
     already = len(report.already_sent)
     output.info(
         f"{label}: {len(report.sent)} sent to {to.value} now, {already} sent before"
@@ -260,7 +261,7 @@ def reconcile(
 
 
 def _table(columns: tuple[str, ...]) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     for name in columns:
         right = name in ("run", "line", "amount")
         table.add_column(name, justify="right" if right else "left", no_wrap=name != "description")

@@ -30,7 +30,6 @@ from voipbill.invoicing.whmcs import InvoiceItem
 
 WHMCS = "whmcs"
 LAGO = "lago"
-__all__ = ["JournalLine", "JournalStore", "LineState"]  # kept here too: their old home
 
 
 class MemoryJournal:
