@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich import box
@@ -20,7 +20,7 @@ from voipbill.invoicing.journal import PushReport, settle
 from voipbill.invoicing.lago import LagoClient
 from voipbill.invoicing.records import JournalLine
 from voipbill.invoicing.whmcs import WhmcsClient
-from voipbill.ledger import open_ledger
+from voipbill.ledger import RunRecord, open_ledger
 from voipbill.periods import make_period, parse_month
 
 app = typer.Typer(
@@ -101,7 +101,7 @@ def _dry_run(
                 previews.extend(pushing.preview_lago(journal, run, found, events))
     if format is TableOrJson.json:
         output.write_json(
-            {"version": 1, "dry_run": True, "lines": [_json(p) for p in previews]}, None
+            {"version": 1, "dry_run": True, "lines": [p.to_json() for p in previews]}, None
         )
         return
     table = _table(("run", "service", "item", "account", "amount", "action", "description"))
@@ -117,19 +117,6 @@ def _dry_run(
         )
     output.stdout().print(table)
     output.info(f"dry run: nothing sent to {to.value}, nothing written")
-
-
-def _json(preview: pushing.Preview) -> dict[str, Any]:
-    return {
-        "system": preview.system,
-        "run": preview.run_id,
-        "service": preview.service,
-        "item": preview.item,
-        "account": preview.account,
-        "amount": preview.amount,
-        "description": preview.description,
-        "action": preview.action,
-    }
 
 
 def _tell(report: PushReport, to: System, label: str) -> None:
@@ -156,30 +143,19 @@ def status(
     wanted = parse_month(period) if period is not None else None
     with open_ledger(config.ledger_path, commit=False, lock_timeout=0) as ledger:
         lines: list[JournalLine] = []
-        periods: dict[int, str] = {}
+        runs: dict[int, RunRecord] = {}
         if ledger is not None:
             lines = pushing.journal_of(config, ledger).all_lines()
             for record in ledger.runs():
                 if wanted is None or (record.first_day, record.last_day) == wanted:
-                    periods[record.id] = f"{record.period}{' (voided)' if record.voided else ''}"
-    lines = [line for line in lines if line.run_id in periods]
+                    runs[record.id] = record
+    lines = [line for line in lines if line.run_id in runs]
+    if not lines:
+        output.info(
+            "no line in the journal" + (f" for {period}" if period else "") + ": nothing pushed"
+        )
     if format is TableOrJson.json:
-        document = [
-            {
-                "line": line.id,
-                "system": line.system,
-                "run": line.run_id,
-                "period": periods[line.run_id],
-                "service": line.service,
-                "item": line.item,
-                "account": line.account,
-                "amount": str(line.amount),
-                "state": line.state.value,
-                "remote_id": line.remote_id,
-                "description": line.description,
-            }
-            for line in lines
-        ]
+        document = [pushing.journal_entry(line, runs[line.run_id]) for line in lines]
         output.write_json({"version": 1, "lines": document}, None)
         return
     table = _table(
@@ -201,7 +177,7 @@ def status(
             str(line.id),
             line.system,
             str(line.run_id),
-            periods[line.run_id],
+            runs[line.run_id].period + ("" if runs[line.run_id].voided is None else " (voided)"),
             escape(line.service),
             escape(line.item),
             escape(line.account),
@@ -209,9 +185,8 @@ def status(
             line.state.value,
             escape(line.remote_id or ""),
         )
-    output.stdout().print(table)
-    if not lines:
-        output.info("the journal has no lines yet: nothing was pushed")
+    if lines:
+        output.stdout().print(table)
 
 
 @app.command("reconcile")

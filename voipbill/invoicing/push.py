@@ -8,7 +8,7 @@ core's `committed`), never from rating again, so a push carries exactly the comm
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 
 from voipbill import billing
@@ -30,7 +30,7 @@ from voipbill.invoicing.lago import MAX_BATCH, LagoEvent, call_event
 from voipbill.invoicing.lines import CategoryUsage, InvoiceLine, build_lines
 from voipbill.invoicing.records import JournalLine, LineState
 from voipbill.invoicing.whmcs import InvoiceItem, WhmcsClient
-from voipbill.ledger import COMMITTED, LedgerStore, SqliteLedger, server_key
+from voipbill.ledger import COMMITTED, LedgerStore, RunRecord, SqliteLedger, server_key
 from voipbill.ledger.journal_sqlite import SqliteJournal as SqliteJournal
 from voipbill.periods import Period
 from voipbill.rating import CHARGED_STATUSES
@@ -220,6 +220,27 @@ class Preview:
     amount: str
     description: str
     action: str  # "send", "already sent", "pending: push stops", "resend (Lago dedupes)"
+
+    def to_json(self) -> dict[str, object]:
+        return {"run" if key == "run_id" else key: value for key, value in asdict(self).items()}
+
+
+def journal_entry(line: JournalLine, record: RunRecord) -> dict[str, object]:
+    """One line of `invoice status --format json`, with its run's period and status."""
+    return {
+        "line": line.id,
+        "system": line.system,
+        "run": line.run_id,
+        "period": record.period,
+        "run_status": record.status,
+        "service": line.service,
+        "item": line.item,
+        "account": line.account,
+        "amount": str(line.amount),
+        "state": line.state.value,
+        "remote_id": line.remote_id,
+        "description": line.description,
+    }
 
 
 def preview_whmcs(
