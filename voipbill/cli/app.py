@@ -13,6 +13,7 @@ from voipbill.cli import (
     deck,
     explain,
     init,
+    invoice,
     ledger,
     logs,
     output,
@@ -102,3 +103,4 @@ app.add_typer(deck.app, name="deck")
 app.command("audit-numbers")(audit_numbers.command)
 app.add_typer(ledger.app, name="ledger")
 app.command("statement")(statement.command)
+app.add_typer(invoice.app, name="invoice")

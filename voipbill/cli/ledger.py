@@ -15,6 +15,7 @@ from voipbill.cli import output
 from voipbill.cli.context import state
 from voipbill.cli.options import LockTimeoutOption, TableOrJson, TableOrJsonOption
 from voipbill.errors import UsageError
+from voipbill.invoicing.push import pushed_lines, removal
 from voipbill.ledger import COMMITTED, RunRecord, open_ledger
 from voipbill.periods import parse_month
 
@@ -121,6 +122,14 @@ def void(
         str | None,
         typer.Option("--reason", help="Why (kept in the ledger, shown by `ledger show`)."),
     ] = None,
+    yes_pushed: Annotated[
+        bool,
+        typer.Option(
+            "--yes-pushed",
+            help="Void it even though its usage was pushed to an invoicing system "
+            "(then remove the lines it prints there).",
+        ),
+    ] = False,
     lock_timeout: LockTimeoutOption = 0,
 ) -> None:
     """Void a committed run: its calls are released, so the period can be rated again."""
@@ -136,10 +145,20 @@ def void(
         record = ledger.run(run)
         if record.status != COMMITTED:
             raise UsageError(f"run {run} is already voided ({record.voided})")
+        pushed = pushed_lines(ledger, record.id)
+        if pushed and not yes_pushed:
+            raise UsageError(
+                f"run {run} was pushed to an invoicing system ({len(pushed)} line"
+                f"{'s' if len(pushed) != 1 else ''} sent or pending): voiding it leaves them "
+                "there",
+                hint="`voipbill invoice status` lists them; add --yes-pushed to void it anyway",
+            )
         if not yes and not _confirm(record):
             output.info("nothing voided")
             raise typer.Exit(1)
         voided = ledger.void(record.id, reason.strip() if reason else None)
+    for line in pushed:
+        output.warn(f"remove from {removal(line)}", about_money=True)
     output.info(
         f"voided run {voided.id} ({voided.period}, {voided.calls} calls, {voided.amount} "
         f"{voided.currency}); its calls are released: rate {voided.period} again to re-bill them"

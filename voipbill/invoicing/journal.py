@@ -19,69 +19,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from enum import StrEnum
 from typing import Protocol
 
 from voipbill.errors import InvalidInputError, UsageError
 from voipbill.invoicing.lago import MAX_BATCH, BatchResult, LagoEvent
 from voipbill.invoicing.lines import InvoiceLine, line_token
+from voipbill.invoicing.records import JournalLine, JournalStore, LineState
 from voipbill.invoicing.transport import InvoicingFailure
 from voipbill.invoicing.whmcs import InvoiceItem
 
 WHMCS = "whmcs"
 LAGO = "lago"
-
-
-class LineState(StrEnum):
-    PENDING = "pending"
-    SENT = "sent"
-    NOT_SENT = "not_sent"
-
-
-@dataclass(frozen=True)
-class JournalLine:
-    id: int
-    system: str  # "whmcs" or "lago"
-    run_id: int
-    service: str
-    item: str  # WHMCS: the category; Lago: "batch N" of the service's events
-    account: str  # WHMCS: the client id; Lago: the external_subscription_id
-    amount: Decimal
-    description: str
-    state: LineState
-    remote_id: str | None = None  # WHMCS: the billableid; Lago: what the batch's answer said
-
-    @property
-    def label(self) -> str:
-        return f"line {self.id} ({self.system} run {self.run_id} {self.service} {self.item})"
-
-
-class JournalStore(Protocol):
-    """Where the journal lives: the ledger in production, memory in the tests.
-
-    `add_pending` of a line whose (system, run_id, service, item) is `not_sent` makes that
-    same line pending again; of one that is `pending` or `sent` it raises ValueError.
-    Each method is its own committed transaction: a crash right after it must not undo it.
-    """
-
-    def add_pending(
-        self,
-        system: str,
-        run_id: int,
-        service: str,
-        item: str,
-        account: str,
-        amount: Decimal,
-        description: str,
-    ) -> JournalLine: ...
-
-    def mark_sent(self, line_id: int, remote_id: str) -> JournalLine: ...
-
-    def mark_not_sent(self, line_id: int) -> JournalLine: ...
-
-    def line(self, line_id: int) -> JournalLine | None: ...
-
-    def lines_for_run(self, system: str, run_id: int) -> list[JournalLine]: ...
 
 
 class MemoryJournal:

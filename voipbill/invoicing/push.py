@@ -1,0 +1,370 @@
+"""`invoice push`, `status` and `reconcile` over the ledger: the committed runs of a period, their
+lines and events, and the journal in the ledger file (SPEC §11).
+
+Only a committed run is pushed: its calls, costs and totals come from the ledger (the billing
+core's `committed`), never from rating again, so a push carries exactly the committed amounts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+
+from voipbill import billing
+from voipbill.config import Config, Service
+from voipbill.errors import ConfigError, UsageError
+from voipbill.invoicing.journal import (
+    LAGO,
+    WHMCS,
+    EventSender,
+    PendingLines,
+    PushReport,
+    TokenFinder,
+    WhmcsLine,
+    push_lago,
+    push_whmcs,
+    reconcile_whmcs,
+)
+from voipbill.invoicing.lago import MAX_BATCH, LagoEvent, call_event
+from voipbill.invoicing.lines import CategoryUsage, InvoiceLine, build_lines
+from voipbill.invoicing.records import JournalLine, LineState
+from voipbill.invoicing.whmcs import InvoiceItem, WhmcsClient
+from voipbill.ledger import COMMITTED, LedgerStore, RunRecord, SqliteLedger, server_key
+from voipbill.ledger.journal_sqlite import SqliteJournal as SqliteJournal
+from voipbill.periods import Period
+from voipbill.rating import CHARGED_STATUSES
+
+SYSTEMS = (WHMCS, LAGO)
+
+
+def journal_of(config: Config, ledger: LedgerStore) -> SqliteJournal:
+    """The journal in the ledger file; the PostgreSQL ledger keeps none yet."""
+    if getattr(config, "ledger_postgresql", None) or not isinstance(ledger, SqliteLedger):
+        raise ConfigError(
+            "the invoicing journal needs the SQLite ledger for now: `invoice` commands do not "
+            "work with [ledger] postgresql yet",
+            hint="keep [ledger] path (SQLite) on the host that pushes to the invoicing system",
+        )
+    return SqliteJournal(ledger)
+
+
+def pushed_lines(ledger: LedgerStore, run_id: int) -> list[JournalLine]:
+    """The lines of a run an invoicing system has, or may have (sent or pending)."""
+    if not isinstance(ledger, SqliteLedger):
+        return []  # nothing is ever pushed from a ledger that keeps no journal
+    journal = SqliteJournal(ledger)
+    return [
+        line
+        for system in SYSTEMS
+        for line in journal.lines_for_run(system, run_id)
+        if line.state is not LineState.NOT_SENT
+    ]
+
+
+def removal(line: JournalLine) -> str:
+    """What to remove in the invoicing system for a line of a voided run."""
+    state = "" if line.state is LineState.SENT else " (pending: it may not be there)"
+    if line.system == WHMCS:
+        item = f"billable item {line.remote_id}" if line.remote_id else "the billable item"
+        return f"WHMCS, client {line.account}: {item}, {line.amount}, {line.description!r}{state}"
+    return (
+        f"Lago, subscription {line.account}: {line.description} ({line.service} {line.item}, "
+        f"cost {line.amount}){state}; Lago refuses these transaction ids if sent again"
+    )
+
+
+@dataclass(frozen=True)
+class CommittedRun:
+    run_id: int
+    result: billing.RunResult
+    services: tuple[Service, ...]  # those of the run that are pushed
+
+
+def committed_runs(
+    config: Config, ledger: LedgerStore | None, period: Period, names: Sequence[str] = ()
+) -> list[CommittedRun]:
+    """The committed runs of exactly this period (those holding `names`, when given).
+
+    A period with no committed run is a usage error: a preview is never pushed."""
+    wanted = [config.service(name).name for name in names]
+    records = [] if ledger is None else ledger.runs()
+    records = [
+        record
+        for record in records
+        if record.status == COMMITTED
+        and (record.first_day, record.last_day) == (period.first_day, period.last_day)
+        and (not wanted or set(wanted) & set(record.services))
+    ]
+    hint = f"commit it first: `voipbill rate --all --period {period.label} --commit -o FILE`"
+    if not records:
+        which = f" of {', '.join(wanted)}" if wanted else ""
+        raise UsageError(f"no committed run{which} for {period.label}: nothing to push", hint=hint)
+    missing = [name for name in wanted if not any(name in r.services for r in records)]
+    if missing:
+        raise UsageError(
+            f"{', '.join(missing)}: no committed run for {period.label}: nothing to push", hint=hint
+        )
+    runs = []
+    for record in records:
+        services = tuple(config.service(name) for name in record.services)
+        assert ledger is not None
+        result = billing.committed(config, services, period, ledger)
+        if result is None:
+            raise UsageError(
+                f"run {record.id} ({period.label}) was committed by a voipbill that kept no "
+                "calls: it cannot be pushed",
+                hint="void it and commit the period again (`voipbill ledger void`)",
+            )
+        chosen = tuple(s for s in services if not wanted or s.name in wanted)
+        runs.append(CommittedRun(record.id, result, chosen))
+    return runs
+
+
+def invoice_lines(config: Config, run: CommittedRun) -> list[InvoiceLine]:
+    """The WHMCS lines of a committed run: one per pushed service and category."""
+    template = config.invoicing.whmcs.description if config.invoicing.whmcs else None
+    names = {service.name for service in run.services}
+    usages = [
+        CategoryUsage(service.name, category, bucket.calls, bucket.billed_seconds, bucket.amount)
+        for service in run.result.services
+        if service.name in names
+        for category, bucket in service.totals.categories.items()
+    ]
+    extra = {} if template is None else {"template": template}
+    return build_lines(
+        usages,
+        run_id=run.run_id,
+        period_start=run.result.period.first_day,
+        period_end=run.result.period.last_day,
+        currency=run.result.currency,
+        **extra,
+    )
+
+
+def whmcs_targets(
+    config: Config, whmcs: WhmcsClient, lines: Sequence[InvoiceLine]
+) -> list[WhmcsLine]:
+    """Each line with the client of its service (GetClientsProducts by whmcs_service_id)."""
+    clients: dict[str, int] = {}
+    for name in dict.fromkeys(line.service for line in lines):
+        service_id = whmcs_service_id(config.service(name))
+        found = whmcs.service(service_id)
+        if found is None:
+            raise ConfigError(
+                f"services -> {name} -> whmcs_service_id: WHMCS has no service {service_id}",
+                hint="the id is in the service's URL in WHMCS (clientsservices.php?...&id=N)",
+            )
+        clients[name] = found.client_id
+    return [WhmcsLine(line, clients[line.service]) for line in lines]
+
+
+def whmcs_service_id(service: Service) -> int:
+    if service.whmcs_service_id is None:
+        raise ConfigError(
+            f"services -> {service.name} -> whmcs_service_id: not set",
+            hint="give the service's id in WHMCS, or push only other services with --service",
+        )
+    return service.whmcs_service_id
+
+
+def lago_subscription(service: Service) -> str:
+    if not service.lago_subscription:
+        raise ConfigError(
+            f"services -> {service.name} -> lago_subscription: not set",
+            hint="give its external_subscription_id in Lago, or push others with --service",
+        )
+    return service.lago_subscription
+
+
+def lago_events(
+    config: Config, journal: SqliteJournal, run: CommittedRun, service: Service
+) -> list[LagoEvent]:
+    """One event per billed call (rated or late) of one service, in the run's call order.
+
+    The transaction id's server half is the call's ledger key as committed, so it stays the
+    same when the config's server names change later."""
+    assert config.invoicing.lago is not None
+    servers = journal.call_servers(run.run_id)
+    found = next(s for s in run.result.services if s.name == service.name)
+    calls = [c for c in found.calls() if c.status in CHARGED_STATUSES and c.cost is not None]
+    if not calls:
+        return []
+    subscription = lago_subscription(service)
+    return [
+        call_event(
+            server=servers.get((call.service, call.call_uuid), server_key(service)),
+            xml_cdr_uuid=call.call_uuid,
+            subscription=subscription,
+            metric_code=config.invoicing.lago.metric_code,
+            start_epoch=call.start_epoch,
+            cost=call.cost,
+            billed_seconds=call.billed_seconds,
+            category=call.category,
+            service=call.service,
+        )
+        for call in calls
+        if call.cost is not None
+    ]
+
+
+@dataclass(frozen=True)
+class Preview:
+    """One line or batch as a dry run shows it: what a push would do with it."""
+
+    system: str
+    run_id: int
+    service: str
+    item: str
+    account: str
+    amount: str
+    description: str
+    action: str  # "send", "already sent", "pending: push stops", "resend (Lago dedupes)"
+
+    def to_json(self) -> dict[str, object]:
+        return {"run" if key == "run_id" else key: value for key, value in asdict(self).items()}
+
+
+def journal_entry(line: JournalLine, record: RunRecord) -> dict[str, object]:
+    """One line of `invoice status --format json`, with its run's period and status."""
+    return {
+        "line": line.id,
+        "system": line.system,
+        "run": line.run_id,
+        "period": record.period,
+        "run_status": record.status,
+        "service": line.service,
+        "item": line.item,
+        "account": line.account,
+        "amount": str(line.amount),
+        "state": line.state.value,
+        "remote_id": line.remote_id,
+        "description": line.description,
+    }
+
+
+def preview_whmcs(
+    config: Config, journal: SqliteJournal, lines: Sequence[InvoiceLine]
+) -> list[Preview]:
+    previews = []
+    for line in lines:
+        known = {
+            e.item: e
+            for e in journal.lines_for_run(WHMCS, line.run_id)
+            if e.service == line.service
+        }
+        entry = known.get(line.category)
+        service_id = config.service(line.service).whmcs_service_id
+        previews.append(
+            Preview(
+                WHMCS,
+                line.run_id,
+                line.service,
+                line.category,
+                f"service {service_id}" if service_id is not None else "(no whmcs_service_id)",
+                line.amount_text,
+                line.description,
+                _action(entry, WHMCS),
+            )
+        )
+    return previews
+
+
+def preview_lago(
+    journal: SqliteJournal, run: CommittedRun, service: Service, events: Sequence[LagoEvent]
+) -> list[Preview]:
+    known = {
+        e.item: e for e in journal.lines_for_run(LAGO, run.run_id) if e.service == service.name
+    }
+    previews = []
+    for number, start in enumerate(range(0, len(events), MAX_BATCH), 1):
+        batch = events[start : start + MAX_BATCH]
+        cost = sum((Decimal(event.properties["cost"]) for event in batch), Decimal(0))
+        item = f"batch {number}"
+        previews.append(
+            Preview(
+                LAGO,
+                run.run_id,
+                service.name,
+                item,
+                batch[0].external_subscription_id,
+                str(cost),
+                f"{len(batch)} events {batch[0].transaction_id} .. {batch[-1].transaction_id}",
+                _action(known.get(item), LAGO),
+            )
+        )
+    return previews
+
+
+def _action(entry: JournalLine | None, system: str) -> str:
+    if entry is None or entry.state is LineState.NOT_SENT:
+        return "send"
+    if entry.state is LineState.SENT:
+        return "already sent"
+    return "resend (Lago drops repeats)" if system == LAGO else "pending: push stops (exit 1)"
+
+
+def push_to_whmcs(
+    config: Config, journal: SqliteJournal, whmcs: WhmcsClient, runs: Sequence[CommittedRun]
+) -> PushReport:
+    """Every line of the runs not sent yet, as billable items; nothing asked of WHMCS when
+    every line is sent already. A pending line stops it before any request (exit 1)."""
+    lines = [line for run in runs for line in invoice_lines(config, run)]
+    journal_lines = {
+        (entry.run_id, entry.service, entry.item): entry
+        for run_id in dict.fromkeys(run.run_id for run in runs)
+        for entry in journal.lines_for_run(WHMCS, run_id)
+    }
+    pending = [e for e in journal_lines.values() if e.state is LineState.PENDING]
+    if pending:
+        raise PendingLines(pending)
+    already = [
+        journal_lines[line.key]
+        for line in lines
+        if line.key in journal_lines and journal_lines[line.key].state is LineState.SENT
+    ]
+    todo = [
+        line
+        for line in lines
+        if not any(line.key == (e.run_id, e.service, e.item) for e in already)
+    ]
+    if not todo:
+        return PushReport((), tuple(already))
+    report = push_whmcs(journal, whmcs, whmcs_targets(config, whmcs, todo))
+    return PushReport(report.sent, tuple(already) + report.already_sent)
+
+
+def push_to_lago(
+    config: Config, journal: SqliteJournal, lago: EventSender, runs: Sequence[CommittedRun]
+) -> PushReport:
+    """Every billed call of the runs as a Lago event, service by service, batch by batch."""
+    sent: list[JournalLine] = []
+    already: list[JournalLine] = []
+    for run in runs:
+        for service in run.services:
+            events = lago_events(config, journal, run, service)
+            if not events:
+                continue
+            report = push_lago(
+                journal,
+                lago,
+                run_id=run.run_id,
+                service=service.name,
+                subscription=events[0].external_subscription_id,
+                events=events,
+            )
+            sent.extend(report.sent)
+            already.extend(report.already_sent)
+    return PushReport(tuple(sent), tuple(already))
+
+
+def reconcile(
+    journal: SqliteJournal, whmcs: TokenFinder
+) -> list[tuple[JournalLine, InvoiceItem | None]]:
+    """Look for every pending WHMCS line on its client's invoices (`invoice reconcile`)."""
+    runs = dict.fromkeys(
+        line.run_id
+        for line in journal.all_lines()
+        if line.system == WHMCS and line.state is LineState.PENDING
+    )
+    return [found for run_id in runs for found in reconcile_whmcs(journal, whmcs, run_id)]
