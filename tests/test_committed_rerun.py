@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.cdrfactory import write_config
 from tests.clirunner import invoke
-from tests.ledgerhelpers import Billing, epoch
+from tests.ledgerhelpers import SERVICES, Billing, epoch
 from voipbill import billing, config
 from voipbill.ledger import open_ledger
 from voipbill.ledger.sqlite_schema import SCHEMA_1
@@ -150,3 +151,37 @@ def test_a_version_1_ledger_is_upgraded_by_a_commit_and_keeps_its_runs(tmp_path:
     setup.commit("2026-11", "nov.csv")
     assert setup.query("PRAGMA user_version") == [(2,)]
     assert setup.query("SELECT run_id FROM run_rows") == [(1,)]
+
+
+class TwoServices(Billing):
+    """mcon (2112-2114) and acme (3001), both on the paygo package."""
+
+    def write_config(self, package: str = "") -> Path:
+        ledger = f'\n[ledger]\npath = "{self.ledger}"\n'
+        acme = """
+[services.acme]
+package = "paygo"
+tenant = "acme.wat5.ictvoip.ca | 4165550199"
+extensions = "3001"
+"""
+        self.config = write_config(self.directory, package, services=SERVICES + acme + ledger)
+        return self.config
+
+
+def test_one_service_of_an_all_commit_is_shown_as_committed_not_priced_again(
+    tmp_path: Path,
+) -> None:
+    setup = TwoServices(tmp_path)
+    setup.add("oct-a", epoch(10, 3), billsec=61)
+    setup.add("oct-b", epoch(10, 20), billsec=125)
+    setup.add("oct-c", epoch(10, 31, 23, 30), billsec=30)
+    setup.add("acme-1", epoch(10, 5), billsec=60, extension="3001")  # 60 s x 0.0100 = 0.0100
+    setup.commit("2026-10", "oct.csv", "--all")
+    setup.write_config('markup_percent = "50"')
+    result = setup.rate("-q", "--period", "2026-10", "--service", "mcon", "--detail", "calls")
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert {row["call_uuid"]: row["cost"] for row in rows} == COMMITTED_COSTS
+    warning = the_one_warning(result.stderr)
+    for expected in ("committed run 1", "for 3 calls", "0.0555", "0.0370", "ledger void --run 1"):
+        assert expected in warning

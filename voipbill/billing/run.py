@@ -86,6 +86,18 @@ def run(
         late_days=selection.late_days,
         plan=plan,
     )
+    if replay is None and ledger is not None and not selection.commit:
+        # Some of a period committed by other selections (`rate --service mcon` after
+        # `rate --all --commit`): a preview shows what was committed, never prices it again.
+        earlier = committed(config, services, period, ledger)
+        if earlier is not None and earlier.committed_runs:
+            result.services = earlier.services
+            result.reproduced = earlier.committed_runs[-1]
+            result.committed_runs = earlier.committed_runs
+            result.difference = _difference(
+                raters, [call for service in earlier.services for call in service.calls()]
+            )
+            return result
     if replay is not None and ledger is not None and committed_calls is not None:
         result.services = _reproduced(config, services, committed_calls)
         result.reproduced, result.committed_runs = replay, (replay,)
