@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from voipbill.billing.completeness import refuse_bad_rows, skipped_lines
 from voipbill.billing.raters import build_raters
 from voipbill.billing.result import Difference, Layout, RunResult, ServiceResult
 from voipbill.billing.scope import RatingRun
@@ -39,12 +40,14 @@ class Selection:
     `commit`: the run is meant to be committed (its calls are kept, and a commit never takes
     calls another selection committed to the period). `stream`: a preview rendered once, whose
     calls are priced as the renderer reads them and never held (ignored with `commit`).
+    `skip_bad_rows`: bad CDR rows do not fail the run (see voipbill.billing.completeness).
     """
 
     services: tuple[Service, ...]
     late_days: int = 0
     commit: bool = False
     stream: bool = False
+    skip_bad_rows: bool = False  # go on past bad CDR rows (SPEC §7), naming them in a warning
 
 
 def run(
@@ -66,7 +69,19 @@ def run(
     scope = RatingRun(raters, period, late_window=plan.late_window, ledger=plan.book)
     problems: list[CdrProblem] = []
     warnings: list[str] = []
-    feed(scope, config, raters, plan.fetch_period, sources, problems=problems, warnings=warnings)
+    empty: list[str] = []
+    feed(
+        scope,
+        config,
+        raters,
+        plan.fetch_period,
+        sources,
+        problems=problems,
+        warnings=warnings,
+        empty=empty,
+    )
+    if not selection.skip_bad_rows:
+        refuse_bad_rows(problems)
     replay = plan.replay
     committed_calls = None
     if replay is not None and ledger is not None:
@@ -81,6 +96,7 @@ def run(
         counters=scope.counters,
         problems=problems,
         source_warnings=warnings,
+        empty_sources=empty,
         late_days=selection.late_days,
         plan=plan,
     )
@@ -96,7 +112,7 @@ def run(
             if ledger is not None:
                 result.committed_output = ledger.stored_output(replay.id)
     if replay is not None:
-        result.held_back = scope.held_back_calls()
+        result.held_back, result.held_back_from = scope.held_back_calls()
     return result
 
 
@@ -154,6 +170,7 @@ def commit(
         result.late_days,
         layout.format,
         layout.detail,
+        skipped_rows=skipped_lines(result.problems),
     )
     return commit_run(ledger, selection, calls, result.currency, output_path, text)
 

@@ -37,6 +37,8 @@ class RunSelection:
     late_days: int
     format: str
     detail: str
+    # "SOURCE line N" of each bad CDR row a run with --skip-bad-rows left out (SPEC §7, §9)
+    skipped_rows: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +62,7 @@ class RunRecord:
     voided: str | None
     per_service: tuple[ServiceTotal, ...]
     void_reason: str | None = None
+    skipped_rows: tuple[str, ...] = ()  # bad CDR rows left out with --skip-bad-rows
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -89,6 +92,8 @@ class RunRecord:
             "created": self.created,
             "voided": self.voided,
             "void_reason": self.void_reason,
+            "skipped_rows": len(self.skipped_rows),
+            "skipped_lines": list(self.skipped_rows),
         }
 
 

@@ -33,6 +33,7 @@ from voipbill.ledger.records import (
 )
 from voipbill.ledger.sqlite_schema import (
     READABLE_VERSIONS,
+    RUN_EXTRAS,
     SCHEMA_1,
     SCHEMA_2,
     SCHEMA_VERSION,
@@ -76,6 +77,7 @@ class SqliteLedger:
                 # money: a committed run survives a power cut, not only a crash
                 connection.execute("PRAGMA synchronous = FULL")
                 _create_or_upgrade(connection)
+                _add_run_extras(connection)
             ledger = cls(path, connection, writable=create)
             ledger.check_version()
         except sqlite3.Error as exc:
@@ -139,6 +141,7 @@ class SqliteLedger:
         )
         records = []
         reasons = self._void_reasons()
+        skipped = self._skipped_rows()
         for row in self.connection.execute(sql, args).fetchall():
             totals = tuple(
                 ServiceTotal(name, calls, late, Decimal(amount))
@@ -169,6 +172,7 @@ class SqliteLedger:
                     voided=row[16],
                     per_service=totals,
                     void_reason=reasons.get(row[0]),
+                    skipped_rows=skipped.get(row[0], ()),
                 )
             )
         return records
@@ -179,6 +183,13 @@ class SqliteLedger:
         except sqlite3.OperationalError:  # no run of this ledger was voided with a reason
             return {}
         return {int(run_id): str(reason) for run_id, reason in rows}
+
+    def _skipped_rows(self) -> dict[int, tuple[str, ...]]:
+        try:
+            rows = self.connection.execute("SELECT run_id, lines FROM run_skipped_rows").fetchall()
+        except sqlite3.OperationalError:  # a ledger from before skipped rows were kept
+            return {}
+        return {int(run_id): tuple(json.loads(lines)) for run_id, lines in rows}
 
     def run(self, run_id: int) -> RunRecord:
         found = self.runs(run_id=run_id)
@@ -286,6 +297,11 @@ class SqliteLedger:
                 "INSERT INTO run_rows (run_id, rows) VALUES (?, ?)",
                 (run_id, zlib.compress(rows.encode("utf-8"))),
             )
+            if selection.skipped_rows:
+                connection.execute(
+                    "INSERT INTO run_skipped_rows (run_id, count, lines) VALUES (?, ?, ?)",
+                    (run_id, len(selection.skipped_rows), json.dumps(selection.skipped_rows)),
+                )
         except sqlite3.IntegrityError as exc:
             raise LedgerError(
                 f"ledger {self.path}: a call of this run is already billed ({exc})",
@@ -346,6 +362,11 @@ def _create_or_upgrade(connection: sqlite3.Connection) -> None:
         + SCHEMA_2
         + f"PRAGMA user_version = {SCHEMA_VERSION};COMMIT;"
     )
+
+
+def _add_run_extras(connection: sqlite3.Connection) -> None:
+    if connection.execute("PRAGMA user_version").fetchone()[0] in READABLE_VERSIONS:
+        connection.executescript("BEGIN IMMEDIATE;" + RUN_EXTRAS + "COMMIT;")
 
 
 def _service_totals(services: tuple[str, ...], calls: Sequence[LedgerCall]) -> list[ServiceTotal]:
