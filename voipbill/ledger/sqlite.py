@@ -31,6 +31,7 @@ from voipbill.ledger.records import (
     call_from_row,
     call_row,
 )
+from voipbill.ledger.sqlite_file import LedgerFile, create_ledger_file, ledger_file
 from voipbill.ledger.sqlite_schema import (
     READABLE_VERSIONS,
     RUN_EXTRAS,
@@ -63,21 +64,19 @@ class SqliteLedger:
         """The ledger at `path`; None when it does not exist and `create` is false (a preview
         writes nothing, SPEC §9, not even an empty ledger)."""
         try:
+            absent = ledger_file(path) is LedgerFile.ABSENT  # refuses a foreign file
             if not create:
-                if not path.exists():
+                if absent:
                     return None
                 connection = sqlite3.connect(
                     f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None
                 )
                 connection.execute("PRAGMA query_only = ON")
             else:
-                path.parent.mkdir(parents=True, exist_ok=True)
+                if absent:
+                    create_ledger_file(path, _initialise)
                 connection = sqlite3.connect(path, isolation_level=None, timeout=30)
-                connection.execute("PRAGMA journal_mode = WAL")
-                # money: a committed run survives a power cut, not only a crash
-                connection.execute("PRAGMA synchronous = FULL")
-                _create_or_upgrade(connection)
-                _add_run_extras(connection)
+                _initialise(connection)
             ledger = cls(path, connection, writable=create)
             ledger.check_version()
         except sqlite3.Error as exc:
@@ -346,6 +345,15 @@ class SqliteLedger:
             raise
         log.info("voided run %s (%s)", run_id, record.period)
         return self.run(run_id)
+
+
+def _initialise(connection: sqlite3.Connection) -> None:
+    """A writable ledger's settings and schema: whole for a new file, upgraded for an old one."""
+    connection.execute("PRAGMA journal_mode = WAL")
+    # money: a committed run survives a power cut, not only a crash
+    connection.execute("PRAGMA synchronous = FULL")
+    _create_or_upgrade(connection)
+    _add_run_extras(connection)
 
 
 def _create_or_upgrade(connection: sqlite3.Connection) -> None:
