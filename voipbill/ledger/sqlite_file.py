@@ -79,7 +79,7 @@ def create_ledger_file(path: Path, initialise: Callable[[sqlite3.Connection], No
             connection.close()
         with temporary.open("rb") as handle:
             os.fsync(handle.fileno())
-        os.replace(temporary, path)
+        temporary.replace(path)
     finally:
         remove_files(temporary)
 
