@@ -16,8 +16,11 @@ from voipbill.billing.sources import CdrSource, feed
 from voipbill.cdrs import CdrProblem
 from voipbill.config import Config, Service
 from voipbill.errors import UsageError
+from voipbill.free_minutes import given_by_month
 from voipbill.ledger import (
+    COMMITTED,
     LedgerStore,
+    RunPlan,
     RunRecord,
     RunSelection,
     commit_run,
@@ -66,6 +69,7 @@ def run(
         raise UsageError("no service to rate")
     plan = plan_run(ledger, config, services, period, selection.late_days, commit=selection.commit)
     raters = build_raters(config, services)
+    use_committed_free_seconds(raters, config, period, ledger, plan, commit=selection.commit)
     scope = RatingRun(raters, period, late_window=plan.late_window, ledger=plan.book)
     problems: list[CdrProblem] = []
     warnings: list[str] = []
@@ -171,6 +175,11 @@ def commit(
         layout.format,
         layout.detail,
         skipped_rows=skipped_lines(result.problems),
+        free_seconds=tuple(
+            (service, month, seconds)
+            for service, months in _free_seconds_given(result).items()
+            for month, seconds in sorted(months.items())
+        ),
     )
     return commit_run(ledger, selection, calls, result.currency, output_path, text)
 
@@ -188,6 +197,47 @@ def committed_call(
     calls = ledger.committed_calls(record.id) or []
     found = next((call for call in calls if call.call_uuid == xml_cdr_uuid), None)
     return None if found is None else (record, found)
+
+
+def use_committed_free_seconds(
+    raters: Sequence[ServiceRater],
+    config: Config,
+    period: Period,
+    ledger: LedgerStore | None,
+    plan: RunPlan,
+    *,
+    commit: bool,
+) -> None:
+    """SPEC §6: each month's allowance as it stands, less what committed runs gave in it.
+
+    Not counted: the committed run this one reruns (its calls are priced again to compare),
+    and for a preview the runs committed to this very period, whose calls it shows again."""
+    if ledger is None:
+        return
+    for rater in raters:
+        name = rater.service.name
+        if plan.replay is not None:
+            again = {plan.replay.id}
+        elif commit:
+            again = set()
+        else:
+            again = {
+                record.id
+                for record in ledger.runs(service=name)
+                if record.status == COMMITTED and record.period == period.label
+            }
+        rater.free_seconds_used = ledger.free_seconds_given(
+            name, config.timezone, except_runs=again
+        )
+
+
+def _free_seconds_given(result: RunResult) -> dict[str, dict[str, int]]:
+    """Service -> month -> the free seconds the result's calls got, to commit with it."""
+    pairs: dict[str, list[tuple[int, int]]] = {}
+    for call in result.calls():
+        if call.free_seconds:
+            pairs.setdefault(call.service, []).append((call.start_epoch, call.free_seconds))
+    return {name: given_by_month(calls, result.timezone) for name, calls in pairs.items()}
 
 
 def _service_result(config: Config, rater: ServiceRater, *, keep: bool) -> ServiceResult:

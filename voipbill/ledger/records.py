@@ -39,6 +39,8 @@ class RunSelection:
     detail: str
     # "SOURCE line N" of each bad CDR row a run with --skip-bad-rows left out (SPEC §7, §9)
     skipped_rows: tuple[str, ...] = ()
+    # (service, month "YYYY-MM" in the config timezone, free seconds the run gave), SPEC §6
+    free_seconds: tuple[tuple[str, str, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,10 +14,11 @@ import json
 import logging
 import sqlite3
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from voipbill.errors import UsageError
 from voipbill.ledger.errors import LedgerError
@@ -31,10 +32,15 @@ from voipbill.ledger.records import (
     call_from_row,
     call_row,
 )
+from voipbill.ledger.sqlite_extras import (
+    add_run_extras,
+    free_seconds_given,
+    insert_run_extras,
+    skipped_rows,
+)
 from voipbill.ledger.sqlite_file import LedgerFile, create_ledger_file, ledger_file
 from voipbill.ledger.sqlite_schema import (
     READABLE_VERSIONS,
-    RUN_EXTRAS,
     SCHEMA_1,
     SCHEMA_2,
     SCHEMA_VERSION,
@@ -140,7 +146,7 @@ class SqliteLedger:
         )
         records = []
         reasons = self._void_reasons()
-        skipped = self._skipped_rows()
+        skipped = skipped_rows(self.connection)
         for row in self.connection.execute(sql, args).fetchall():
             totals = tuple(
                 ServiceTotal(name, calls, late, Decimal(amount))
@@ -183,13 +189,6 @@ class SqliteLedger:
             return {}
         return {int(run_id): str(reason) for run_id, reason in rows}
 
-    def _skipped_rows(self) -> dict[int, tuple[str, ...]]:
-        try:
-            rows = self.connection.execute("SELECT run_id, lines FROM run_skipped_rows").fetchall()
-        except sqlite3.OperationalError:  # a ledger from before skipped rows were kept
-            return {}
-        return {int(run_id): tuple(json.loads(lines)) for run_id, lines in rows}
-
     def run(self, run_id: int) -> RunRecord:
         found = self.runs(run_id=run_id)
         if not found:
@@ -225,6 +224,18 @@ class SqliteLedger:
         if row is None:
             return None  # committed by a voipbill that kept no rows
         return [call_from_row(values) for values in json.loads(zlib.decompress(row[0]))]
+
+    def free_seconds_given(
+        self, service: str, timezone: ZoneInfo, *, except_runs: Collection[int] = ()
+    ) -> dict[str, int]:
+        committed = [
+            record.id
+            for record in self.runs(service=service)
+            if record.status == COMMITTED and record.id not in except_runs
+        ]
+        return free_seconds_given(
+            self.connection, service, committed, timezone, self.committed_calls
+        )
 
     # -- writing ---------------------------------------------------------------------------------
 
@@ -296,11 +307,7 @@ class SqliteLedger:
                 "INSERT INTO run_rows (run_id, rows) VALUES (?, ?)",
                 (run_id, zlib.compress(rows.encode("utf-8"))),
             )
-            if selection.skipped_rows:
-                connection.execute(
-                    "INSERT INTO run_skipped_rows (run_id, count, lines) VALUES (?, ?, ?)",
-                    (run_id, len(selection.skipped_rows), json.dumps(selection.skipped_rows)),
-                )
+            insert_run_extras(connection, run_id, selection)
         except sqlite3.IntegrityError as exc:
             raise LedgerError(
                 f"ledger {self.path}: a call of this run is already billed ({exc})",
@@ -353,7 +360,7 @@ def _initialise(connection: sqlite3.Connection) -> None:
     # money: a committed run survives a power cut, not only a crash
     connection.execute("PRAGMA synchronous = FULL")
     _create_or_upgrade(connection)
-    _add_run_extras(connection)
+    add_run_extras(connection)
 
 
 def _create_or_upgrade(connection: sqlite3.Connection) -> None:
@@ -370,11 +377,6 @@ def _create_or_upgrade(connection: sqlite3.Connection) -> None:
         + SCHEMA_2
         + f"PRAGMA user_version = {SCHEMA_VERSION};COMMIT;"
     )
-
-
-def _add_run_extras(connection: sqlite3.Connection) -> None:
-    if connection.execute("PRAGMA user_version").fetchone()[0] in READABLE_VERSIONS:
-        connection.executescript("BEGIN IMMEDIATE;" + RUN_EXTRAS + "COMMIT;")
 
 
 def _service_totals(services: tuple[str, ...], calls: Sequence[LedgerCall]) -> list[ServiceTotal]:
