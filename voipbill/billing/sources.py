@@ -129,8 +129,13 @@ class CsvJoiner:
                 "than the earlier chunks",
                 hint="a permission of the key's group changed during the pull; run it again",
             )
-        if data and not data.endswith("\n"):
-            data += "\n"
+        if not body.endswith("\n"):
+            # FusionPBX ends every line with one: the body was cut off (SPEC §7, a bad row)
+            raise UnexpectedResponse(
+                f"{self.server}: the export for epochs {start}..{stop} was cut off (its last "
+                "line has no line end)",
+                hint="run pull again; if it keeps happening, lower chunk_hours",
+            )
         self.stream.write(data)
         self.lines += data.count("\n")
 
