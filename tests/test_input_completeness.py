@@ -101,7 +101,9 @@ def test_skip_bad_rows_bills_the_rest_warns_and_the_commit_records_the_lines(
     assert preview.exit_code == 0, preview.stderr
     assert uuids(preview.stdout) == billed
     [warning] = [line for line in preview.stderr.splitlines() if "bad CDR rows" in line]
-    assert warning.startswith(f"warning: {len(lines)} bad CDR rows skipped (--skip-bad-rows)")
+    assert warning.startswith(
+        f"warning: {len(lines)} bad CDR rows skipped (unreadable: their calls are left out)"
+    )
     assert all(f"cdrs.csv {line}" in warning for line in lines)
     if quiet:
         assert preview.stderr.splitlines() == [warning]

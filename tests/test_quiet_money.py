@@ -37,7 +37,7 @@ def test_quiet_still_warns_of_skipped_rows_in_one_line(tmp_path: Path) -> None:
         "--period", "2026-10", "--format", "csv", "--skip-bad-rows",
     )  # fmt: skip
     [line] = warnings(result.stderr)
-    assert line.startswith("warning: 7 bad CDR rows skipped (--skip-bad-rows)")
+    assert line.startswith("warning: 7 bad CDR rows skipped (unreadable: their calls are left out)")
     assert "line 2: bad-0: unreadable billsec 'soon'" in line and "also " in line
     assert line.endswith("c.csv line 7, 8")
 

@@ -33,7 +33,7 @@ def messages(result: RunResult) -> list[Message]:
         found.append(
             money(
                 "rows_skipped",
-                f"{len(bad)} bad CDR rows skipped (--skip-bad-rows), their calls not billed: "
+                f"{len(bad)} bad CDR rows skipped (unreadable: their calls are left out): "
                 f"{shown}{more}",
                 len(bad),
             )
