@@ -96,13 +96,23 @@ def test_acme_corp_row_of_the_sample_keeps_its_columns_in_place() -> None:
     )
 
 
-def test_empty_export_and_empty_file_are_zero_rows(tmp_path: Path) -> None:
+def test_the_empty_export_is_zero_rows() -> None:
     assert read_sample("55_export_empty.csv") == ([], [])
+    assert read("\n\n") == ([], [])
+
+
+def test_a_0_byte_file_is_not_an_export(tmp_path: Path) -> None:
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
-    assert list(read_cdr_file(empty, problems=[])) == []
-    assert read("") == ([], [])
-    assert read("\n\n") == ([], [])
+    with pytest.raises(CdrFormatError, match="0 bytes"):
+        list(read_cdr_file(empty, problems=[]))
+    with pytest.raises(CdrFormatError, match="0 bytes"):
+        read("")
+
+
+def test_blank_lines_without_a_header_are_not_an_export() -> None:
+    with pytest.raises(CdrFormatError, match="no header line"):
+        read("  \n\n")
 
 
 def test_header_only_is_zero_rows() -> None:
@@ -193,20 +203,45 @@ def test_leg_is_lower_cased_and_empty_counts_as_a(leg: str, expected: str) -> No
 
 @pytest.mark.parametrize(
     ("epoch", "expected"),
-    [("1710079200", 1710079200), ("", None), ("abc", None), ("1710079200.0", 1710079200),
-     ("1710079200.5", None), (" 1710079200 ", 1710079200), ("١٧١", None), ("1_000", None)],
-)  # fmt: skip
-def test_start_epoch_is_an_integer_or_none(epoch: str, expected: int | None) -> None:
+    [("1710079200", 1710079200), ("1710079200.0", 1710079200), (" 1710079200 ", 1710079200)],
+)
+def test_start_epoch_is_an_integer(epoch: str, expected: int) -> None:
     (record,), problems = read(HEADER + "\n" + row(epoch=epoch) + "\n")
     assert record.start_epoch == expected and problems == []
 
 
-@pytest.mark.parametrize(
-    ("billsec", "expected"), [("65", 65), ("", 0), ("12.5", None), ("-3", None), ("x", None)]
-)
-def test_billsec_empty_is_zero_and_not_whole_is_none(billsec: str, expected: int | None) -> None:
+@pytest.mark.parametrize("epoch", ["", "abc", "1710079200.5", "١٧١", "1_000"])
+def test_an_empty_or_unreadable_start_epoch_is_a_bad_row(epoch: str) -> None:
+    records, [problem] = read(HEADER + "\n" + row(epoch=epoch) + "\n")
+    assert records == [] and problem.line == 2
+    assert problem.message.startswith("u1: unreadable start_epoch")
+
+
+@pytest.mark.parametrize(("billsec", "expected"), [("65", 65), ("", 0), (" 7 ", 7)])
+def test_billsec_empty_is_zero(billsec: str, expected: int) -> None:
     (record,), _ = read(HEADER + "\n" + row(billsec=billsec) + "\n")
     assert record.billsec == expected
+
+
+@pytest.mark.parametrize("billsec", ["12.5", "-3", "x", "10000001"])
+def test_an_unreadable_billsec_is_a_bad_row(billsec: str) -> None:
+    records, [problem] = read(HEADER + "\n" + row(billsec=billsec) + "\n")
+    assert records == [] and problem.message.startswith("u1: unreadable billsec")
+
+
+def test_a_last_line_without_a_line_end_is_a_bad_row() -> None:
+    text = HEADER + "\n" + row(uuid="u1") + "\n" + row(uuid="u2")
+    records, [problem] = read(text)
+    assert [r.xml_cdr_uuid for r in records] == ["u1"]
+    assert (problem.line, problem.message) == (
+        3,
+        "the last line has no line end: the export was cut off",
+    )
+
+
+def test_a_bad_b_leg_row_is_found_before_b_legs_are_dropped() -> None:
+    records, [problem] = read(HEADER + "\n" + row(leg="b", epoch="") + "\n")
+    assert records == [] and problem.line == 2
 
 
 def test_status_and_direction_are_stripped_and_lower_cased() -> None:
@@ -313,6 +348,7 @@ def test_any_fusionpbx_row_with_eleven_values_without_separator_reads_back(
     values: list[str],
 ) -> None:
     values = (values + [""] * 11)[:11]
+    values[1:3] = ["1710079200", "65"]  # start_epoch and billsec readable: not a bad row
     line = fusionpbx_line(*values)
     # a value next to a separator can form another `","` (e.g. `",` then `"...`): FusionPBX's
     # unescaped output is then ambiguous, and no reader can tell where the fields end

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.clirunner import invoke
 from tests.ledgerhelpers import Billing, epoch
 from voipbill.files import atomic_writer
 from voipbill.ledger import SqliteLedger as Ledger
@@ -94,8 +95,10 @@ def test_a_failed_commit_leaves_neither_file_nor_ledger_entry(
         assert not out.exists()
     # no temp file or backup left behind
     assert sorted(p.name for p in billing.directory.iterdir() if p.name.startswith(".")) == []
-    assert billing.query("SELECT count(*) FROM runs") == [(0,)]
-    assert billing.query("SELECT count(*) FROM calls") == [(0,)]
+    # the first commit failed: no ledger file at all, nothing `ledger show` calls "version 0"
+    assert sorted(p.name for p in billing.ledger.parent.iterdir()) == ["ledger.sqlite.lock"]
+    show = invoke("--config", str(billing.config), "ledger", "show")
+    assert (show.exit_code, "nothing committed" in show.stderr) == (0, True)
 
     # the cause fixed, the same run commits normally
     monkeypatch.undo()

@@ -115,10 +115,18 @@ def test_joiner_keeps_one_header_and_every_data_line() -> None:
     joiner = CsvJoiner(stream, "wat5")
     joiner.add("\n\n", 1, 10)
     joiner.add(f'{HEADER}\n"a","5","1"\n', 11, 20)
-    joiner.add(f'{HEADER}\n"b","25","0"\n"c","26","3"', 21, 30)  # no final newline
+    joiner.add(f'{HEADER}\n"b","25","0"\n"c","26","3"\n', 21, 30)
     joiner.finish()
     assert stream.getvalue() == f'{HEADER}\n"a","5","1"\n"b","25","0"\n"c","26","3"\n'
     assert joiner.lines == 3
+
+
+def test_joiner_refuses_a_chunk_that_was_cut_off() -> None:
+    # FusionPBX ends every line with a line end: without one the last row is incomplete, and
+    # adding one would hide that from the run that reads the pulled file
+    joiner = CsvJoiner(io.StringIO(), "wat5")
+    with pytest.raises(BadResponseError, match=r"epochs 21\.\.30 was cut off"):
+        joiner.add(f'{HEADER}\n"b","25","0"\n"c","26","3"', 21, 30)
 
 
 def test_joiner_refuses_a_chunk_with_other_columns() -> None:

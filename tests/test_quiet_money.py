@@ -34,11 +34,12 @@ def test_quiet_still_warns_of_skipped_rows_in_one_line(tmp_path: Path) -> None:
     rows = [cdr(xml_cdr_uuid=f"bad-{n}", billsec="soon") for n in range(7)] + [cdr()]
     result = invoke(
         "-q", "rate", "-c", str(config), "--cdr-file", str(write_export(tmp_path / "c.csv", rows)),
-        "--period", "2026-10", "--format", "csv",
+        "--period", "2026-10", "--format", "csv", "--skip-bad-rows",
     )  # fmt: skip
     [line] = warnings(result.stderr)
-    assert line.startswith("warning: 7 CDR rows skipped")
-    assert "bad-0: unreadable billsec" in line and "and 2 more" in line
+    assert line.startswith("warning: 7 bad CDR rows skipped (unreadable: their calls are left out)")
+    assert "line 2: bad-0: unreadable billsec 'soon'" in line and "also " in line
+    assert line.endswith("c.csv line 7, 8")
 
 
 def test_quiet_still_warns_of_calls_already_billed_and_held_back(tmp_path: Path) -> None:

@@ -256,11 +256,13 @@ def test_an_absurd_billsec_is_reported_not_billed(tmp_path: Path) -> None:
     config = write_config(tmp_path)
     rows = [cdr(xml_cdr_uuid="huge", billsec="9" * 35), cdr(xml_cdr_uuid="fine")]
     cdrs = write_export(tmp_path / "cdrs.csv", rows)
-    result = invoke(
-        "rate", "-c", str(config), "--cdr-file", str(cdrs), "--period", "2026-10", "--format", "csv"
-    )
+    args = ("rate", "-c", str(config), "--cdr-file", str(cdrs), "--period", "2026-10")
+    refused = invoke(*args, "--format", "csv")
+    assert refused.exit_code == 5 and refused.stdout == ""
+    assert "cdrs.csv line 2: huge: unreadable billsec '99999" in refused.stderr
+    result = invoke(*args, "--format", "csv", "--skip-bad-rows")
     assert result.exit_code == 0
-    assert "huge: unreadable billsec, left out" in result.stderr
+    assert "line 2: huge: unreadable billsec" in result.stderr
     assert [row["call_uuid"] for row in csv.DictReader(io.StringIO(result.stdout))] == ["fine"]
 
 

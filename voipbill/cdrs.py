@@ -11,6 +11,14 @@ Columns are mapped by header name, case-insensitively, never by position: the co
 on the FusionPBX version and the permissions of the key (CONTRACT §2.2, §8.9). A row that still
 cannot be split into the header's column count is reported in ``problems``, never dropped
 silently (SPEC §4). Time comes from ``start_epoch`` only (CONTRACT §8.1, §8.20).
+
+Input completeness (SPEC §7): every data row is yielded or reported as bad, and the reader finds
+the bad ones before rating leaves any row out (a b-leg, a repeated uuid): a row of the wrong
+field count, a last line with no line end (FusionPBX ends every line with one: the export was
+cut off), an empty or unreadable ``start_epoch``, an unreadable ``billsec``. (A line that is
+not UTF-8 is used, with replacement characters, and reported as a problem that is not bad.) A
+0-byte input, or one with no header line, is not an export (CdrFormatError); the empty export
+``"\n\n"`` is one with no rows.
 """
 
 from __future__ import annotations
@@ -50,6 +58,9 @@ class CdrProblem(NamedTuple):
     line: int
     message: str
     text: str  # the raw line, truncated to about 200 characters
+    # a bad row (SPEC §7: not used; the run fails without --skip-bad-rows), or only a warning
+    # about a row that is used (undecodable bytes replaced)
+    bad: bool = True
 
 
 class CdrFormatError(BadResponseError):
@@ -66,6 +77,10 @@ REQUIRED_COLUMNS = (
     "extension",
 )
 # `leg` is optional here (a missing column counts as a, SPEC §4.1); test-connection wants it too.
+
+# No call lasts 115 days; a larger billsec is a corrupt row, and would overflow Decimal
+# precision in the cost (28 digits), so it is a bad row rather than billed.
+MAX_BILLSEC = 10_000_000
 
 _TEXT_LIMIT = 200
 _EXCERPT_LIMIT = 40
@@ -111,14 +126,17 @@ def read_cdrs(
 ) -> Iterator[CdrRecord]:
     """Yield one CdrRecord per data row of an export, in file order.
 
-    ``lines`` are physical lines, with or without their line ends: an open text file, or
-    ``io.StringIO(body, newline="\\n")`` for a response body (``str.splitlines`` would also split
-    on characters such as U+2028 and shift the line numbers). Blank lines and a UTF-8 BOM are
-    skipped; an empty input or the ``"\\n\\n"`` empty export gives no rows. Rows that cannot be
-    read are appended to ``problems`` and skipped. Raises CdrFormatError (lazily, while
-    iterating) when the input is not a CDR export.
+    ``lines`` are physical lines with their line ends (a last line without one was cut off): an
+    open text file, or ``io.StringIO(body, newline="\\n")`` for a response body
+    (``str.splitlines`` would also split on characters such as U+2028 and shift the line
+    numbers). Blank lines and a UTF-8 BOM are
+    skipped; the ``"\\n\\n"`` empty export gives no rows. Rows that cannot be read (bad rows)
+    are appended to ``problems`` and not yielded. Raises CdrFormatError (lazily, while
+    iterating) when the input is not a CDR export: 0 bytes, no header line, missing columns.
     """
     iterator = iter(lines)
+    only_line_ends = True
+    line_number = 0
     for line_number, raw in enumerate(iterator, start=1):
         text = raw.rstrip("\r\n")
         if line_number == 1:
@@ -128,6 +146,18 @@ def read_cdrs(
             layout = _layout(text, source)
             yield from _rows(iterator, line_number, layout, source, problems)
             return
+        only_line_ends = only_line_ends and not text
+    if line_number == 0:
+        raise CdrFormatError(
+            f"{source}: 0 bytes: not a FusionPBX CDR export (the file is empty)",
+            hint="FusionPBX writes a header line, or two line ends when there are no calls; "
+            "export the CDRs again",
+        )
+    if not only_line_ends:
+        raise CdrFormatError(
+            f"{source}: no header line: not a FusionPBX CDR export (only blank lines)",
+            hint="export the CDRs again",
+        )
 
 
 def read_cdr_file(path: Path, *, problems: list[CdrProblem]) -> Iterator[CdrRecord]:
@@ -174,7 +204,7 @@ def _decoded_lines(handle: BinaryIO, source: str, problems: list[CdrProblem]) ->
         except UnicodeDecodeError:
             text = raw.decode("utf-8", "replace")
             message = "not valid UTF-8; undecodable bytes were replaced with U+FFFD"
-            problems.append(CdrProblem(source, line_number, message, _clip(text)))
+            problems.append(CdrProblem(source, line_number, message, _clip(text), bad=False))
             yield text
 
 
@@ -293,6 +323,10 @@ def _rows(
             text = raw.rstrip("\r\n")
             if not text or text.isspace():
                 continue
+            if not raw.endswith("\n"):
+                message = "the last line has no line end: the export was cut off"
+                problems.append(CdrProblem(source, line_number, message, _clip(text)))
+                continue
             fields = _split_slowly(text, layout)
         if fields is None:
             _reject_non_csv(text, lines, source, line_number)
@@ -302,13 +336,21 @@ def _rows(
             continue
         epoch = fields[i_epoch]
         billsec = fields[i_billsec]
+        start_epoch = int(epoch) if epoch.isascii() and epoch.isdigit() else _integer(epoch)
+        seconds = int(billsec) if billsec.isascii() and billsec.isdigit() else _billsec(billsec)
+        if start_epoch is None or seconds is None or seconds > MAX_BILLSEC:
+            what, value = ("start_epoch", epoch) if start_epoch is None else ("billsec", billsec)
+            uuid = fields[i_uuid].strip() or "no uuid"
+            message = f"{uuid}: unreadable {what} {_clip(value, _EXCERPT_LIMIT)!r}"
+            problems.append(CdrProblem(source, line_number, message, _clip(text)))
+            continue
         yield new(
             CdrRecord,
             (
                 line_number,
                 fields[i_uuid].strip(),
-                int(epoch) if epoch.isascii() and epoch.isdigit() else _integer(epoch),
-                int(billsec) if billsec.isascii() and billsec.isdigit() else _billsec(billsec),
+                start_epoch,
+                seconds,
                 fields[i_direction].strip().lower(),
                 (fields[i_leg].strip().lower() or "a") if i_leg is not None else "a",
                 fields[i_extension],

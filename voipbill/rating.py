@@ -19,14 +19,16 @@ computed and rounded once per such pair.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import ClassVar, NamedTuple
+from zoneinfo import ZoneInfo
 
 from voipbill import pricing
 from voipbill.cdrs import CdrRecord
 from voipbill.config import Package, Service
 from voipbill.decks import Deck
+from voipbill.free_minutes import MonthlyAllowance
 from voipbill.increments import Increment
 from voipbill.money import round_cost
 from voipbill.numbers import LOCAL as LOCAL_CLASS
@@ -216,6 +218,11 @@ class ServiceRater:
         self._decisions = shared.decisions  # direction -> number as written -> decision
         self.prices = shared.prices  # SPEC §6 price sources, deck rows priced once per package
         self._texts: dict[str, str] = {}  # one string object per distinct extension and caller
+        # SPEC §6 free minutes: months in the config timezone (billing.raters sets it), and the
+        # free seconds committed runs already gave per month (billing.run, from the ledger)
+        self.timezone = ZoneInfo("UTC")
+        self.free_seconds_used: Mapping[str, int] = {}
+        self.free_seconds_given: dict[str, int] = {}  # by this run, once its calls are priced
 
     # -- SPEC §4.2 scope ------------------------------------------------------------------------
 
@@ -359,7 +366,9 @@ class ServiceRater:
         """
         # (start_epoch, uuid) is unique in a run: plain tuple order, no key tuples to build
         self.pending.sort()
-        free_left = int(self.package.free_minutes * 60)
+        per_month = int(self.package.free_minutes * 60)
+        allowance = MonthlyAllowance(per_month, self.timezone, self.free_seconds_used)
+        self.free_seconds_given = allowance.given  # filled as the calls are priced
         free_categories = frozenset(self.package.free_categories)
         digits, mode = self.package.rounding_digits, self.package.rounding_mode
         zero_cost = round_cost(_ZERO, digits, mode)
@@ -389,9 +398,8 @@ class ServiceRater:
                 cached = costs[key] = (billed, rounded)
             billed, rounded = cached
             free_seconds = 0
-            if free_left > 0 and outcome.category in free_categories:
-                free_seconds = min(free_left, billed)
-                free_left -= free_seconds
+            if per_month > 0 and outcome.category in free_categories:
+                free_seconds = allowance.take(start, billed)
             if free_seconds:
                 rounded = round_cost(pricing.cost(source, billed, free_seconds), digits, mode)
             yield (

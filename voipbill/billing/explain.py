@@ -21,7 +21,7 @@ from voipbill.cdrs import CdrProblem, CdrRecord, read_cdr_file
 from voipbill.config import Config, Package, Service
 from voipbill.decks import Deck
 from voipbill.errors import InvalidInputError, UsageError
-from voipbill.ledger import LedgerStore, RunRecord
+from voipbill.ledger import COMMITTED, LedgerStore, RunRecord
 from voipbill.money import round_cost
 from voipbill.numbers import NATIONAL, Normaliser
 from voipbill.periods import Period, make_period, parse_month
@@ -71,6 +71,15 @@ def explain(
         period = _month_of_call(config, service.name, xml_cdr_uuid, sources.path)
     make = partial(TracingRater, trace_uuid=xml_cdr_uuid)
     raters = build_raters(config, [service], make=make)
+    if ledger is not None:  # SPEC §6: what committed runs gave is used up, but for this period's
+        rerated = {
+            record.id
+            for record in ledger.runs(service=service.name)
+            if record.status == COMMITTED and record.period == period.label
+        }
+        raters[0].free_seconds_used = ledger.free_seconds_given(
+            service.name, config.timezone, except_runs=rerated
+        )
     scope = RatingRun(raters, period, trace_uuid=xml_cdr_uuid)
     problems: list[CdrProblem] = []
     feed(scope, config, raters, period, sources, problems=problems, warnings=[])

@@ -7,7 +7,11 @@ prints each as one line even with `-q`, so cron mail is empty only when nothing 
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+from voipbill.billing.completeness import bad_rows, where
 from voipbill.billing.result import Message, RunResult
+from voipbill.cdrs import CdrProblem
 from voipbill.money import format_money
 
 MAX_EXAMPLES = 5
@@ -23,15 +27,36 @@ def messages(result: RunResult) -> list[Message]:
     counters = result.counters
     found: list[Message] = [Message("warning", "source", text) for text in result.source_warnings]
     found += [money("deck_column", text) for text in result.deck_warnings]
-    skipped = [
-        f"{problem.source} line {problem.line}: {problem.message}: {problem.text}"
+    bad = bad_rows(result.problems)
+    if bad:
+        shown = "; ".join(f"{where(problem)}: {problem.message}" for problem in bad[:MAX_EXAMPLES])
+        more = f"; also {', '.join(_lines(bad[MAX_EXAMPLES:]))}" if len(bad) > MAX_EXAMPLES else ""
+        found.append(
+            money(
+                "rows_skipped",
+                f"{len(bad)} bad CDR rows skipped (unreadable: their calls are left out): "
+                f"{shown}{more}",
+                len(bad),
+            )
+        )
+    others = [
+        f"{where(problem)}: {problem.message}: {problem.text}"
         for problem in result.problems
+        if not problem.bad
     ] + counters.bad_rows
-    count = len(result.problems) + counters.bad_row_count
+    count = len(others) - len(counters.bad_rows) + counters.bad_row_count
     if count:
-        shown = "; ".join(skipped[:MAX_EXAMPLES])
+        shown = "; ".join(others[:MAX_EXAMPLES])
         more = f"; and {count - MAX_EXAMPLES} more" if count > MAX_EXAMPLES else ""
-        found.append(money("rows_skipped", f"{count} CDR rows skipped: {shown}{more}", count))
+        found.append(money("rows_damaged", f"{count} CDR rows read with problems: {shown}{more}"))
+    for source in result.empty_sources:
+        found.append(
+            money(
+                "empty_export",
+                f"{source}: the export has no CDRs at all (FusionPBX's empty export): "
+                "nothing to bill from it",
+            )
+        )
     for label, billed in sorted(counters.billed_elsewhere.items()):
         found.append(
             money("billed_elsewhere", f"{billed} calls already billed in {label}: left out", billed)
@@ -52,8 +77,8 @@ def messages(result: RunResult) -> list[Message]:
             money(
                 "held_back",
                 f"{result.held_back} calls of {result.period.label} are not in committed run "
-                f"{record.id} (they reached FusionPBX after it): left out; the next period's "
-                "run bills them with --late-days",
+                f"{record.id} (they reached FusionPBX after it, or were bad rows then): left "
+                f"out; {_how_to_bill(result, record.id)}",
                 result.held_back,
             )
         )
@@ -119,3 +144,26 @@ def messages(result: RunResult) -> list[Message]:
             )
         )
     return found
+
+
+def _lines(problems: list[CdrProblem]) -> list[str]:
+    """ "SOURCE line 4, 9, 12" per source, in order."""
+    by_source: dict[str, list[str]] = {}
+    for problem in problems:
+        by_source.setdefault(problem.source, []).append(str(problem.line))
+    return [f"{source} line {', '.join(lines)}" for source, lines in by_source.items()]
+
+
+def _how_to_bill(result: RunResult, run_id: int) -> str:
+    """What bills the held-back calls: the next period's run only reaches them with enough
+    --late-days (counted back from its first day), else a void and a new commit."""
+    void = f"`voipbill ledger void --run {run_id}` and commit {result.period.label} again"
+    if result.held_back_from is None:
+        return void
+    earliest = datetime.fromtimestamp(result.held_back_from, result.timezone).date()
+    next_first_day = result.period.last_day + timedelta(days=1)
+    days = (next_first_day - earliest).days
+    return (
+        f"the next period's run (from {next_first_day}) bills them as late calls with "
+        f"--late-days {days} or more (the earliest started on {earliest}), or {void}"
+    )

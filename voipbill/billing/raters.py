@@ -36,15 +36,15 @@ def build_raters(
             deck = decks[package.deck]
         if package.name not in normalisers:
             normalisers[package.name] = Normaliser(NumberPlan.from_package(package))
-        raters.append(
-            make(
-                service,
-                package,
-                deck,
-                normalisers[package.name],
-                export_domain=config.export_domain(service),
-            )
+        rater = make(
+            service,
+            package,
+            deck,
+            normalisers[package.name],
+            export_domain=config.export_domain(service),
         )
+        rater.timezone = config.timezone  # free minutes: calendar months in this zone (SPEC §6)
+        raters.append(rater)
     return raters
 
 

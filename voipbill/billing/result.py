@@ -122,6 +122,7 @@ class RunResult:
     problems: list[CdrProblem] = field(default_factory=list)  # rows the reader could not split
     source_warnings: list[str] = field(default_factory=list)  # e.g. a server on plain http
     deck_warnings: list[str] = field(default_factory=list)  # a misspelt price column
+    empty_sources: list[str] = field(default_factory=list)  # sources that had no CDR row
     late_days: int = 0
     reproduced: RunRecord | None = None  # the committed run this result shows, if any
     # every committed run its calls come from, oldest first: one, unless the period's calls of
@@ -130,6 +131,7 @@ class RunResult:
     committed_output: str | None = None  # its stored bytes (SPEC §9), when reproduced
     difference: Difference | None = None  # rating now vs the committed run, when they differ
     held_back: int = 0  # calls of the period a rerun leaves out (not in the committed run)
+    held_back_from: int | None = None  # the earliest start_epoch of those
     legacy_rerun: bool = False  # reproduced from a run that kept no rows: rated now instead
     plan: RunPlan | None = None  # how the run used the ledger (for the commit)
 

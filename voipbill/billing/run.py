@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from voipbill.billing.completeness import refuse_bad_rows, skipped_lines
 from voipbill.billing.raters import build_raters, deck_warnings
 from voipbill.billing.result import Difference, Layout, RunResult, ServiceResult
 from voipbill.billing.scope import RatingRun
@@ -15,9 +16,11 @@ from voipbill.billing.sources import CdrSource, feed
 from voipbill.cdrs import CdrProblem
 from voipbill.config import Config, Service
 from voipbill.errors import UsageError
+from voipbill.free_minutes import given_by_month
 from voipbill.ledger import (
     COMMITTED,
     LedgerStore,
+    RunPlan,
     RunRecord,
     RunSelection,
     commit_run,
@@ -40,12 +43,14 @@ class Selection:
     `commit`: the run is meant to be committed (its calls are kept, and a commit never takes
     calls another selection committed to the period). `stream`: a preview rendered once, whose
     calls are priced as the renderer reads them and never held (ignored with `commit`).
+    `skip_bad_rows`: bad CDR rows do not fail the run (see voipbill.billing.completeness).
     """
 
     services: tuple[Service, ...]
     late_days: int = 0
     commit: bool = False
     stream: bool = False
+    skip_bad_rows: bool = False  # go on past bad CDR rows (SPEC §7), naming them in a warning
 
 
 def run(
@@ -64,10 +69,23 @@ def run(
         raise UsageError("no service to rate")
     plan = plan_run(ledger, config, services, period, selection.late_days, commit=selection.commit)
     raters = build_raters(config, services)
+    use_committed_free_seconds(raters, config, period, ledger, plan, commit=selection.commit)
     scope = RatingRun(raters, period, late_window=plan.late_window, ledger=plan.book)
     problems: list[CdrProblem] = []
     warnings: list[str] = []
-    feed(scope, config, raters, plan.fetch_period, sources, problems=problems, warnings=warnings)
+    empty: list[str] = []
+    feed(
+        scope,
+        config,
+        raters,
+        plan.fetch_period,
+        sources,
+        problems=problems,
+        warnings=warnings,
+        empty=empty,
+    )
+    if not selection.skip_bad_rows:
+        refuse_bad_rows(problems)
     replay = plan.replay
     committed_calls = None
     if replay is not None and ledger is not None:
@@ -83,6 +101,7 @@ def run(
         problems=problems,
         source_warnings=warnings,
         deck_warnings=deck_warnings(config, raters),
+        empty_sources=empty,
         late_days=selection.late_days,
         plan=plan,
     )
@@ -110,7 +129,7 @@ def run(
             if ledger is not None:
                 result.committed_output = ledger.stored_output(replay.id)
     if replay is not None:
-        result.held_back = scope.held_back_calls()
+        result.held_back, result.held_back_from = scope.held_back_calls()
     return result
 
 
@@ -219,6 +238,12 @@ def commit(
         result.late_days,
         layout.format,
         layout.detail,
+        skipped_rows=skipped_lines(result.problems),
+        free_seconds=tuple(
+            (service, month, seconds)
+            for service, months in _free_seconds_given(result).items()
+            for month, seconds in sorted(months.items())
+        ),
     )
     return commit_run(ledger, selection, calls, result.currency, output_path, text)
 
@@ -236,6 +261,47 @@ def committed_call(
     calls = ledger.committed_calls(record.id) or []
     found = next((call for call in calls if call.call_uuid == xml_cdr_uuid), None)
     return None if found is None else (record, found)
+
+
+def use_committed_free_seconds(
+    raters: Sequence[ServiceRater],
+    config: Config,
+    period: Period,
+    ledger: LedgerStore | None,
+    plan: RunPlan,
+    *,
+    commit: bool,
+) -> None:
+    """SPEC §6: each month's allowance as it stands, less what committed runs gave in it.
+
+    Not counted: the committed run this one reruns (its calls are priced again to compare),
+    and for a preview the runs committed to this very period, whose calls it shows again."""
+    if ledger is None:
+        return
+    for rater in raters:
+        name = rater.service.name
+        if plan.replay is not None:
+            again = {plan.replay.id}
+        elif commit:
+            again = set()
+        else:
+            again = {
+                record.id
+                for record in ledger.runs(service=name)
+                if record.status == COMMITTED and record.period == period.label
+            }
+        rater.free_seconds_used = ledger.free_seconds_given(
+            name, config.timezone, except_runs=again
+        )
+
+
+def _free_seconds_given(result: RunResult) -> dict[str, dict[str, int]]:
+    """Service -> month -> the free seconds the result's calls got, to commit with it."""
+    pairs: dict[str, list[tuple[int, int]]] = {}
+    for call in result.calls():
+        if call.free_seconds:
+            pairs.setdefault(call.service, []).append((call.start_epoch, call.free_seconds))
+    return {name: given_by_month(calls, result.timezone) for name, calls in pairs.items()}
 
 
 def _service_result(config: Config, rater: ServiceRater, *, keep: bool) -> ServiceResult:

@@ -208,10 +208,12 @@ class RatingRun:
             )
         return self.held_back[name]
 
-    def held_back_calls(self) -> int:
+    def held_back_calls(self) -> tuple[int, int | None]:
         """Calls of the period left out of a rerun because the committed run did not bill them
-        (they reached FusionPBX after the commit; a later `--late-days` run bills them)."""
-        return sum(1 for rater in self.held_back.values() for _ in rater.calls())
+        (they reached FusionPBX after the commit, or were bad rows then), and the earliest
+        start_epoch among them: a later run's `--late-days` bills them only if it reaches it."""
+        starts = [call.start_epoch for rater in self.held_back.values() for call in rater.calls()]
+        return len(starts), min(starts, default=None)
 
     def sources_done(self) -> None:
         """Every source is read: drop the dedupe set, about 100 MB at a million calls."""

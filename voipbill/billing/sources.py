@@ -45,11 +45,17 @@ def feed(
     *,
     problems: list[CdrProblem],
     warnings: list[str],
+    empty: list[str] | None = None,
 ) -> None:
     """Read every CDR of `period` from `source` into `run`; unreadable rows go to `problems`,
-    the servers' own warnings (plain http, TLS off) to `warnings`."""
+    the servers' own warnings (plain http, TLS off) to `warnings`, and the name of each source
+    that had not one row (FusionPBX's empty export `\\n\\n`) to `empty`."""
+    empty = [] if empty is None else empty
     if isinstance(source, CdrFile):
+        before = run.counters.rows, len(problems)
         run.feed(read_cdr_file(source.path, problems=problems), str(source.path))
+        if (run.counters.rows, len(problems)) == before:
+            empty.append(str(source.path))
         run.sources_done()
         return
     # One export per (server, domain): services sharing a tenant domain share its CDRs.
@@ -61,7 +67,10 @@ def feed(
         with FusionPBXClient(config.servers[server_name], domain) as client:
             warnings.extend(client.warnings)
             records = client.records(period, problems)
+            before = run.counters.rows, len(problems)
             run.feed(records, f"{server_name}:{domain}", members)
+            if (run.counters.rows, len(problems)) == before:
+                empty.append(f"{server_name}:{domain}")
     run.sources_done()
 
 
@@ -120,8 +129,13 @@ class CsvJoiner:
                 "than the earlier chunks",
                 hint="a permission of the key's group changed during the pull; run it again",
             )
-        if data and not data.endswith("\n"):
-            data += "\n"
+        if not body.endswith("\n"):
+            # FusionPBX ends every line with one: the body was cut off (SPEC §7, a bad row)
+            raise UnexpectedResponse(
+                f"{self.server}: the export for epochs {start}..{stop} was cut off (its last "
+                "line has no line end)",
+                hint="run pull again; if it keeps happening, lower chunk_hours",
+            )
         self.stream.write(data)
         self.lines += data.count("\n")
 

@@ -109,6 +109,13 @@ def show(
         )
     console = output.stdout()  # piped or in a cron mail: never wrapped
     console.print(table)
+    for record in records:
+        if record.skipped_rows:
+            console.print(
+                f"run {record.id} skipped {len(record.skipped_rows)} bad CDR rows "
+                f"(--skip-bad-rows): {escape('; '.join(record.skipped_rows))}",
+                soft_wrap=True,
+            )
     for currency, amount in sorted(totals.items()):
         console.print(f"committed total: {amount} {currency}")
 

@@ -76,6 +76,14 @@ def command(
         ),
     ] = 0,
     lock_timeout: LockTimeoutOption = 0,
+    skip_bad_rows: Annotated[
+        bool,
+        typer.Option(
+            "--skip-bad-rows",
+            help="Bill the other rows when some CDR rows cannot be read "
+            "(warned, and recorded by --commit); without it such a run fails.",
+        ),
+    ] = False,
 ) -> None:
     """Rate the calls of a period and write invoice-ready rows or usage tables."""
     config = state(ctx).load_config()
@@ -101,7 +109,9 @@ def command(
         cdr_file or "the servers",
         " (commit)" if commit else " (preview)",
     )
-    selection = billing.Selection(tuple(services), late_days, commit=commit, stream=not commit)
+    selection = billing.Selection(
+        tuple(services), late_days, commit=commit, stream=not commit, skip_bad_rows=skip_bad_rows
+    )
     with open_ledger(config.ledger_path, commit=commit, lock_timeout=lock_timeout) as ledger:
         result = billing.run(config, selection, period, billing.source_of(cdr_file), ledger)
         stored = result.output_for(layout, names)

@@ -37,6 +37,10 @@ class RunSelection:
     late_days: int
     format: str
     detail: str
+    # "SOURCE line N" of each bad CDR row a run with --skip-bad-rows left out (SPEC §7, §9)
+    skipped_rows: tuple[str, ...] = ()
+    # (service, month "YYYY-MM" in the config timezone, free seconds the run gave), SPEC §6
+    free_seconds: tuple[tuple[str, str, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +64,7 @@ class RunRecord:
     voided: str | None
     per_service: tuple[ServiceTotal, ...]
     void_reason: str | None = None
+    skipped_rows: tuple[str, ...] = ()  # bad CDR rows left out with --skip-bad-rows
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -89,6 +94,8 @@ class RunRecord:
             "created": self.created,
             "voided": self.voided,
             "void_reason": self.void_reason,
+            "skipped_rows": len(self.skipped_rows),
+            "skipped_lines": list(self.skipped_rows),
         }
 
 

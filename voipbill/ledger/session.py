@@ -15,6 +15,7 @@ from pathlib import Path
 from voipbill.errors import LockedError
 from voipbill.ledger.errors import LedgerError
 from voipbill.ledger.sqlite import SqliteLedger
+from voipbill.ledger.sqlite_file import FILE_MODE, LedgerFile, ledger_file, remove_if_unused
 from voipbill.ledger.store import LedgerStore
 
 log = logging.getLogger("voipbill.ledger")
@@ -33,7 +34,7 @@ def ledger_lock(ledger_path: Path, timeout: float) -> Iterator[None]:
     path = lock_path_of(ledger_path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)  # beside a 0600 ledger
     except OSError as exc:
         raise LedgerError(
             f"cannot open the ledger lock {path}: {exc.strerror}",
@@ -74,10 +75,15 @@ def open_ledger(path: Path, *, commit: bool, lock_timeout: float) -> Iterator[Le
     try:
         if commit:
             with ledger_lock(path, lock_timeout):
+                created = ledger_file(path) is LedgerFile.ABSENT
                 ledger = SqliteLedger.open(path, create=True)
                 assert ledger is not None
-                with ledger:
-                    yield ledger
+                try:
+                    with ledger:
+                        yield ledger
+                finally:
+                    if created:  # a run that fails creates no ledger file (SPEC §9)
+                        remove_if_unused(path)
         else:
             found = SqliteLedger.open(path, create=False)
             try:

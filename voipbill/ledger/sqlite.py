@@ -14,10 +14,11 @@ import json
 import logging
 import sqlite3
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from voipbill.errors import UsageError
 from voipbill.ledger.errors import LedgerError
@@ -31,6 +32,13 @@ from voipbill.ledger.records import (
     call_from_row,
     call_row,
 )
+from voipbill.ledger.sqlite_extras import (
+    add_run_extras,
+    free_seconds_given,
+    insert_run_extras,
+    skipped_rows,
+)
+from voipbill.ledger.sqlite_file import LedgerFile, create_ledger_file, ledger_file
 from voipbill.ledger.sqlite_schema import (
     READABLE_VERSIONS,
     SCHEMA_1,
@@ -62,20 +70,19 @@ class SqliteLedger:
         """The ledger at `path`; None when it does not exist and `create` is false (a preview
         writes nothing, SPEC §9, not even an empty ledger)."""
         try:
+            absent = ledger_file(path) is LedgerFile.ABSENT  # refuses a foreign file
             if not create:
-                if not path.exists():
+                if absent:
                     return None
                 connection = sqlite3.connect(
                     f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None
                 )
                 connection.execute("PRAGMA query_only = ON")
             else:
-                path.parent.mkdir(parents=True, exist_ok=True)
+                if absent:
+                    create_ledger_file(path, _initialise)
                 connection = sqlite3.connect(path, isolation_level=None, timeout=30)
-                connection.execute("PRAGMA journal_mode = WAL")
-                # money: a committed run survives a power cut, not only a crash
-                connection.execute("PRAGMA synchronous = FULL")
-                _create_or_upgrade(connection)
+                _initialise(connection)
             ledger = cls(path, connection, writable=create)
             ledger.check_version()
         except sqlite3.Error as exc:
@@ -139,6 +146,7 @@ class SqliteLedger:
         )
         records = []
         reasons = self._void_reasons()
+        skipped = skipped_rows(self.connection)
         for row in self.connection.execute(sql, args).fetchall():
             totals = tuple(
                 ServiceTotal(name, calls, late, Decimal(amount))
@@ -169,6 +177,7 @@ class SqliteLedger:
                     voided=row[16],
                     per_service=totals,
                     void_reason=reasons.get(row[0]),
+                    skipped_rows=skipped.get(row[0], ()),
                 )
             )
         return records
@@ -215,6 +224,18 @@ class SqliteLedger:
         if row is None:
             return None  # committed by a voipbill that kept no rows
         return [call_from_row(values) for values in json.loads(zlib.decompress(row[0]))]
+
+    def free_seconds_given(
+        self, service: str, timezone: ZoneInfo, *, except_runs: Collection[int] = ()
+    ) -> dict[str, int]:
+        committed = [
+            record.id
+            for record in self.runs(service=service)
+            if record.status == COMMITTED and record.id not in except_runs
+        ]
+        return free_seconds_given(
+            self.connection, service, committed, timezone, self.committed_calls
+        )
 
     # -- writing ---------------------------------------------------------------------------------
 
@@ -286,6 +307,7 @@ class SqliteLedger:
                 "INSERT INTO run_rows (run_id, rows) VALUES (?, ?)",
                 (run_id, zlib.compress(rows.encode("utf-8"))),
             )
+            insert_run_extras(connection, run_id, selection)
         except sqlite3.IntegrityError as exc:
             raise LedgerError(
                 f"ledger {self.path}: a call of this run is already billed ({exc})",
@@ -330,6 +352,15 @@ class SqliteLedger:
             raise
         log.info("voided run %s (%s)", run_id, record.period)
         return self.run(run_id)
+
+
+def _initialise(connection: sqlite3.Connection) -> None:
+    """A writable ledger's settings and schema: whole for a new file, upgraded for an old one."""
+    connection.execute("PRAGMA journal_mode = WAL")
+    # money: a committed run survives a power cut, not only a crash
+    connection.execute("PRAGMA synchronous = FULL")
+    _create_or_upgrade(connection)
+    add_run_extras(connection)
 
 
 def _create_or_upgrade(connection: sqlite3.Connection) -> None:

@@ -11,8 +11,9 @@ A store maps its driver's errors to `LedgerError` and `LockedError` (voipbill.le
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from voipbill.ledger.records import LedgerCall, RunRecord, RunSelection
 from voipbill.periods import Period
@@ -54,6 +55,17 @@ class LedgerStore(Protocol):
         output's order; None for a run committed before the ledger kept them."""
         ...
 
+    def free_seconds_given(
+        self, service: str, timezone: ZoneInfo, *, except_runs: Collection[int] = ()
+    ) -> dict[str, int]:
+        """Month ("YYYY-MM") -> the free seconds that committed (not voided) runs, other than
+        `except_runs`, gave the service's calls that started in that month (SPEC §6, §9).
+
+        A store records them at `insert_run` (`selection.free_seconds`); `timezone` (the
+        config's) is only for runs committed before it did, whose months it derives from
+        their committed calls."""
+        ...
+
     # -- writing: one transaction per commit or void ---------------------------------------------
 
     def begin(self) -> None:
@@ -69,6 +81,8 @@ class LedgerStore(Protocol):
         output: bytes,
     ) -> int:
         """Record a run, its per-service totals and its calls in the open transaction; its id.
+        Also `selection.skipped_rows` (`RunRecord.skipped_rows` reads them back) and
+        `selection.free_seconds` (`free_seconds_given` sums them).
 
         A call another run already holds raises LedgerError: a call is billed once."""
         ...
