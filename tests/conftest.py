@@ -15,7 +15,8 @@ settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
 
-pytest_plugins = ["tests.fakepbx"]  # the fake FusionPBX fixtures, for every test
+# the fake FusionPBX; a real PostgreSQL (started only by a test that asks for it); both ledgers
+pytest_plugins = ["tests.fakepbx", "tests.pgserver", "tests.ledgerbackends"]
 
 
 @pytest.fixture(autouse=True)

@@ -28,6 +28,7 @@ from voipbill.config.model import (
     default_config_path,
     default_ledger_path,
 )
+from voipbill.config.postgresql import postgres_ledger
 from voipbill.config.table import Table
 from voipbill.errors import ConfigError
 from voipbill.money import ROUNDING_MODES
@@ -103,6 +104,9 @@ class _Loader:
         self.check_overlaps(services)
         ledger = top.table("ledger")
         ledger_path_text = ledger.string("path")
+        postgresql = postgres_ledger(ledger, self.resolve)
+        if postgresql is not None and ledger_path_text:
+            raise ledger.error("postgresql", "set either path or postgresql, not both")
         ledger.finish()
         top.finish()
         return Config(
@@ -116,6 +120,7 @@ class _Loader:
             ledger_path=self.resolve(ledger_path_text)
             if ledger_path_text
             else default_ledger_path(),
+            ledger_postgresql=postgresql,
         )
 
     def checked_names(self, table: Table) -> list[tuple[str, Any]]:
