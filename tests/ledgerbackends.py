@@ -8,7 +8,7 @@ through `voipbill.ledger_backends.open_ledger` themselves, `wire` points their
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -79,9 +79,12 @@ def _as_sqlite(value: object) -> object:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def ledger_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Backend:
+def ledger_backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     if request.param == "sqlite":
-        return Backend()
+        yield Backend()
+        return
     backend = Backend("postgresql", request.getfixturevalue("pg"))
-    wire(backend.settings, monkeypatch.setattr)
-    return backend
+    # a patch of its own: a test's `monkeypatch.undo()` keeps its ledger
+    with pytest.MonkeyPatch.context() as patch:
+        wire(backend.settings, patch.setattr)
+        yield backend
