@@ -55,7 +55,7 @@ def test_the_ledger_settings_are_checked_when_the_config_is_read(billing: Billin
         'postgresql = "host=db \'unterminated"\n': "not a libpq connection string",
     }
     for ledger, message in cases.items():
-        with pytest.raises(ConfigError, match=message):
+        with pytest.raises(ConfigError, match=re.escape(message)):
             load(config_with(billing, ledger))
     loaded = load(config_with(billing, 'postgresql = "dbname=v"\npassword_file = "pw"\n'))
     assert loaded.ledger_postgresql == PostgresSettings("dbname=v", None, billing.directory / "pw")
