@@ -1,4 +1,4 @@
-"""Reaching the PostgreSQL ledger: the connection, its errors, the run lock and the schema.
+"""Reaching the PostgreSQL ledger: the connection, its errors, the locks and the schema.
 
 psycopg 3 is imported only here and in `ledger_postgres`, and only when a configuration names
 a PostgreSQL ledger. Every failure becomes one line naming the server, database and role, never
@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from voipbill.config import PostgresSettings
@@ -92,6 +93,30 @@ def _lock_key(name: str) -> int:
 
 RUN_LOCK = _lock_key("voipbill:ledger:run")  # session level: one committing run at a time
 WRITE_LOCK = _lock_key("voipbill:ledger:write")  # transaction level: run ids, schema creation
+
+
+@dataclass(frozen=True, slots=True)
+class LostCall:
+    """A call of this run that another run committed first."""
+
+    server: str
+    xml_cdr_uuid: str
+    run_id: int
+    period: str
+
+
+class RaceLostError(LockedError):
+    """Another run committed some of this run's calls while it was rating: nothing committed."""
+
+    def __init__(self, lost: list[LostCall]) -> None:
+        periods = sorted({call.period for call in lost})
+        runs = sorted({call.run_id for call in lost})
+        super().__init__(
+            f"{len(lost)} calls of this run were committed meanwhile by run "
+            f"{', '.join(map(str, runs))} ({', '.join(periods)}): nothing was committed",
+            hint="run it again: those calls are then left out as already billed",
+        )
+        self.lost = lost
 
 
 class LedgerConnectionError(VoipbillError):

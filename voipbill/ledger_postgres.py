@@ -21,7 +21,6 @@ import hashlib
 import logging
 import zlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -29,10 +28,12 @@ from typing import TYPE_CHECKING, Any
 
 from voipbill.config import PostgresSettings
 from voipbill.config.postgresql import import_psycopg
-from voipbill.errors import LockedError, UsageError, VoipbillError
+from voipbill.errors import UsageError, VoipbillError
 from voipbill.ledger import COMMITTED, VOIDED, LedgerError, Publication, _service_totals
 from voipbill.ledger_pgconnect import (
     WRITE_LOCK,
+    LostCall,
+    RaceLostError,
     connect,
     create_schema,
     failure,
@@ -52,30 +53,6 @@ _RUN_COLUMNS = (
     "id, period, first_day, last_day, services, late_days, format, detail, currency, calls, "
     "late_calls, amount, output_path, output_sha256, status, created, voided"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class LostCall:
-    """A call of this run that another run committed first."""
-
-    server: str
-    xml_cdr_uuid: str
-    run_id: int
-    period: str
-
-
-class RaceLostError(LockedError):
-    """Another run committed some of this run's calls while it was rating: nothing committed."""
-
-    def __init__(self, lost: list[LostCall]) -> None:
-        periods = sorted({call.period for call in lost})
-        runs = sorted({call.run_id for call in lost})
-        super().__init__(
-            f"{len(lost)} calls of this run were committed meanwhile by run "
-            f"{', '.join(map(str, runs))} ({', '.join(periods)}): nothing was committed",
-            hint="run it again: those calls are then left out as already billed",
-        )
-        self.lost = lost
 
 
 class PostgresLedger:
