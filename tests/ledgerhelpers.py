@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from tests.cdrfactory import cdr, write_config, write_export
 from tests.clirunner import Result, invoke
+from tests.ledgerbackends import Backend
 
 TORONTO = ZoneInfo("America/Toronto")
 SERVICES = """
@@ -30,13 +31,14 @@ class Billing:
 
     directory: Path
     rows: list[dict[str, str]] = field(default_factory=list)
+    backend: Backend = field(default_factory=Backend)  # SQLite unless told otherwise
 
     def __post_init__(self) -> None:
         self.ledger = self.directory / "state" / "ledger.sqlite"
         self.write_config()
 
     def write_config(self, package: str = "") -> Path:
-        ledger = f'\n[ledger]\npath = "{self.ledger}"\n'
+        ledger = self.backend.ledger_toml(self.ledger)
         self.config = write_config(self.directory, package, services=SERVICES + ledger)
         return self.config
 
@@ -57,7 +59,15 @@ class Billing:
     def file(self, name: str) -> bytes:
         return (self.directory / name).read_bytes()
 
+    def ledger_toml(self) -> str:
+        return self.backend.ledger_toml(self.ledger)
+
+    def ledger_exists(self) -> bool:
+        return self.ledger.exists() if self.backend.pg is None else self.backend.has_ledger()
+
     def query(self, sql: str, *args: object) -> list[tuple[object, ...]]:
+        if self.backend.pg is not None:
+            return self.backend.query(sql, args)
         with sqlite3.connect(self.ledger) as connection:
             return connection.execute(sql, args).fetchall()
 
