@@ -1,40 +1,22 @@
 """The ledger tests run against both stores: the SQLite file and a real PostgreSQL.
 
-`ledger_backend` is parametrised over the two. Until `rate` and `ledger` open their ledger
-through `voipbill.ledger_backends.open_ledger` themselves, `wire` points their
-`ledger_session` at it, in this process (monkeypatch) or in a child (`python -m tests.pgcli`).
+`ledger_backend` is parametrised over the two: a test's config names the SQLite file (`[ledger]
+path`) or the PostgreSQL database (`[ledger] postgresql`), and voipbill opens whichever it names.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.pgserver import PgServer
-from voipbill.config import PostgresSettings, default_ledger_path
-
-
-def wire(settings: PostgresSettings, patch: Callable[[Any, str, Any], None] = setattr) -> None:
-    import voipbill.cli.ledger
-    import voipbill.cli.rate
-    from voipbill.ledger_backends import open_ledger
-
-    def session(path: Path, *, commit: bool, lock_timeout: float) -> Any:
-        return open_ledger(path, settings, commit=commit, lock_timeout=lock_timeout)
-
-    for module in (voipbill.cli.rate, voipbill.cli.ledger):
-        patch(module, "ledger_session", session)
-    # `ledger void` first checks that the SQLite file exists: a stand-in until it is wired
-    stand_in = default_ledger_path()
-    stand_in.parent.mkdir(parents=True, exist_ok=True)
-    stand_in.touch()
+from voipbill.config import PostgresSettings
 
 
 @dataclass(frozen=True)
@@ -83,8 +65,4 @@ def ledger_backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     if request.param == "sqlite":
         yield Backend()
         return
-    backend = Backend("postgresql", request.getfixturevalue("pg"))
-    # a patch of its own: a test's `monkeypatch.undo()` keeps its ledger
-    with pytest.MonkeyPatch.context() as patch:
-        wire(backend.settings, patch.setattr)
-        yield backend
+    yield Backend("postgresql", request.getfixturevalue("pg"))

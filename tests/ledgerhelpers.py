@@ -5,12 +5,14 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from tests.cdrfactory import cdr, write_config, write_export
 from tests.clirunner import Result, invoke
 from tests.ledgerbackends import Backend
+from voipbill.rating import RatedCall
 
 TORONTO = ZoneInfo("America/Toronto")
 SERVICES = """
@@ -85,3 +87,12 @@ def uuids(csv_text: str | bytes) -> list[str]:
 def statuses(csv_text: str | bytes) -> dict[str, str]:
     text = csv_text.decode() if isinstance(csv_text, bytes) else csv_text
     return {line.split(",")[3]: line.split(",")[-1] for line in text.splitlines()[1:]}
+
+
+def rated_call(uuid: str, cost: str = "0.0100") -> RatedCall:
+    """A rated call of service mcon, for tests that commit through a store directly."""
+    return RatedCall(
+        "mcon", "acme", "1001", uuid, 1791000000, "outbound", "domestic", "1001", "4165550100",
+        "14165550100", "1416", "Toronto", 60, 60, 0, Decimal("0.0100"), None, Decimal(cost),
+        "rated",
+    )  # fmt: skip

@@ -16,8 +16,8 @@ import pytest
 
 from tests.cdrfactory import write_export
 from tests.clirunner import invoke
-from tests.ledgerbackends import Backend, wire
-from tests.ledgerhelpers import Billing, epoch, uuids
+from tests.ledgerbackends import Backend
+from tests.ledgerhelpers import Billing, epoch, rated_call, uuids
 from tests.pgserver import PgServer
 from voipbill.periods import make_period
 
@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 HOLD_LOCK = """
 import sys, time, psycopg
-from voipbill.ledger_pgconnect import RUN_LOCK
+from voipbill.ledger.pgconnect import RUN_LOCK
 with psycopg.connect(sys.argv[1], autocommit=True) as connection:
     connection.execute("SELECT pg_advisory_lock(%s)", (RUN_LOCK,))
     print("locked", flush=True)
@@ -39,17 +39,19 @@ COMMIT = """
 import sys, time
 from decimal import Decimal
 from pathlib import Path
-from voipbill import ledger
+from voipbill.ledger import commit
 from voipbill.config import PostgresSettings
 from voipbill.errors import VoipbillError
-from voipbill.ledger_postgres import PostgresLedger, RaceLostError
-from voipbill.ledger_records import LedgerCall, Selection
+from voipbill.ledger.pgconnect import RaceLostError
+from voipbill.ledger.postgres import PostgresLedger
+from voipbill.ledger.records import LedgerCall, RunSelection
 from voipbill.periods import make_period
+from tests.ledgerhelpers import rated_call
 from datetime import date
 from zoneinfo import ZoneInfo
 
 conninfo, out, calls, mode = sys.argv[1], Path(sys.argv[2]), sys.argv[3].split(","), sys.argv[4]
-real_write = ledger.write_output
+real_write = commit.write_output
 
 def write_output(path, text):
     print("claimed", flush=True)
@@ -60,13 +62,13 @@ def write_output(path, text):
     real_write(path, text)
 
 if mode != "plain":
-    ledger.write_output = write_output
+    commit.write_output = write_output
 store = PostgresLedger.open(PostgresSettings(conninfo), create=True)
 period = make_period(date(2026, 10, 1), date(2026, 10, 31), ZoneInfo("America/Toronto"))
-selection = Selection(period, ("mcon",), 0, "csv", "calls")
-rows = [LedgerCall("mcon", "wat5", u, 1791000000, "rated", Decimal("0.0100")) for u in calls]
+selection = RunSelection(period, ("mcon",), 0, "csv", "calls")
+rows = [LedgerCall("wat5", rated_call(u)) for u in calls]
 try:
-    run = store.commit_run(selection, rows, "CAD", out, "\\n".join(calls) + "\\n")
+    run = commit.commit_run(store, selection, rows, "CAD", out, "\\n".join(calls) + "\\n")
     print("run", run, flush=True)
 except RaceLostError as exc:
     print("lost", " ".join(sorted(c.xml_cdr_uuid for c in exc.lost)), flush=True)
@@ -125,9 +127,8 @@ def test_when_the_first_host_rolls_back_the_second_bills_the_calls(
 
 
 @pytest.fixture
-def billing(tmp_path: Path, pg: PgServer, monkeypatch: pytest.MonkeyPatch) -> Billing:
+def billing(tmp_path: Path, pg: PgServer) -> Billing:
     setup = Billing(tmp_path, backend=Backend("postgresql", pg))
-    wire(setup.backend.settings, monkeypatch.setattr)
     for day in range(1, 29):
         setup.add(f"oct-{day}", epoch(10, day))
     for day in range(1, 16):
@@ -141,7 +142,7 @@ def voipbill(billing: Billing, out: str, *args: str) -> subprocess.Popen[str]:
     assert billing.backend.pg is not None
     return subprocess.Popen(
         [
-            *python("-m", "tests.pgcli", billing.backend.pg.conninfo()),
+            *python("-m", "voipbill"),
             *("--config", str(billing.config), "rate", "--commit"),
             *(
                 "--cdr-file",
@@ -219,14 +220,13 @@ def test_ledger_show_prints_the_same_on_both_backends(tmp_path: Path, pg: PgServ
         setup = Billing(tmp_path / backend.name, backend=backend)
         setup.add("oct-a", epoch(10, 3), billsec=61)
         setup.add("nov-a", epoch(11, 2), billsec=90)
-        with pytest.MonkeyPatch.context() as patch:
-            if backend.pg is not None:
-                wire(backend.settings, patch.setattr)
-            setup.commit("2026-10", "oct.csv")
-            setup.commit("2026-11", "nov.csv")
-            void = invoke("--config", str(setup.config), "ledger", "void", "-y", "--run", "1")
-            assert void.exit_code == 0, void.stderr
-            table = invoke("--config", str(setup.config), "ledger", "show").stdout
+        setup.commit("2026-10", "oct.csv")
+        setup.commit("2026-11", "nov.csv")
+        void = invoke(
+            "--config", str(setup.config), "ledger", "void", "-y", "--run", "1", "--reason", "typo"
+        )
+        assert void.exit_code == 0, void.stderr
+        table = invoke("--config", str(setup.config), "ledger", "show").stdout
         # the title names the ledger; the created minute may tick between the two
         body = table[table.index(" run ") :]
         shown.append(re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d", "<created>", body))
@@ -236,24 +236,24 @@ def test_ledger_show_prints_the_same_on_both_backends(tmp_path: Path, pg: PgServ
 
 def test_many_calls_are_committed_and_looked_up(pg: PgServer, tmp_path: Path) -> None:
     """COPY and the ON CONFLICT claim with some volume; `billed_many` in one round trip."""
-    from voipbill.ledger_postgres import PostgresLedger
-    from voipbill.ledger_records import LedgerCall, Selection
+    from voipbill.ledger.commit import commit_run
+    from voipbill.ledger.postgres import PostgresLedger
+    from voipbill.ledger.records import LedgerCall, RunSelection
     from voipbill.periods import parse_month
 
     zone = ZoneInfo("America/Toronto")
     first, last = parse_month("2026-10")
-    selection = Selection(make_period(first, last, zone), ("mcon",), 0, "csv", "calls")
-    cost = Decimal("0.0100")
-    calls = [
-        LedgerCall("mcon", "wat5", f"u{i:06d}", 1791000000, "rated", cost) for i in range(20_000)
-    ]
+    selection = RunSelection(make_period(first, last, zone), ("mcon",), 0, "csv", "calls")
+    calls = [LedgerCall("wat5", rated_call(f"u{i:06d}")) for i in range(20_000)]
     store = PostgresLedger.open(Backend("postgresql", pg).settings, create=True)
     assert store is not None
     with store:
-        assert store.commit_run(selection, calls, "CAD", tmp_path / "big.csv", "big\n") == 1
-        found = store.billed_many("wat5", ["u000000", "u019999", "nope"])
-        assert found == {"u000000": (1, "2026-10"), "u019999": (1, "2026-10")}
+        assert commit_run(store, selection, calls, "CAD", tmp_path / "big.csv", "big\n") == 1
+        found = store.billed_many(["wat5", "other"], ["u000000", "u019999", "nope"])
+        assert found == {("wat5", "u000000"): (1, "2026-10"), ("wat5", "u019999"): (1, "2026-10")}
         assert store.billed("wat5", "u000123") == (1, "2026-10")
         assert store.billed("wat5", "nope") is None
         [record] = store.runs()
         assert (record.calls, record.amount) == (20_000, Decimal("200.0000"))
+        committed = store.committed_calls(1)
+        assert committed is not None and committed[19_999] == rated_call("u019999")

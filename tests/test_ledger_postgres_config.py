@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from tests.clirunner import Result, invoke
-from tests.ledgerbackends import wire
 from tests.ledgerhelpers import SERVICES, Billing, epoch
 from tests.pgserver import PASSWORD, PASSWORD_ROLE, PgServer
 from voipbill.config import PostgresSettings, load
@@ -31,8 +30,13 @@ def billing(tmp_path: Path) -> Billing:
 
 
 def show(billing: Billing, settings: PostgresSettings, monkeypatch: pytest.MonkeyPatch) -> Result:
-    """`ledger show` on `settings` (the CLI's own wiring reads them from the config)."""
-    wire(settings, monkeypatch.setattr)
+    """`ledger show` with a config whose [ledger] table holds `settings`."""
+    ledger = f'postgresql = "{settings.conninfo}"\n'
+    if settings.password_env is not None:
+        ledger += f'password_env = "{settings.password_env}"\n'
+    if settings.password_file is not None:
+        ledger += f'password_file = "{settings.password_file}"\n'
+    config_with(billing, ledger)
     return invoke("--config", str(billing.config), "ledger", "show", "--format", "json")
 
 

@@ -21,7 +21,7 @@ from voipbill.ledger.records import (
     RunSelection,
     ServiceTotal,
 )
-from voipbill.ledger.session import open_ledger
+from voipbill.ledger.session import ledger_location, open_ledger
 from voipbill.ledger.sqlite import SqliteLedger
 from voipbill.ledger.store import LedgerStore
 
@@ -41,6 +41,7 @@ __all__ = [
     "SqliteLedger",
     "commit_run",
     "ledger_call",
+    "ledger_location",
     "open_ledger",
     "plan_run",
     "server_key",

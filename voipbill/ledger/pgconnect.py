@@ -1,8 +1,8 @@
 """Reaching the PostgreSQL ledger: the connection, its errors, the locks and the schema.
 
-psycopg 3 is imported only here and in `ledger_postgres`, and only when a configuration names
-a PostgreSQL ledger. Every failure becomes one line naming the server, database and role, never
-the password: a server that is down, a wrong password or a missing database is exit 4; a
+psycopg 3 is imported only here and in `voipbill.ledger.postgres`, and only when a configuration
+names a PostgreSQL ledger. Every failure becomes one line naming the server, database and role,
+never the password: a server that is down, a wrong password or a missing database is exit 4; a
 database that holds something other than a voipbill ledger is exit 3, as for SQLite.
 """
 
@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING, Any
 from voipbill.config import PostgresSettings
 from voipbill.config.postgresql import conninfo_fields, import_psycopg
 from voipbill.errors import ExitCode, LockedError, VoipbillError
-from voipbill.ledger import LedgerError
-from voipbill.ledger_records import SCHEMA_VERSION
+from voipbill.ledger.errors import LedgerError
 
 if TYPE_CHECKING:
     import psycopg
@@ -28,6 +27,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("voipbill.ledger")
 
 SCHEMA_NAME = "voipbill"
+
+# 2 adds run_rows (every listed call of a committed run) and void_reasons, as in SQLite
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 SCHEMA = """
 CREATE SCHEMA IF NOT EXISTS voipbill;
@@ -82,6 +85,18 @@ CREATE TABLE voipbill.voided_calls (
     status text NOT NULL,
     cost numeric,
     run_id bigint NOT NULL REFERENCES voipbill.runs(id)
+);
+"""
+# The calls of a committed run exactly as listed: zlib of a JSON list (records.call_row), as in
+# the SQLite ledger; and why a run was voided. A version 1 ledger gets them added.
+SCHEMA_2 = """
+CREATE TABLE IF NOT EXISTS voipbill.run_rows (
+    run_id bigint PRIMARY KEY REFERENCES voipbill.runs(id),
+    rows bytea NOT NULL
+);
+CREATE TABLE IF NOT EXISTS voipbill.void_reasons (
+    run_id bigint PRIMARY KEY REFERENCES voipbill.runs(id),
+    reason text NOT NULL
 );
 """
 
@@ -224,16 +239,20 @@ def schema_state(connection: Connection) -> int | None:
 
 
 def create_schema(connection: Connection) -> int:
-    """Create the ledger's tables unless another host just did; its version."""
+    """Create (or bring a version 1 ledger up to) the ledger's tables, unless another host just
+    did; its version. A newer or foreign version is left alone for check_version to refuse."""
     connection.execute("BEGIN")
     try:
         connection.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
         version = schema_state(connection)
-        if version is None:
-            connection.execute(SCHEMA)
+        if version is None or version == 1:
+            if version is None:
+                connection.execute(SCHEMA)
+            connection.execute(SCHEMA_2)
+            connection.execute("DELETE FROM voipbill.ledger_version")
             connection.execute("INSERT INTO voipbill.ledger_version VALUES (%s)", (SCHEMA_VERSION,))
+            log.info("%s the ledger tables (schema voipbill)", "upgraded" if version else "created")
             version = SCHEMA_VERSION
-            log.info("created the ledger tables (schema voipbill)")
         connection.execute("COMMIT")
     except BaseException:
         if not connection.broken:

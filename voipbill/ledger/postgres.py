@@ -1,8 +1,7 @@
-"""The billing ledger in PostgreSQL, for operators who run voipbill on several hosts.
+"""The PostgreSQL ledger store (a LedgerStore), for operators who run voipbill on several hosts.
 
-The same records, methods and commit protocol as the SQLite `voipbill.ledger.Ledger`: the run's
-rows go into an open transaction, the output file is written atomically, then the transaction
-commits. What differs is how two hosts are kept from billing one call twice:
+The same records and the same commit protocol (voipbill.ledger.commit) as the SQLite store.
+What differs is how two hosts are kept from billing one call twice:
 
 - a committing run holds a session-level advisory lock for its whole session (the flock of
   the SQLite ledger), so a second run waits up to `--lock-timeout` seconds, then exits 6;
@@ -18,34 +17,46 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from voipbill.config import PostgresSettings
 from voipbill.config.postgresql import import_psycopg
 from voipbill.errors import UsageError, VoipbillError
-from voipbill.ledger import COMMITTED, VOIDED, LedgerError, Publication, _service_totals
-from voipbill.ledger_pgconnect import (
+from voipbill.ledger.errors import LedgerError
+from voipbill.ledger.pgconnect import (
+    READABLE_VERSIONS,
+    SCHEMA_VERSION,
     WRITE_LOCK,
     LostCall,
     RaceLostError,
     connect,
     create_schema,
-    failure,
     location,
     schema_state,
     take_run_lock,
 )
-from voipbill.ledger_records import SCHEMA_VERSION, LedgerCall, RunRecord, Selection, ServiceTotal
+from voipbill.ledger.records import (
+    COMMITTED,
+    VOIDED,
+    LedgerCall,
+    RunRecord,
+    RunSelection,
+    ServiceTotal,
+    call_from_row,
+    call_row,
+    service_totals,
+)
 from voipbill.periods import Period
+from voipbill.rating import RatedCall
 
 if TYPE_CHECKING:
-    from voipbill.ledger_pgconnect import Connection
+    from voipbill.ledger.pgconnect import Connection
 
 log = logging.getLogger("voipbill.ledger")
 
@@ -53,6 +64,7 @@ _RUN_COLUMNS = (
     "id, period, first_day, last_day, services, late_days, format, detail, currency, calls, "
     "late_calls, amount, output_path, output_sha256, status, created, voided"
 )
+BATCH = 5000  # uuids per `billed_many` round trip
 
 
 class PostgresLedger:
@@ -64,7 +76,11 @@ class PostgresLedger:
         self.settings = settings
         self.connection = connection
         self.writable = writable
-        self.path = location(settings)  # what messages name, as SQLite's ledger names its file
+        self.version = SCHEMA_VERSION
+
+    @property
+    def where(self) -> str:
+        return location(self.settings)  # host, port, dbname, user: never the password
 
     @classmethod
     def open(
@@ -82,25 +98,26 @@ class PostgresLedger:
                 return None
             if not create:
                 connection.execute("SET default_transaction_read_only = on")
-            elif version is None:
+            elif version != SCHEMA_VERSION:
                 create_schema(connection)
             ledger = cls(settings, connection, writable=create)
             ledger.check_version()
         except BaseException:
             connection.close()
             raise
-        log.debug("ledger %s opened (%s)", ledger.path, "read-write" if create else "read-only")
+        log.debug("ledger %s opened (%s)", ledger.where, "read-write" if create else "read-only")
         return ledger
 
     def check_version(self) -> None:
         row = self.connection.execute("SELECT max(version) FROM ledger_version").fetchone()
         version = 0 if row is None or row[0] is None else int(row[0])
-        if version != SCHEMA_VERSION:
+        if version not in READABLE_VERSIONS:
             raise LedgerError(
-                f"{self.path} is ledger version {version}; this voipbill reads version "
+                f"{self.where} is ledger version {version}; this voipbill reads version "
                 f"{SCHEMA_VERSION}",
                 hint="point [ledger] postgresql at a voipbill ledger",
             )
+        self.version = version
 
     def close(self) -> None:
         self.connection.close()  # ends the session: the run lock goes with it
@@ -114,24 +131,28 @@ class PostgresLedger:
     # -- reading ---------------------------------------------------------------------------------
 
     def billed(self, server: str, xml_cdr_uuid: str) -> tuple[int, str] | None:
-        """(run id, period label) of the committed run that billed this call, if any."""
         row = self.connection.execute(
             "SELECT run_id, period FROM calls WHERE server = %s AND xml_cdr_uuid = %s",
             (server, xml_cdr_uuid),
         ).fetchone()
         return None if row is None else (int(row[0]), str(row[1]))
 
-    def billed_many(self, server: str, uuids: Iterable[str]) -> dict[str, tuple[int, str]]:
-        """`billed` for many calls of one server in one round trip: uuid -> (run id, period)."""
-        rows = self.connection.execute(
-            "SELECT xml_cdr_uuid, run_id, period FROM calls "
-            "WHERE server = %s AND xml_cdr_uuid = ANY(%s)",
-            (server, list(uuids)),
-        ).fetchall()
-        return {str(uuid): (int(run_id), str(label)) for uuid, run_id, label in rows}
+    def billed_many(
+        self, servers: Collection[str], uuids: Sequence[str]
+    ) -> dict[tuple[str, str], tuple[int, str]]:
+        found: dict[tuple[str, str], tuple[int, str]] = {}
+        names = list(servers)
+        for start in range(0, len(uuids), BATCH):
+            rows = self.connection.execute(
+                "SELECT server, xml_cdr_uuid, run_id, period FROM calls "
+                "WHERE server = ANY(%s) AND xml_cdr_uuid = ANY(%s)",
+                (names, list(uuids[start : start + BATCH])),
+            )
+            for server, uuid, run_id, label in rows:
+                found[(str(server), str(uuid))] = (int(run_id), str(label))
+        return found
 
     def runs(self, *, service: str | None = None, run_id: int | None = None) -> list[RunRecord]:
-        """Committed and voided runs, oldest first."""
         where: list[str] = []
         args: list[object] = []
         if run_id is not None:
@@ -143,13 +164,15 @@ class PostgresLedger:
         sql = f"SELECT {_RUN_COLUMNS} FROM runs"
         sql += (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id"
         rows = self.connection.execute(sql, args).fetchall()
-        totals: dict[int, list[ServiceTotal]] = {int(row[0]): [] for row in rows}
+        ids = [int(row[0]) for row in rows]
+        totals: dict[int, list[ServiceTotal]] = {run: [] for run in ids}
         for run, name, calls, late, amount in self.connection.execute(
             "SELECT run_id, service, calls, late_calls, amount FROM run_services "
             "WHERE run_id = ANY(%s) ORDER BY run_id, position",
-            (list(totals),),
+            (ids,),
         ):
             totals[int(run)].append(ServiceTotal(name, calls, late, Decimal(amount)))
+        reasons = self._void_reasons(ids)
         return [
             RunRecord(
                 id=int(row[0]),
@@ -170,21 +193,29 @@ class PostgresLedger:
                 created=_text_time(row[15]),
                 voided=None if row[16] is None else _text_time(row[16]),
                 per_service=tuple(totals[int(row[0])]),
+                void_reason=reasons.get(int(row[0])),
             )
             for row in rows
         ]
+
+    def _void_reasons(self, ids: list[int]) -> dict[int, str]:
+        if self.version < 2:
+            return {}
+        rows = self.connection.execute(
+            "SELECT run_id, reason FROM void_reasons WHERE run_id = ANY(%s)", (ids,)
+        )
+        return {int(run_id): str(reason) for run_id, reason in rows}
 
     def run(self, run_id: int) -> RunRecord:
         found = self.runs(run_id=run_id)
         if not found:
             raise UsageError(
-                f"run {run_id} is not in the ledger {self.path}",
+                f"run {run_id} is not in the ledger {self.where}",
                 hint="`voipbill ledger show` lists the runs",
             )
         return found[0]
 
     def committed_run(self, period: Period, services: Iterable[str]) -> RunRecord | None:
-        """The committed run of exactly this period and set of services, if there is one."""
         wanted = sorted(services)
         for record in self.runs():
             if (
@@ -201,93 +232,80 @@ class PostgresLedger:
         assert row is not None, f"run {run_id} has no stored output"
         return zlib.decompress(bytes(row[0])).decode("utf-8")
 
+    def committed_calls(self, run_id: int) -> list[RatedCall] | None:
+        if self.version < 2:
+            return None  # a read-only version 1 ledger: its runs kept no rows
+        row = self.connection.execute(
+            "SELECT rows FROM run_rows WHERE run_id = %s", (run_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        return [call_from_row(values) for values in json.loads(zlib.decompress(bytes(row[0])))]
+
     # -- writing ---------------------------------------------------------------------------------
 
-    def commit_run(
-        self,
-        selection: Selection,
-        calls: list[LedgerCall],
-        currency: str,
-        output_path: Path,
-        text: str,
-    ) -> int:
-        """Write `text` to `output_path` and record the run and its calls, all or nothing.
+    def begin(self) -> None:
+        self.connection.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
+        # run ids in commit order, without the gaps a sequence leaves after a rollback
+        self.connection.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
 
-        Raises RaceLostError, with nothing written, when another run committed any of `calls`
-        since this run looked them up."""
-        data = text.encode("utf-8")
-        per_service = _service_totals(selection.services, calls)
+    def insert_run(
+        self,
+        selection: RunSelection,
+        calls: Sequence[LedgerCall],
+        currency: str,
+        output_path: str,
+        output: bytes,
+    ) -> int:
+        """Record the run in the open transaction. Raises RaceLostError when another run
+        committed any of `calls` since this run looked them up (the caller rolls back)."""
+        per_service = service_totals(selection.services, calls)
         connection = self.connection
-        connection.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
-        try:
-            # run ids in commit order, without the gaps a sequence leaves after a rollback
-            connection.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
-            row = connection.execute("SELECT coalesce(max(id), 0) + 1 FROM runs").fetchone()
-            assert row is not None
-            run_id = int(row[0])
-            connection.execute(
-                f"INSERT INTO runs ({_RUN_COLUMNS}, output) VALUES "
-                "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                (
-                    run_id,
-                    selection.period.label,
-                    selection.period.first_day,
-                    selection.period.last_day,
-                    _jsonb(list(selection.services)),
-                    selection.late_days,
-                    selection.format,
-                    selection.detail,
-                    currency,
-                    len(calls),
-                    sum(t.late_calls for t in per_service),
-                    sum((t.amount for t in per_service), Decimal(0)),
-                    str(output_path.resolve()),
-                    hashlib.sha256(data).hexdigest(),
-                    COMMITTED,
-                    datetime.now(UTC).replace(microsecond=0),
-                    None,
-                    zlib.compress(data),
-                ),
+        row = connection.execute("SELECT coalesce(max(id), 0) + 1 FROM runs").fetchone()
+        assert row is not None
+        run_id = int(row[0])
+        connection.execute(
+            f"INSERT INTO runs ({_RUN_COLUMNS}, output) VALUES "
+            "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                run_id,
+                selection.period.label,
+                selection.period.first_day,
+                selection.period.last_day,
+                _jsonb(list(selection.services)),
+                selection.late_days,
+                selection.format,
+                selection.detail,
+                currency,
+                len(calls),
+                sum(t.late_calls for t in per_service),
+                sum((t.amount for t in per_service), Decimal(0)),
+                output_path,
+                hashlib.sha256(output).hexdigest(),
+                COMMITTED,
+                datetime.now(UTC).replace(microsecond=0),
+                None,
+                zlib.compress(output),
+            ),
+        )
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO run_services (run_id, position, service, calls, late_calls, "
+                "amount) VALUES (%s, %s, %s, %s, %s, %s)",
+                [
+                    (run_id, index, t.service, t.calls, t.late_calls, t.amount)
+                    for index, t in enumerate(per_service)
+                ],
             )
-            with connection.cursor() as cursor:
-                cursor.executemany(
-                    "INSERT INTO run_services (run_id, position, service, calls, late_calls, "
-                    "amount) VALUES (%s, %s, %s, %s, %s, %s)",
-                    [
-                        (run_id, index, t.service, t.calls, t.late_calls, t.amount)
-                        for index, t in enumerate(per_service)
-                    ],
-                )
-            self._claim(run_id, selection.period.label, calls)
-        except BaseException:
-            self._rollback()
-            raise
-        # the file first, atomically; the ledger transaction commits after it
-        try:
-            publication = Publication.write(output_path, text)
-        except BaseException:
-            self._rollback()
-            raise
-        try:
-            self._commit()
-        except BaseException:
-            self._rollback()
-            if self._has_run(run_id):
-                publication.discard_backup()  # committed after all: the file is the run's
-            else:
-                publication.restore()
-            raise
-        publication.discard_backup()
-        log.info(
-            "committed run %s: %s, %d calls, output %s",
-            run_id,
-            selection.period.label,
-            len(calls),
-            output_path,
+        self._claim(run_id, selection.period.label, calls)
+        rows = json.dumps([call_row(call) for _, call in calls], ensure_ascii=False)
+        connection.execute(
+            "INSERT INTO run_rows (run_id, rows) VALUES (%s, %s)",
+            (run_id, zlib.compress(rows.encode("utf-8"))),
         )
         return run_id
 
-    def _claim(self, run_id: int, label: str, calls: list[LedgerCall]) -> None:
+    def _claim(self, run_id: int, label: str, calls: Sequence[LedgerCall]) -> None:
         """Bill `calls` to the run: COPY into a temp table, then insert the calls no one has."""
         connection = self.connection
         connection.execute(
@@ -299,9 +317,9 @@ class PostgresLedger:
                 "COPY staged_calls (server, xml_cdr_uuid, service, start_epoch, status, cost) "
                 "FROM STDIN"
             ) as copy:
-                for c in calls:
+                for server, c in calls:
                     copy.write_row(
-                        (c.server, c.xml_cdr_uuid, c.service, c.start_epoch, c.status, c.cost)
+                        (server, c.call_uuid, c.service, c.start_epoch, c.status, c.cost)
                     )
             row = cursor.execute(
                 "WITH claimed AS (INSERT INTO calls (server, xml_cdr_uuid, service, period, "
@@ -324,21 +342,24 @@ class PostgresLedger:
             )
         ]
         if not lost:  # a call listed twice by this very run: a bug, as in SQLite
-            raise VoipbillError(f"run {run_id} lists {len(calls) - claimed} calls twice")
+            raise LedgerError(f"run {run_id} lists {len(calls) - claimed} calls twice")
         log.warning("lost %d calls to run(s) committed meanwhile", len(lost))
         raise RaceLostError(lost)
 
-    def _rollback(self) -> None:
+    def commit(self) -> None:
+        self.connection.execute("COMMIT")
+
+    def rollback(self) -> None:
         psycopg = import_psycopg()
         if self.connection.broken or self.connection.closed:
             return
         if self.connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             self.connection.execute("ROLLBACK")
 
-    def _has_run(self, run_id: int) -> bool:
-        """Whether the run is in the ledger, asked on a new session when this one is broken;
-        when that cannot be told either, False: the previous file is put back, and a rerun
-        prints the committed bytes from the ledger if it did commit."""
+    def has_run(self, run_id: int) -> bool:
+        """Asked on a new session when this one is broken; when that cannot be told either,
+        False: the previous file is put back, and a rerun prints the committed bytes from the
+        ledger if it did commit."""
         psycopg = import_psycopg()
         try:
             with contextlib.ExitStack() as stack:
@@ -350,19 +371,13 @@ class PostgresLedger:
         except (psycopg.Error, VoipbillError):
             return False
 
-    def _commit(self) -> None:
-        """The one point where a run becomes billed (kept apart so tests can fail it)."""
-        self.connection.execute("COMMIT")
-
-    def void(self, run_id: int) -> RunRecord:
-        """Mark a committed run voided and release its calls (kept in voided_calls)."""
+    def void(self, run_id: int, reason: str | None = None) -> RunRecord:
         record = self.run(run_id)
         if record.status == VOIDED:
             raise UsageError(f"run {run_id} is already voided ({record.voided})")
         connection = self.connection
-        connection.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
+        self.begin()
         try:
-            connection.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
             connection.execute(
                 "INSERT INTO voided_calls SELECT server, xml_cdr_uuid, service, period, "
                 "start_epoch, status, cost, run_id FROM calls WHERE run_id = %s",
@@ -373,32 +388,14 @@ class PostgresLedger:
                 "UPDATE runs SET status = %s, voided = %s WHERE id = %s AND status = %s",
                 (VOIDED, datetime.now(UTC).replace(microsecond=0), run_id, COMMITTED),
             )
-            self._commit()
+            if reason:
+                connection.execute("INSERT INTO void_reasons VALUES (%s, %s)", (run_id, reason))
+            self.commit()
         except BaseException:
-            self._rollback()
+            self.rollback()
             raise
         log.info("voided run %s (%s)", run_id, record.period)
         return self.run(run_id)
-
-
-@contextlib.contextmanager
-def postgres_session(
-    settings: PostgresSettings, *, commit: bool, lock_timeout: float
-) -> Iterator[PostgresLedger | None]:
-    """The ledger for one command: holding the run lock and writable for `--commit`, else
-    read-only, or None when the database has no ledger yet (a preview)."""
-    psycopg = import_psycopg()
-    try:
-        found = PostgresLedger.open(
-            settings, create=commit, lock_timeout=lock_timeout if commit else None
-        )
-        if found is None:
-            yield None
-            return
-        with found:
-            yield found
-    except psycopg.Error as exc:
-        raise failure(exc, settings) from exc
 
 
 def _jsonb(value: Any) -> Any:
