@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -71,6 +72,33 @@ def test_a_call_committed_to_another_period_is_left_out_and_counted(billing: Bil
     assert overlap.exit_code == 0
     assert uuids(overlap.stdout) == ["nov-a"]
     assert "2 calls already billed in 2026-10" in overlap.stderr
+
+
+def test_a_run_asks_the_ledger_about_its_calls_in_batches(
+    billing: Billing, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from voipbill.ledger.postgres import PostgresLedger
+    from voipbill.ledger.sqlite import SqliteLedger
+
+    billing.commit("2026-10", "oct.csv")
+    batches: list[list[str]] = []
+    for store in (SqliteLedger, PostgresLedger):
+        real = store.billed_many
+
+        def billed_many(self: Any, servers: Any, ids: Any, real: Any = real) -> Any:
+            batches.append(sorted(ids))
+            return real(self, servers, ids)
+
+        def one_by_one(*args: object) -> None:
+            raise AssertionError("a lookup of one call")
+
+        monkeypatch.setattr(store, "billed_many", billed_many)
+        monkeypatch.setattr(store, "billed", one_by_one)
+    overlap = billing.rate("--from", "2026-10-15", "--to", "2026-11-15", "--late-days", "30")
+    assert overlap.exit_code == 0, overlap.stderr
+    assert uuids(overlap.stdout) == ["nov-a"]
+    assert "2 calls already billed in 2026-10" in overlap.stderr
+    assert batches == [["nov-a", "nov-b", "oct-a", "oct-b", "oct-c"]]  # one batch, every row
 
 
 def test_overlapping_commits_bill_every_call_exactly_once(billing: Billing) -> None:

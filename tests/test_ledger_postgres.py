@@ -232,6 +232,7 @@ def test_ledger_show_prints_the_same_on_both_backends(tmp_path: Path, pg: PgServ
         shown.append(re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d", "<created>", body))
     assert shown[0] == shown[1]
     assert "voided" in shown[0] and "committed total: 0.0150 CAD" in shown[0]
+    assert "typo" in shown[0]  # the reason it was voided
 
 
 def test_many_calls_are_committed_and_looked_up(pg: PgServer, tmp_path: Path) -> None:
