@@ -5,8 +5,9 @@
 Uses bench_rate.py's generated export, deck and config (same seed, same sizes), and a
 PostgreSQL it starts itself as the test suite does (initdb + pg_ctl on a Unix socket in a temp
 directory, fsync off: so the PostgreSQL figures leave out the disk's flush, and SQLite's
-`synchronous = FULL` keeps it; both are on the same disk). Prints the time and peak RSS of each
-path, and the ratio PostgreSQL/SQLite of the commit. Not collected by pytest.
+`synchronous = FULL` keeps it; both are on the same disk). Prints the wall time, voipbill's own
+CPU time (the PostgreSQL server's work is in the wall time only) and peak RSS of each path, and
+the ratio PostgreSQL/SQLite of the commit. Not collected by pytest.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ from tests.benchmarks.bench_rate import generate  # noqa: E402
 from tests.pgserver import _start, find_bindir  # noqa: E402
 
 
-def voipbill(config: Path, export: Path, out: Path, *, commit: bool) -> tuple[float, float]:
-    """One `rate` in a child process: (seconds, peak RSS in MB of that child)."""
+def voipbill(config: Path, export: Path, out: Path, *, commit: bool) -> tuple[float, float, float]:
+    """One `rate` in a child process: (seconds, its CPU seconds, its peak RSS in MB)."""
     command = [sys.executable, "-m", "voipbill", "--config", str(config), "-q", "rate", "--all"]
     command += ["--period", "2026-10", "--cdr-file", str(export), "--format", "csv"]
     command += ["--detail", "calls", "-o", str(out), *(["--commit"] if commit else [])]
@@ -43,14 +44,16 @@ def voipbill(config: Path, export: Path, out: Path, *, commit: bool) -> tuple[fl
     elapsed = time.perf_counter() - began
     if done.returncode != 0:
         sys.exit(f"voipbill failed (exit {done.returncode}):\n{done.stderr}")
-    return elapsed, float(done.stdout.strip().splitlines()[-1]) / 1024
+    peak_kb, cpu = done.stdout.strip().splitlines()[-1].split()
+    return elapsed, float(cpu), float(peak_kb) / 1024
 
 
 # each voipbill in a fresh wrapper, so ru_maxrss of its children is that one run's
 _MEASURE = """
 import resource, subprocess, sys
 code = subprocess.run(sys.argv[1:]).returncode
-print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(usage.ru_maxrss, usage.ru_utime + usage.ru_stime)
 sys.exit(code)
 """
 
@@ -74,7 +77,7 @@ def main() -> None:
     bindir = find_bindir()
     if bindir is None:
         sys.exit("no PostgreSQL binaries (initdb, pg_ctl): apt-get install postgresql")
-    results: dict[str, dict[str, tuple[float, float]]] = {}
+    results: dict[str, dict[str, tuple[float, float, float]]] = {}
     with tempfile.TemporaryDirectory(prefix="voipbill-bench-") as scratch:
         work = Path(scratch)
         work.chmod(0o755)
@@ -99,8 +102,9 @@ def main() -> None:
             servers.close()
     print(f"CDRs: {args.cdrs:,}   committed calls: {calls:,}")
     for name, paths in results.items():
-        for path, (seconds, rss) in paths.items():
-            print(f"{name:<10} {path:<8} {seconds:7.2f} s   peak RSS {rss:5.0f} MB")
+        for path, (seconds, cpu, rss) in paths.items():
+            line = f"{seconds:7.2f} s (voipbill CPU {cpu:6.2f} s)   peak RSS {rss:5.0f} MB"
+            print(f"{name:<10} {path:<8} {line}")
     ratio = results["postgresql"]["commit"][0] / results["sqlite"]["commit"][0]
     print(f"commit PostgreSQL/SQLite: {ratio:.2f} (target: at most 2)")
     print(

@@ -29,17 +29,13 @@ from voipbill.config import PostgresSettings
 from voipbill.config.postgresql import import_psycopg
 from voipbill.errors import UsageError, VoipbillError
 from voipbill.ledger.errors import LedgerError
-from voipbill.ledger.pgconnect import (
+from voipbill.ledger.pgconnect import WRITE_LOCK, connect, location, take_run_lock
+from voipbill.ledger.pgschema import (
     READABLE_VERSIONS,
     SCHEMA_VERSION,
-    WRITE_LOCK,
-    LostCall,
-    RaceLostError,
-    connect,
+    claim_calls,
     create_schema,
-    location,
     schema_state,
-    take_run_lock,
 )
 from voipbill.ledger.records import (
     COMMITTED,
@@ -297,54 +293,13 @@ class PostgresLedger:
                     for index, t in enumerate(per_service)
                 ],
             )
-        self._claim(run_id, selection.period.label, calls)
+        claim_calls(connection, run_id, selection.period.label, calls)
         rows = json.dumps([call_row(call) for _, call in calls], ensure_ascii=False)
         connection.execute(
             "INSERT INTO run_rows (run_id, rows) VALUES (%s, %s)",
             (run_id, zlib.compress(rows.encode("utf-8"))),
         )
         return run_id
-
-    def _claim(self, run_id: int, label: str, calls: Sequence[LedgerCall]) -> None:
-        """Bill `calls` to the run: COPY into a temp table, then insert the calls no one has."""
-        connection = self.connection
-        connection.execute(
-            "CREATE TEMP TABLE staged_calls (server text, xml_cdr_uuid text, service text, "
-            "start_epoch bigint, status text, cost numeric) ON COMMIT DROP"
-        )
-        with connection.cursor() as cursor:
-            with cursor.copy(
-                "COPY staged_calls (server, xml_cdr_uuid, service, start_epoch, status, cost) "
-                "FROM STDIN"
-            ) as copy:
-                for server, c in calls:
-                    copy.write_row(
-                        (server, c.call_uuid, c.service, c.start_epoch, c.status, c.cost)
-                    )
-            row = cursor.execute(
-                "WITH claimed AS (INSERT INTO calls (server, xml_cdr_uuid, service, period, "
-                "start_epoch, status, cost, run_id) SELECT server, xml_cdr_uuid, service, %s, "
-                "start_epoch, status, cost, %s FROM staged_calls "
-                "ON CONFLICT (server, xml_cdr_uuid) DO NOTHING RETURNING 1) "
-                "SELECT count(*) FROM claimed",
-                (label, run_id),
-            ).fetchone()
-        claimed = 0 if row is None else int(row[0])
-        if claimed == len(calls):
-            return
-        lost = [
-            LostCall(str(server), str(uuid), int(other), str(period))
-            for server, uuid, other, period in connection.execute(
-                "SELECT s.server, s.xml_cdr_uuid, c.run_id, c.period FROM staged_calls s "
-                "JOIN calls c USING (server, xml_cdr_uuid) WHERE c.run_id <> %s "
-                "ORDER BY s.server, s.xml_cdr_uuid",
-                (run_id,),
-            )
-        ]
-        if not lost:  # a call listed twice by this very run: a bug, as in SQLite
-            raise LedgerError(f"run {run_id} lists {len(calls) - claimed} calls twice")
-        log.warning("lost %d calls to run(s) committed meanwhile", len(lost))
-        raise RaceLostError(lost)
 
     def commit(self) -> None:
         self.connection.execute("COMMIT")
