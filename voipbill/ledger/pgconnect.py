@@ -1,7 +1,7 @@
 """Reaching the PostgreSQL ledger: the connection, its errors and the locks (the tables are in
 pgschema).
 
-psycopg 3 is imported only by the PostgreSQL modules of voipbill.ledger, and only when a configuration
+psycopg 3 is imported only by the PostgreSQL modules of voipbill.ledger, and only when a config
 names a PostgreSQL ledger. Every failure becomes one line naming the server, database and role,
 never the password: a server that is down, a wrong password or a missing database is exit 4; a
 database that holds something other than a voipbill ledger is exit 3, as for SQLite.
