@@ -258,3 +258,16 @@ def test_many_calls_are_committed_and_looked_up(pg: PgServer, tmp_path: Path) ->
         assert (record.calls, record.amount) == (20_000, Decimal("200.0000"))
         committed = store.committed_calls(1)
         assert committed is not None and committed[19_999] == rated_call("u019999")
+
+
+def test_a_version_1_ledger_is_upgraded_by_a_commit(pg: PgServer, tmp_path: Path) -> None:
+    """A ledger of the first PostgreSQL voipbill (no run_rows, no void reasons) is brought to
+    version 2 by the next commit, which then keeps its calls for reruns."""
+    from voipbill.ledger.pgschema import SCHEMA
+
+    pg.execute(SCHEMA + "INSERT INTO voipbill.ledger_version VALUES (1);")
+    setup = Billing(tmp_path, backend=Backend("postgresql", pg))
+    setup.add("oct-a", epoch(10, 3))
+    assert setup.commit("2026-10", "oct.csv").exit_code == 0
+    assert pg.execute("SELECT version FROM voipbill.ledger_version") == [(2,)]
+    assert pg.execute("SELECT run_id FROM voipbill.run_rows") == [(1,)]
