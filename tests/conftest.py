@@ -15,7 +15,15 @@ settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
 
-pytest_plugins = ["tests.fakepbx", "tests.fakewhmcs", "tests.fakelago"]  # the fakes, for every test
+# the fakes (FusionPBX, WHMCS, Lago); a real PostgreSQL (started only by a test that asks
+# for it); both ledgers
+pytest_plugins = [
+    "tests.fakepbx",
+    "tests.fakewhmcs",
+    "tests.fakelago",
+    "tests.pgserver",
+    "tests.ledgerbackends",
+]
 
 
 @pytest.fixture(autouse=True)

@@ -14,6 +14,7 @@ import pytest
 
 from tests.cdrfactory import write_config
 from tests.clirunner import invoke
+from tests.ledgerbackends import Backend
 from tests.ledgerhelpers import SERVICES, Billing, epoch
 from voipbill import billing, config
 from voipbill.ledger import open_ledger
@@ -29,9 +30,9 @@ COMMITTED_COSTS = {"oct-a": "0.0110", "oct-b": "0.0210", "oct-c": "0.0050"}
 
 
 @pytest.fixture
-def repriced(tmp_path: Path) -> Billing:
-    """October committed at the old price, then the markup raised by 50%."""
-    setup = Billing(tmp_path)
+def repriced(tmp_path: Path, ledger_backend: Backend) -> Billing:
+    """October committed at the old price, then the markup raised by 50%, on either ledger."""
+    setup = Billing(tmp_path, backend=ledger_backend)
     setup.add("oct-a", epoch(10, 3), billsec=61)
     setup.add("oct-b", epoch(10, 20), billsec=125)
     setup.add("oct-c", epoch(10, 31, 23, 30), billsec=30)
@@ -132,7 +133,7 @@ def test_committed_reads_a_period_from_the_ledger_alone(repriced: Billing) -> No
     settings = config.load(repriced.config)
     october = resolve_period(settings.timezone, from_day=None, to_day=None, month="2026-10")
     assert october is not None
-    with open_ledger(settings.ledger_path, commit=False, lock_timeout=0) as ledger:
+    with open_ledger(settings, commit=False, lock_timeout=0) as ledger:
         result = billing.committed(settings, list(settings.services.values()), october, ledger)
     assert result is not None and not result.fresh
     assert result.reproduced is not None and result.reproduced.id == 1

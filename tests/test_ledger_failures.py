@@ -12,10 +12,12 @@ import hashlib
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.clirunner import invoke
+from tests.ledgerbackends import Backend
 from tests.ledgerhelpers import Billing, epoch
 from voipbill.files import atomic_writer
 from voipbill.ledger import SqliteLedger as Ledger
@@ -24,13 +26,38 @@ from voipbill.ledger.commit import Publication
 
 PREVIOUS = b"last month's invoice\n"
 
+# the store class whose `commit` is failed, and how its database reports a full disk, I/O error
+Store = type[Any]
+_STORE: list[tuple[Store, Callable[[str], Exception], Callable[[str], Exception]]] = []
+
 
 @pytest.fixture
-def billing(tmp_path: Path) -> Billing:
-    setup = Billing(tmp_path)
+def billing(tmp_path: Path, ledger_backend: Backend) -> Billing:
+    setup = Billing(tmp_path, backend=ledger_backend)
     setup.add("oct-a", epoch(10, 3))
     setup.add("oct-b", epoch(10, 20))
+    _STORE.clear()
+    if ledger_backend.pg is None:
+        _STORE.append((Ledger, sqlite3.OperationalError, sqlite3.OperationalError))
+    else:
+        import psycopg
+
+        from voipbill.ledger.postgres import PostgresLedger
+
+        _STORE.append((PostgresLedger, psycopg.errors.DiskFull, psycopg.errors.IoError))
     return setup
+
+
+def store() -> Store:
+    return _STORE[0][0]
+
+
+def disk_full() -> Exception:
+    return _STORE[0][1]("database or disk is full")
+
+
+def io_error() -> Exception:
+    return _STORE[0][2]("disk I/O error")
 
 
 def fail_before_write(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -52,18 +79,18 @@ def fail_half_way_through_the_write(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def fail_after_write_before_commit(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(self: Ledger) -> None:
-        raise sqlite3.OperationalError("database or disk is full")
+        raise disk_full()
 
-    monkeypatch.setattr(Ledger, "commit", refuse)
+    monkeypatch.setattr(store(), "commit", refuse)
 
 
 def fail_during_commit(monkeypatch: pytest.MonkeyPatch) -> None:
-    def io_error(self: Ledger) -> None:
-        # SQLite rolls a transaction back itself on an I/O error at COMMIT
+    def fail(self: Ledger) -> None:
+        # the database rolls a transaction back itself on an I/O error at COMMIT
         self.connection.execute("ROLLBACK")
-        raise sqlite3.OperationalError("disk I/O error")
+        raise io_error()
 
-    monkeypatch.setattr(Ledger, "commit", io_error)
+    monkeypatch.setattr(store(), "commit", fail)
 
 
 @pytest.mark.parametrize(
@@ -96,9 +123,13 @@ def test_a_failed_commit_leaves_neither_file_nor_ledger_entry(
     # no temp file or backup left behind
     assert sorted(p.name for p in billing.directory.iterdir() if p.name.startswith(".")) == []
     # the first commit failed: no ledger file at all, nothing `ledger show` calls "version 0"
-    assert sorted(p.name for p in billing.ledger.parent.iterdir()) == ["ledger.sqlite.lock"]
+    if billing.backend.pg is None:  # SQLite: the file; PostgreSQL: the rolled-back run above
+        assert sorted(p.name for p in billing.ledger.parent.iterdir()) == ["ledger.sqlite.lock"]
     show = invoke("--config", str(billing.config), "ledger", "show")
-    assert (show.exit_code, "nothing committed" in show.stderr) == (0, True)
+    if billing.backend.pg is None:
+        assert (show.exit_code, "nothing committed" in show.stderr) == (0, True)
+    else:  # the schema may stand; no run is in it
+        assert (show.exit_code, "committed total" in show.stdout) == (0, False)
 
     # the cause fixed, the same run commits normally
     monkeypatch.undo()
@@ -110,13 +141,13 @@ def test_a_failed_commit_leaves_neither_file_nor_ledger_entry(
 def test_a_failure_right_after_the_commit_keeps_file_and_ledger_in_agreement(
     billing: Billing, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_commit = Ledger.commit
+    real_commit = store().commit
 
     def commit_then_fail(self: Ledger) -> None:
         real_commit(self)
-        raise sqlite3.OperationalError("disk I/O error")  # e.g. while reporting the commit
+        raise io_error()  # e.g. while reporting the commit
 
-    monkeypatch.setattr(Ledger, "commit", commit_then_fail)
+    monkeypatch.setattr(store(), "commit", commit_then_fail)
     out = billing.directory / "oct.csv"
     out.write_bytes(PREVIOUS)
     result = billing.rate("--period", "2026-10", "--commit", "-o", str(out))

@@ -24,7 +24,10 @@ def run_inputs(config: Config, *, cdr_file: Path | None = None) -> list[Input]:
     if cdr_file is not None and str(cdr_file) != "-":
         inputs.append(("the CDR file", cdr_file))
     inputs.extend((f"deck {name!r}", deck.path) for name, deck in config.decks.items())
-    inputs.append(("the ledger", config.ledger_path))
+    if config.ledger_postgresql is None:
+        inputs.append(("the ledger", config.ledger_path))
+    elif config.ledger_postgresql.password_file is not None:
+        inputs.append(("the ledger's password file", config.ledger_postgresql.password_file))
     if config.statement.logo is not None:
         inputs.append(("the statement logo", config.statement.logo))
     for name, server in config.servers.items():

@@ -47,7 +47,7 @@ def command(
             hint="without them the call's month is found by a first pass over the file, "
             "and standard input can be read only once",
         )
-    with open_ledger(config.ledger_path, commit=False, lock_timeout=0) as ledger:
+    with open_ledger(config, commit=False, lock_timeout=0) as ledger:
         found = billing.explain(config, chosen, uuid, period, billing.source_of(cdr_file), ledger)
     if not found.records:
         raise InvalidInputError(

@@ -16,7 +16,7 @@ from voipbill.cli.context import state
 from voipbill.cli.options import LockTimeoutOption, TableOrJson, TableOrJsonOption
 from voipbill.errors import UsageError
 from voipbill.invoicing.push import pushed_lines, removal
-from voipbill.ledger import COMMITTED, RunRecord, open_ledger
+from voipbill.ledger import COMMITTED, RunRecord, ledger_location, open_ledger
 from voipbill.periods import parse_month
 
 app = typer.Typer(
@@ -39,7 +39,7 @@ def show(
     """List committed and voided runs with their totals (voided runs count in no total)."""
     config = state(ctx).load_config(check_fields=False)
     month = parse_month(period) if period is not None else None
-    with open_ledger(config.ledger_path, commit=False, lock_timeout=0) as ledger:
+    with open_ledger(config, commit=False, lock_timeout=0) as ledger:
         records = [] if ledger is None else ledger.runs(service=service)
     if service is not None and service not in config.services and not records:
         raise UsageError(
@@ -47,7 +47,7 @@ def show(
             hint=f"services in the config: {', '.join(config.services) or 'none'}",
         )
     if ledger is None:
-        output.info(f"no ledger at {config.ledger_path} yet: nothing committed")
+        output.info(f"no ledger at {ledger_location(config)} yet: nothing committed")
     if month is not None:
         first, last = month
         records = [r for r in records if r.first_day <= last and r.last_day >= first]
@@ -65,7 +65,7 @@ def show(
         output.write_json(
             {
                 "version": 1,
-                "ledger": str(config.ledger_path),
+                "ledger": ledger_location(config),
                 "runs": [record.to_json() for record in records],
                 "committed_amount": {currency: str(amount) for currency, amount in totals.items()},
             },
@@ -73,7 +73,7 @@ def show(
         )
         return
     table = Table(
-        title=f"Ledger {escape(str(config.ledger_path))}",
+        title=f"Ledger {escape(ledger_location(config))}",
         title_justify="left",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
@@ -141,13 +141,14 @@ def void(
 ) -> None:
     """Void a committed run: its calls are released, so the period can be rated again."""
     config = state(ctx).load_config(check_fields=False)
-    if not config.ledger_path.exists():
-        raise UsageError(f"no ledger at {config.ledger_path}: nothing was committed")
+    with open_ledger(config, commit=False, lock_timeout=0) as found:
+        if found is None:
+            raise UsageError(f"no ledger at {ledger_location(config)}: nothing was committed")
     if not yes and not sys.stdin.isatty():
         raise UsageError(
             "voiding a run needs confirmation", hint="add --yes when not on a terminal"
         )
-    with open_ledger(config.ledger_path, commit=True, lock_timeout=lock_timeout) as ledger:
+    with open_ledger(config, commit=True, lock_timeout=lock_timeout) as ledger:
         assert ledger is not None
         record = ledger.run(run)
         if record.status != COMMITTED:

@@ -112,7 +112,7 @@ def command(
     selection = billing.Selection(
         tuple(services), late_days, commit=commit, stream=not commit, skip_bad_rows=skip_bad_rows
     )
-    with open_ledger(config.ledger_path, commit=commit, lock_timeout=lock_timeout) as ledger:
+    with open_ledger(config, commit=commit, lock_timeout=lock_timeout) as ledger:
         result = billing.run(config, selection, period, billing.source_of(cdr_file), ledger)
         stored = result.output_for(layout, names)
         if stored is None and chosen is Format.table and not to_file:

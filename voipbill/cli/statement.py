@@ -84,7 +84,7 @@ def command(
         refuse_inputs(target, inputs)
     if any(target is not None and target.suffix.lower() == ".pdf" for target in targets):
         check_pdf_support()  # before anything is rated
-    with open_ledger(config.ledger_path, commit=False, lock_timeout=0) as ledger:
+    with open_ledger(config, commit=False, lock_timeout=0) as ledger:
         made = make_statements(config, services, period, billing.source_of(cdr_file), ledger)
     for result in made.results:  # each warning names the services it is about
         names = ", ".join(service.name for service in result.services)

@@ -32,6 +32,7 @@ from voipbill.config.model import (
     default_config_path,
     default_ledger_path,
 )
+from voipbill.config.postgresql import postgres_ledger
 from voipbill.config.table import Table
 from voipbill.errors import ConfigError
 from voipbill.money import ROUNDING_MODES
@@ -116,6 +117,9 @@ class _Loader:
         self.check_overlaps(services)
         ledger = top.table("ledger")
         ledger_path_text = ledger.string("path")
+        postgresql = postgres_ledger(ledger, self.resolve)
+        if postgresql is not None and ledger_path_text:
+            raise ledger.error("postgresql", "set either path or postgresql, not both")
         ledger.finish()
         invoicing = read_invoicing(top.table("invoicing"), self.resolve)
         statement = self.statement(top.table("statement"))
@@ -133,6 +137,7 @@ class _Loader:
             else default_ledger_path(),
             invoicing=invoicing,
             statement=statement,
+            ledger_postgresql=postgresql,
         )
 
     def statement(self, table: Table) -> StatementSettings:

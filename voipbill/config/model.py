@@ -74,6 +74,30 @@ class Server:
 
 
 @dataclass(frozen=True)
+class PostgresSettings:
+    """`[ledger] postgresql`: a libpq connection string with no password in it; the password
+    comes from `password_env`, `password_file`, or (neither set) libpq's own ~/.pgpass."""
+
+    conninfo: str
+    password_env: str | None = None
+    password_file: Path | None = None
+
+    def password(self) -> Secret | None:
+        """Read the password now; None leaves it to libpq (~/.pgpass, PGPASSFILE)."""
+        if self.password_env is not None:
+            value = os.environ.get(self.password_env, "")
+            if not value:
+                raise ConfigError(
+                    f"ledger -> password_env: ${self.password_env} is not set",
+                    hint=f"export {self.password_env}=<the PostgreSQL role's password>",
+                )
+            return Secret(value)
+        if self.password_file is not None:
+            return Secret(read_secret_file(self.password_file, "ledger -> password_file"))
+        return None
+
+
+@dataclass(frozen=True)
 class DeckConfig:
     name: str
     path: Path
@@ -206,6 +230,7 @@ class Config:
     ledger_path: Path
     invoicing: InvoicingConfig = InvoicingConfig()
     statement: StatementSettings = field(default_factory=StatementSettings)
+    ledger_postgresql: PostgresSettings | None = None  # when set, the ledger lives there
 
     @property
     def timezone_name(self) -> str:

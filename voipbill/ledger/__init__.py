@@ -3,7 +3,9 @@
 The public face, what the rest of voipbill uses:
 - `open_ledger(path, commit=, lock_timeout=)`: the ledger for one command (a `LedgerStore`,
   locked and writable to commit; read-only, or None when there is none yet, for a preview);
-- `LedgerStore`: the Protocol a backend implements (`SqliteLedger` today);
+- `LedgerStore`: the Protocol a backend implements: `SqliteLedger` (`[ledger] path`), or
+  `voipbill.ledger.postgres.PostgresLedger` (`[ledger] postgresql`, imported only when a
+  config names it); `ledger_location`: where a config's ledger is, for messages;
 - `plan_run` / `RunPlan` / `CallBook`: how a run uses the ledger; `commit_run`: the commit;
 - the records: `RunRecord`, `RunSelection`, `LedgerCall`, `ServiceTotal`.
 """
@@ -21,7 +23,7 @@ from voipbill.ledger.records import (
     RunSelection,
     ServiceTotal,
 )
-from voipbill.ledger.session import open_ledger
+from voipbill.ledger.session import ledger_location, open_ledger
 from voipbill.ledger.sqlite import SqliteLedger
 from voipbill.ledger.store import LedgerStore
 
@@ -41,6 +43,7 @@ __all__ = [
     "SqliteLedger",
     "commit_run",
     "ledger_call",
+    "ledger_location",
     "open_ledger",
     "plan_run",
     "server_key",

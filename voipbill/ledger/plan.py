@@ -54,11 +54,26 @@ class CallBook:
         self.server_keys = server_keys
         self.replay = replay
         self.preview_label = preview_label
+        self.looked_up: set[str] = set()  # the uuids of the last `prefetch`
+        self.found: dict[tuple[str, str], tuple[int, str]] = {}  # of those, the billed ones
+
+    def prefetch(self, xml_cdr_uuids: list[str]) -> None:
+        """Ask the ledger about a batch of calls in one go (phase 1 measured one lookup per
+        call at ~416 µs on PostgreSQL); the batch before is forgotten, so memory stays flat."""
+        if self.ledger is None:
+            return
+        self.looked_up = set(xml_cdr_uuids)
+        servers = set(self.server_keys.values())
+        self.found = self.ledger.billed_many(servers, list(self.looked_up)) if servers else {}
 
     def check(self, service: Service, xml_cdr_uuid: str) -> tuple[bool, str | None]:
         if self.ledger is None:
             return True, None
-        billed = self.ledger.billed(self.server_keys[service.name], xml_cdr_uuid)
+        server = self.server_keys[service.name]
+        if xml_cdr_uuid in self.looked_up:
+            billed = self.found.get((server, xml_cdr_uuid))
+        else:
+            billed = self.ledger.billed(server, xml_cdr_uuid)
         if billed is None:
             return self.replay is None, None
         run_id, label = billed

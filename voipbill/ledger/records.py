@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
 from voipbill.periods import Period
-from voipbill.rating import RatedCall
+from voipbill.rating import CHARGED_STATUSES, RatedCall
 
 COMMITTED, VOIDED = "committed", "voided"
 
@@ -117,3 +118,17 @@ def call_from_row(row: list[object]) -> RatedCall:
 
 
 _MONEY_FIELDS = tuple(RatedCall._fields.index(name) for name in ("rate", "connect_fee", "cost"))
+
+
+def service_totals(services: tuple[str, ...], calls: Sequence[LedgerCall]) -> list[ServiceTotal]:
+    """Per service: calls listed, late calls, and the amount (rated and late costs, SPEC §7)."""
+    counts = dict.fromkeys(services, 0)
+    late = dict.fromkeys(services, 0)
+    amounts = dict.fromkeys(services, Decimal(0))
+    for _, call in calls:
+        counts[call.service] += 1
+        if call.status == "late":
+            late[call.service] += 1
+        if call.status in CHARGED_STATUSES and call.cost is not None:
+            amounts[call.service] += call.cost
+    return [ServiceTotal(name, counts[name], late[name], amounts[name]) for name in services]

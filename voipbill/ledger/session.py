@@ -1,4 +1,5 @@
-"""Opening the SQLite ledger for one command: the lock file and the session (SPEC §9)."""
+"""Opening the ledger for one command: the SQLite file and its lock file, or PostgreSQL
+(SPEC §9). The configuration chooses: `[ledger] postgresql` when set, else `[ledger] path`."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from voipbill.config import Config, PostgresSettings
 from voipbill.errors import LockedError
 from voipbill.ledger.errors import LedgerError
 from voipbill.ledger.sqlite import SqliteLedger
@@ -69,9 +71,58 @@ def ledger_lock(ledger_path: Path, timeout: float) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def open_ledger(path: Path, *, commit: bool, lock_timeout: float) -> Iterator[LedgerStore | None]:
-    """The ledger for one command: locked and writable for `--commit` (the lock held for the
-    whole run, SPEC §9), else read-only, or None when there is none yet (a preview)."""
+def open_ledger(
+    where: Config | Path, *, commit: bool, lock_timeout: float
+) -> Iterator[LedgerStore | None]:
+    """The ledger of a configuration (or the SQLite file at a path) for one command: locked and
+    writable for `--commit` (the lock held for the whole run, SPEC §9), else read-only, or None
+    when there is none yet (a preview)."""
+    if isinstance(where, Config) and where.ledger_postgresql is not None:
+        with _postgres(where.ledger_postgresql, commit=commit, lock_timeout=lock_timeout) as found:
+            yield found
+        return
+    with _sqlite(
+        where.ledger_path if isinstance(where, Config) else where,
+        commit=commit,
+        lock_timeout=lock_timeout,
+    ) as ledger:
+        yield ledger
+
+
+def ledger_location(config: Config) -> str:
+    """Where the configuration's ledger is, for messages: its file, or the PostgreSQL server,
+    database and role (never a password)."""
+    if config.ledger_postgresql is None:
+        return str(config.ledger_path)
+    from voipbill.ledger.pgconnect import location
+
+    return location(config.ledger_postgresql)
+
+
+@contextlib.contextmanager
+def _postgres(
+    settings: PostgresSettings, *, commit: bool, lock_timeout: float
+) -> Iterator[LedgerStore | None]:
+    from voipbill.config.postgresql import import_psycopg
+    from voipbill.ledger.pgconnect import failure
+    from voipbill.ledger.postgres import PostgresLedger
+
+    psycopg = import_psycopg()
+    try:
+        found = PostgresLedger.open(
+            settings, create=commit, lock_timeout=lock_timeout if commit else None
+        )
+        if found is None:
+            yield None
+            return
+        with found:
+            yield found
+    except psycopg.Error as exc:
+        raise failure(exc, settings) from exc
+
+
+@contextlib.contextmanager
+def _sqlite(path: Path, *, commit: bool, lock_timeout: float) -> Iterator[LedgerStore | None]:
     try:
         if commit:
             with ledger_lock(path, lock_timeout):

@@ -31,6 +31,7 @@ from voipbill.ledger.records import (
     ServiceTotal,
     call_from_row,
     call_row,
+    service_totals,
 )
 from voipbill.ledger.sqlite_extras import (
     add_run_extras,
@@ -47,7 +48,7 @@ from voipbill.ledger.sqlite_schema import (
     VOID_REASONS,
 )
 from voipbill.periods import Period
-from voipbill.rating import CHARGED_STATUSES, RatedCall
+from voipbill.rating import RatedCall
 
 # one logger name for every ledger line of --log-file, whichever module writes it
 log = logging.getLogger("voipbill.ledger")
@@ -129,6 +130,24 @@ class SqliteLedger:
             (server, xml_cdr_uuid),
         ).fetchone()
         return None if row is None else (int(row[0]), str(row[1]))
+
+    def billed_many(
+        self, servers: Collection[str], uuids: Sequence[str]
+    ) -> dict[tuple[str, str], tuple[int, str]]:
+        found: dict[tuple[str, str], tuple[int, str]] = {}
+        names = list(servers)
+        step = max(1, 900 - len(names))  # SQLite's oldest limit: 999 parameters a statement
+        for start in range(0, len(uuids), step):
+            chunk = list(uuids[start : start + step])
+            rows = self.connection.execute(
+                "SELECT server, xml_cdr_uuid, run_id, period FROM calls "
+                f"WHERE server IN ({','.join('?' * len(names))}) "
+                f"AND xml_cdr_uuid IN ({','.join('?' * len(chunk))})",
+                names + chunk,
+            )
+            for server, uuid, run_id, label in rows:
+                found[(str(server), str(uuid))] = (int(run_id), str(label))
+        return found
 
     def runs(self, *, service: str | None = None, run_id: int | None = None) -> list[RunRecord]:
         """Committed and voided runs, oldest first."""
@@ -250,7 +269,7 @@ class SqliteLedger:
         output_path: str,
         output: bytes,
     ) -> int:
-        per_service = _service_totals(selection.services, calls)
+        per_service = service_totals(selection.services, calls)
         connection = self.connection
         try:
             cursor = connection.execute(
@@ -377,20 +396,6 @@ def _create_or_upgrade(connection: sqlite3.Connection) -> None:
         + SCHEMA_2
         + f"PRAGMA user_version = {SCHEMA_VERSION};COMMIT;"
     )
-
-
-def _service_totals(services: tuple[str, ...], calls: Sequence[LedgerCall]) -> list[ServiceTotal]:
-    """Per service: calls listed, late calls, and the amount (rated and late costs, SPEC §7)."""
-    counts = dict.fromkeys(services, 0)
-    late = dict.fromkeys(services, 0)
-    amounts = dict.fromkeys(services, Decimal(0))
-    for _, call in calls:
-        counts[call.service] += 1
-        if call.status == "late":
-            late[call.service] += 1
-        if call.status in CHARGED_STATUSES and call.cost is not None:
-            amounts[call.service] += call.cost
-    return [ServiceTotal(name, counts[name], late[name], amounts[name]) for name in services]
 
 
 def _now() -> str:

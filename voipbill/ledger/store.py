@@ -1,8 +1,8 @@
 """What a billing run needs of a ledger store, whichever database keeps it (SPEC §9).
 
-`SqliteLedger` (voipbill.ledger.sqlite) is the store today; a PostgreSQL store implements the
-same Protocol with its own SQL, lock and error mapping, and the run code (voipbill.billing,
-voipbill.ledger.plan and voipbill.ledger.commit) does not change.
+`SqliteLedger` (voipbill.ledger.sqlite) and `PostgresLedger` (voipbill.ledger.postgres) implement
+it, each with its own SQL, lock and error mapping; the run code (voipbill.billing,
+voipbill.ledger.plan and voipbill.ledger.commit) does not know which one it talks to.
 
 The write side is one transaction per commit, driven by `voipbill.ledger.commit.commit_run`:
 `begin`, `insert_run`, then the output file is put in place, then `commit` (or `rollback`).
@@ -32,6 +32,13 @@ class LedgerStore(Protocol):
 
     def billed(self, server: str, xml_cdr_uuid: str) -> tuple[int, str] | None:
         """(run id, period label) of the committed run that billed this call, if any."""
+        ...
+
+    def billed_many(
+        self, servers: Collection[str], uuids: Sequence[str]
+    ) -> dict[tuple[str, str], tuple[int, str]]:
+        """`billed` for many calls at once, in a few round trips: (server, uuid) -> (run id,
+        period label) for those of `uuids` under any of `servers` that a committed run holds."""
         ...
 
     def runs(self, *, service: str | None = None, run_id: int | None = None) -> list[RunRecord]:
