@@ -1,4 +1,4 @@
-"""`voipbill audit-numbers` (SPEC §10): each number worked by hand, then the command line."""
+"""`voipbill audit-numbers` (rules §10): each number worked by hand, then the command line."""
 
 from __future__ import annotations
 
@@ -304,7 +304,7 @@ def test_misread_outbound_number_exits_1_and_is_listed_first(tmp_path: Path):
 
 
 def test_misread_inbound_number_alone_does_not_fail(tmp_path: Path):
-    # the DID is judged, but only outbound numbers decide the exit code (SPEC §10)
+    # the DID is judged, but only outbound numbers decide the exit code (rules §10)
     rows = [
         cdr(direction="inbound", extension="2112", caller_destination="5192229000",
             destination_number="2112", caller_id_number="15195550143"),

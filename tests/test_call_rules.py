@@ -1,4 +1,4 @@
-"""SPEC §6 per-call rules: no-charge time, included seconds and minimum cost, worked by hand."""
+"""rules §6 per-call rules: no-charge time, included seconds and minimum cost, worked by hand."""
 
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ def one(tmp_path: Path, deck: str, billsec: int, package: str = "", **options: s
     return calls[0]
 
 
-# -- the SPEC's test vectors -------------------------------------------------------------------
+# -- the the rules' test vectors -------------------------------------------------------------------
 
 
 def test_magnusbilling_example_45_s_at_30_6_bills_48_s(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""`voipbill deck check` (SPEC §3 decks, §8 exit codes)."""
+"""`voipbill deck check` (rules §3 decks, §8 exit codes)."""
 
 from __future__ import annotations
 

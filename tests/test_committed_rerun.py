@@ -1,4 +1,4 @@
-"""A committed period is never re-priced (SPEC §9): after a deck or markup change, a rerun in
+"""A committed period is never re-priced (rules §9): after a deck or markup change, a rerun in
 any format and detail shows the committed calls and amounts, with one warning saying how many
 calls and how much money rating now differs by."""
 

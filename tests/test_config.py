@@ -1,4 +1,4 @@
-"""SPEC §2: the TOML configuration, and its errors naming the key path."""
+"""rules §2: the TOML configuration, and its errors naming the key path."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Real carriers' deck layouts (SPEC §3): header names, presets, deck options, digit limits."""
+"""Real carriers' deck layouts (rules §3): header names, presets, deck options, digit limits."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Rate decks (SPEC §3): reading each preset, refusing broken decks, and the prefix lookup."""
+"""Rate decks (rules §3): reading each preset, refusing broken decks, and the prefix lookup."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC §1: the tenant and extensions strings, every rule by a hand-written case."""
+"""rules §1: the tenant and extensions strings, every rule by a hand-written case."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """A UK package in local-prefix mode: the number classes, free categories, short numbers and
-special rules (SPEC §4.4, §5.3, §5.6, §6), each call priced by hand.
+special rules (rules §4.4, §5.3, §5.6, §6), each call priced by hand.
 
 The deck (60/60 throughout, no markup):
     44     United Kingdom   0.0200/min

@@ -1,4 +1,4 @@
-"""`voipbill init`: a starter config that loads, and never a silent overwrite (SPEC §2)."""
+"""`voipbill init`: a starter config that loads, and never a silent overwrite (rules §2)."""
 
 from __future__ import annotations
 

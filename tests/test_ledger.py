@@ -1,4 +1,4 @@
-"""The billing ledger through `voipbill rate --commit` (SPEC §9), with real files and SQLite."""
+"""The billing ledger through `voipbill rate --commit` (rules §9), with real files and SQLite."""
 
 from __future__ import annotations
 
@@ -288,7 +288,7 @@ extensions = "3001"
     billing.config = write_config(billing.directory, services=services)
     billing.add("acme-a", epoch(10, 4), extension="3001")
     billing.commit("2026-10", "oct.csv", "--all")
-    # SPEC §9 leaves out only calls committed to *another* period
+    # rules §9 leaves out only calls committed to *another* period
     preview = billing.rate("--period", "2026-10", "--service", "mcon")
     assert preview.exit_code == 0
     assert uuids(preview.stdout) == ["oct-a", "oct-b", "oct-c"]

@@ -1,4 +1,4 @@
-"""SPEC §9: a run that fails half-way commits nothing, and the export file and ledger agree.
+"""rules §9: a run that fails half-way commits nothing, and the export file and ledger agree.
 
 Failures are injected at each step of the commit: before the file is written, half-way through
 writing it, after it is in place but before the ledger commits, during the commit (SQLite rolls

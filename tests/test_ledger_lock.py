@@ -1,4 +1,4 @@
-"""SPEC §9: two runs at once. Real processes: `python -m voipbill` and a lock holder."""
+"""rules §9: two runs at once. Real processes: `python -m voipbill` and a lock holder."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Number normalisation (SPEC §5): hand-worked cases and invariants."""
+"""Number normalisation (rules §5): hand-worked cases and invariants."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def test_exit_code_011_makes_the_number_international() -> None:
 
 
 def test_exit_code_to_another_nanp_country_is_not_international() -> None:
-    # SPEC §5.6: countries sharing a code are not international; their class comes from their
+    # rules §5.6: countries sharing a code are not international; their class comes from their
     # type, and 1876 555 0123 is a Jamaican mobile
     result = CA.normalise("01118765550123")
     assert (result.number, result.number_class, result.region) == ("18765550123", "mobile", "JM")
@@ -109,7 +109,7 @@ def test_non_ascii_digits_are_not_digits() -> None:
 
 
 def test_formatted_number_with_dashes_is_local_per_spec() -> None:
-    # SPEC §5.3: anything but digits is local; FusionPBX writes bare digits
+    # rules §5.3: anything but digits is local; FusionPBX writes bare digits
     assert CA.normalise("519-222-9000").number_class == "local"
 
 
@@ -132,7 +132,7 @@ def test_uk_freephone_in_local_prefix_mode_is_tollfree() -> None:
 
 
 def test_without_nanp_conversion_2264763054_is_reported_as_burkina_faso() -> None:
-    # SPEC §10's classic case: the number is not silently billed as national; it shows as
+    # rules §10's classic case: the number is not silently billed as national; it shows as
     # international to +226 (BF), which the number audit then flags.
     result = normaliser("CA", nanp_10_digit=False).normalise("2264763054")
     assert (result.number, result.number_class) == ("2264763054", "international")
@@ -293,7 +293,7 @@ def test_normalising_a_normalised_number_changes_nothing(text: str, plan_index: 
         assert again.number_class == result.number_class
 
 
-# -- classes from phonenumbers' number type (SPEC §5.6) -----------------------------------------
+# -- classes from phonenumbers' number type (rules §5.6) -----------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -345,7 +345,7 @@ def test_a_mobile_of_another_country_code_is_international() -> None:
     )
 
 
-# -- short numbers (SPEC §5.3) -------------------------------------------------------------------
+# -- short numbers (rules §5.3) -------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(

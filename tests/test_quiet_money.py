@@ -1,4 +1,4 @@
-"""`-q` silences information, never a warning about money (SPEC §7): each of these is one
+"""`-q` silences information, never a warning about money (rules §7): each of these is one
 warning line on stderr even with -q, so cron mail is empty only when nothing needs a look."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`voipbill rate` and `voipbill explain` as an operator runs them (SPEC §7, §8)."""
+"""`voipbill rate` and `voipbill explain` as an operator runs them (rules §7, §8)."""
 
 from __future__ import annotations
 
@@ -108,7 +108,7 @@ def test_summary_lists_a_service_without_calls(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0
     assert result.stdout.splitlines()[1:] == [
-        # calls, unrated_calls, billed_minutes, free_minutes, amount (SPEC §7 columns)
+        # calls, unrated_calls, billed_minutes, free_minutes, amount (rules §7 columns)
         "mcon,mcon.wat5.ictvoip.ca,2026-10-01,2026-10-31,total,0,0,0.00,0.00,0.0000,CAD"
     ]
 

@@ -1,4 +1,4 @@
-"""SPEC §4 and §6, call by call, against prices worked out by hand."""
+"""rules §4 and §6, call by call, against prices worked out by hand."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def only(calls: list[RatedCall]) -> RatedCall:
     return calls[0]
 
 
-# -- increments (SPEC §6 test vectors) ----------------------------------------------------------
+# -- increments (rules §6 test vectors) ----------------------------------------------------------
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Invariants of the price of a call (SPEC §6), checked with hypothesis."""
+"""Invariants of the price of a call (rules §6), checked with hypothesis."""
 
 from __future__ import annotations
 
@@ -142,7 +142,7 @@ def test_free_minutes_are_shared_in_start_order_not_row_order(rater_factory) -> 
 
 
 def test_billed_minutes_round_half_up_to_two_decimals() -> None:
-    # SPEC §7: 90 s = 1.50 min; 61 s = 1.01666… -> 1.02; 3 s = 0.05 exactly; 1 s = 0.0166… -> 0.02
+    # rules §7: 90 s = 1.50 min; 61 s = 1.01666… -> 1.02; 3 s = 0.05 exactly; 1 s = 0.0166… -> 0.02
     assert [billed_minutes(s) for s in (90, 61, 3, 1)] == [
         Decimal("1.50"),
         Decimal("1.02"),

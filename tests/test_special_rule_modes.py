@@ -1,4 +1,4 @@
-"""Special rule modes (SPEC §6.1): each mode's price fields are required, the others refused.
+"""Special rule modes (rules §6.1): each mode's price fields are required, the others refused.
 
 A rule without its price would make every call it matches free; a price its mode ignores would
 never be charged. Both are configuration errors (exit 3) naming the key.

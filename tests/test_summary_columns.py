@@ -1,4 +1,4 @@
-"""`--detail summary` (SPEC §7): calls, unrated_calls, billed_minutes, free_minutes, amount per
+"""`--detail summary` (rules §7): calls, unrated_calls, billed_minutes, free_minutes, amount per
 category and in total; JSON mirrors them; `description` of custom, inbound and special rows."""
 
 from __future__ import annotations

@@ -1,13 +1,13 @@
-"""Number audit (SPEC §10): the CDR numbers rating will misread, and how to fix them.
+"""Number audit (rules §10): the CDR numbers rating will misread, and how to fix them.
 
 FusionPBX writes numbers the way the phone dialled them or the carrier sent them. Rating reads
-each one under the package's number plan (SPEC §5); where that reading is not a valid E.164
+each one under the package's number plan (rules §5); where that reading is not a valid E.164
 number, the audit looks for the national number the caller most likely meant, by normalising
 the same text again under a modified plan (10-digit NANP, a national trunk prefix, an
 outside-line 9). A reading found that way gives both the FusionPBX dialplan fix and the package
 setting that would rate today's CDRs correctly without one.
 
-The calls audited are exactly the calls rating would take (SPEC §4.1–4.2): a `NumberTally` is a
+The calls audited are exactly the calls rating would take (rules §4.1–4.2): a `NumberTally` is a
 ServiceRater whose `add` counts numbers instead of pricing calls, fed by the same RatingRun.
 """
 
@@ -53,22 +53,22 @@ NANP, LOCAL_PREFIX, OUTSIDE_LINE = "nanp_10_digit", "local-prefix", "outside-lin
 LOST_TRUNK_PREFIX = "lost-trunk-prefix"
 # North American PBXs take an outside line with 9; the digits after it are the real number.
 OUTSIDE_LINE_DIGIT = "9"
-# 9 + at least an 8-digit national number; shorter texts are extensions anyway (SPEC §5.3).
+# 9 + at least an 8-digit national number; shorter texts are extensions anyway (rules §5.3).
 _SHORTEST_AFTER_OUTSIDE_LINE = 8
 
 
 @dataclass(frozen=True, slots=True)
 class AuditedNumber:
-    """One distinct number of the service's calls, as SPEC §10 lists it."""
+    """One distinct number of the service's calls, as rules §10 lists it."""
 
     number: str  # as written in the CDR
-    direction: str  # "outbound", "inbound" or "local", as rating reads the call (SPEC §4.4)
-    field: str  # the CDR column rating takes it from (SPEC §4.3)
+    direction: str  # "outbound", "inbound" or "local", as rating reads the call (rules §4.4)
+    field: str  # the CDR column rating takes it from (rules §4.3)
     calls: int
     verdict: str  # valid | normalised | wrong_country | not_e164 | extension | short
     country: str  # ISO region phonenumbers reads from rating's reading; "" when none
     fix: str  # FusionPBX dialplan action; "" when none is needed or none is known
-    normalized: str  # what rating reads (SPEC §5), digits without '+'
+    normalized: str  # what rating reads (rules §5), digits without '+'
     intended: str  # the likely meant number, E.164 digits without '+'; "" when unknown
     # NANP, LOCAL_PREFIX or OUTSIDE_LINE (or OUTSIDE_LINE+another): the reading that found
     # `intended`
@@ -112,7 +112,7 @@ class Audit:
 
     @property
     def outbound_problems(self) -> list[AuditedNumber]:
-        """SPEC §10: these make the exit code 1."""
+        """rules §10: these make the exit code 1."""
         return [n for n in self.numbers if n.direction == OUTBOUND and n.is_problem]
 
     @property
@@ -123,7 +123,7 @@ class Audit:
 class NumberTally(ServiceRater):
     """A rater that counts the number of each call in scope instead of pricing it.
 
-    RatingRun decides the scope (b-legs, repeated uuids, period, service; SPEC §4.1–4.2) and hands
+    RatingRun decides the scope (b-legs, repeated uuids, period, service; rules §4.1–4.2) and hands
     each call here, so the audit sees exactly the calls `rate` would bill.
     """
 
@@ -141,7 +141,7 @@ class NumberTally(ServiceRater):
 
     def add(self, record: CdrRecord, *, late: bool = False) -> None:
         del late
-        # SPEC §4.3: the number rating uses; §4.4: direction local makes the call local
+        # rules §4.3: the number rating uses; §4.4: direction local makes the call local
         if record.direction == INBOUND:
             source = CALLER_DESTINATION if record.caller_destination else DESTINATION_NUMBER
             direction = INBOUND
@@ -185,7 +185,7 @@ def _valid_national(reading: Normalised) -> bool:
 
 
 def _after_plus(text: str) -> str:
-    """The text the rewrite rules see (SPEC §5.1)."""
+    """The text the rewrite rules see (rules §5.1)."""
     stripped = text.strip()
     return stripped[1:] if stripped.startswith("+") else stripped
 
@@ -196,7 +196,7 @@ def _outside_line_rule(lengths: set[int]) -> tuple[str, str]:
 
 
 def _with_rules(plan: NumberPlan, rules: list[tuple[str, str]]) -> NumberPlan:
-    # Appended: the first matching rule wins (SPEC §5.2), so the package's own rules keep theirs.
+    # Appended: the first matching rule wins (rules §5.2), so the package's own rules keep theirs.
     added = tuple((re.compile(pattern), replacement) for pattern, replacement in rules)
     return replace(plan, rewrite=plan.rewrite + added)
 
@@ -283,7 +283,7 @@ class Auditor:
                         direction,
                         source,
                         calls,
-                        # another country's code where a national call was meant (SPEC §10);
+                        # another country's code where a national call was meant (rules §10);
                         # no known code at all (0207..., a trunk prefix) is not E.164
                         WRONG_COUNTRY if foreign else NOT_E164,
                         country,
@@ -419,7 +419,7 @@ class Auditor:
 
 
 def audit(tally: NumberTally) -> Audit:
-    """Judge every distinct number the tally counted; problems first (SPEC §10)."""
+    """Judge every distinct number the tally counted; problems first (rules §10)."""
     auditor = Auditor(tally.normaliser)
     numbers = [
         auditor.judge(direction, source, text, calls)

@@ -10,9 +10,9 @@ back to ``csv`` (an RFC-4180 file, e.g. one re-saved by a spreadsheet, for ``--c
 Columns are mapped by header name, case-insensitively, never by position: the column set depends
 on the FusionPBX version and the permissions of the key (CONTRACT §2.2, §8.9). A row that still
 cannot be split into the header's column count is reported in ``problems``, never dropped
-silently (SPEC §4). Time comes from ``start_epoch`` only (CONTRACT §8.1, §8.20).
+silently (rules §4). Time comes from ``start_epoch`` only (CONTRACT §8.1, §8.20).
 
-Input completeness (SPEC §7): every data row is yielded or reported as bad, and the reader finds
+Input completeness (rules §7): every data row is yielded or reported as bad, and the reader finds
 the bad ones before rating leaves any row out (a b-leg, a repeated uuid): a row of the wrong
 field count, a last line with no line end (FusionPBX ends every line with one: the export was
 cut off), an empty or unreadable ``start_epoch``, an unreadable ``billsec``. (A line that is
@@ -44,7 +44,7 @@ class CdrRecord(NamedTuple):
     start_epoch: int | None  # None when empty or not an integer (rating reports and skips it)
     billsec: int | None  # empty -> 0; None when not a whole number
     direction: str  # stripped, lower-cased
-    leg: str  # stripped, lower-cased; '' or missing column -> 'a' (SPEC §4.1)
+    leg: str  # stripped, lower-cased; '' or missing column -> 'a' (rules §4.1)
     extension: str
     caller_id_number: str
     caller_destination: str
@@ -58,7 +58,7 @@ class CdrProblem(NamedTuple):
     line: int
     message: str
     text: str  # the raw line, truncated to about 200 characters
-    # a bad row (SPEC §7: not used; the run fails without --skip-bad-rows), or only a warning
+    # a bad row (rules §7: not used; the run fails without --skip-bad-rows), or only a warning
     # about a row that is used (undecodable bytes replaced)
     bad: bool = True
 
@@ -76,7 +76,7 @@ REQUIRED_COLUMNS = (
     "destination_number",
     "extension",
 )
-# `leg` is optional here (a missing column counts as a, SPEC §4.1); test-connection wants it too.
+# `leg` is optional here (a missing column counts as a, rules §4.1); test-connection wants it too.
 
 # No call lasts 115 days; a larger billsec is a corrupt row, and would overflow Decimal
 # precision in the cost (28 digits), so it is a bad row rather than billed.
@@ -232,7 +232,7 @@ def _layout(header: str, source: str) -> _Layout:
 
 
 def _split_header(line: str) -> list[str] | None:
-    # A spreadsheet in a decimal-comma locale saves with `;` (the same rule as decks, SPEC §3).
+    # A spreadsheet in a decimal-comma locale saves with `;` (the same rule as decks, rules §3).
     try:
         names = next(csv.reader([line], delimiter=sniff_delimiter(line)))
     except csv.Error:

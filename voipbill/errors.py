@@ -1,4 +1,4 @@
-"""The one error hierarchy of voipbill, with the exit codes of SPEC §8.
+"""The one error hierarchy of voipbill, with the exit codes of rules §8.
 
 The core raises these; the CLI's single error boundary turns each into one line on stderr
 and the exit code it carries.
@@ -17,7 +17,7 @@ class ExitCode(IntEnum):
     CONNECTION = 4  # connection, TLS, authentication or permission failure
     BAD_RESPONSE = 5  # the server answered with something that is not a CDR export
     LOCKED = 6  # another run holds the ledger lock
-    INTERNAL = 70  # a bug in voipbill (EX_SOFTWARE); not in SPEC §8, which has no such case
+    INTERNAL = 70  # a bug in voipbill (EX_SOFTWARE); not in rules §8, which has no such case
 
 
 class VoipbillError(Exception):

@@ -1,4 +1,4 @@
-"""Product field strings (SPEC §1): the tenant and extensions strings an admin types.
+"""Product field strings (rules §1): the tenant and extensions strings an admin types.
 
 `validate()` never raises on bad text: every problem becomes a FieldProblem naming the field,
 the 1-based segment, the offending text and what to write instead. Only a bad *setting*
@@ -23,7 +23,7 @@ _FORM_TEXT = {
     "lesnet": "<peer id> | <DID>",
 }
 
-# SPEC §1: only ASCII digits count; `\d` would also accept '٢١١٢' (Arabic-Indic digits).
+# rules §1: only ASCII digits count; `\d` would also accept '٢١١٢' (Arabic-Indic digits).
 _ASCII_DIGITS = re.compile(r"[0-9]+")
 _DID_TEXT = re.compile(r"\+?[0-9]+")
 _PEER_ID = re.compile(r"[0-9A-F]{8,16}")
@@ -76,7 +76,7 @@ def validate(
     country: str = "CA",
     ext_digits: tuple[int, int] = (2, 7),
 ) -> FieldsResult:
-    """Check both field strings (SPEC §1); `extensions=None` means the field was not given."""
+    """Check both field strings (rules §1); `extensions=None` means the field was not given."""
     check_settings(pbx, country, ext_digits)
     checker = _Checker(country.upper(), ext_digits)
     parsed_tenant = checker.tenant(tenant, pbx)
@@ -106,7 +106,7 @@ def shown(text: str) -> str:
 
 
 def split_segments(text: str) -> list[str]:
-    # SPEC §1: spaces around `|` are optional, so each segment is stripped.
+    # rules §1: spaces around `|` are optional, so each segment is stripped.
     return [segment.strip() for segment in text.split("|")]
 
 
@@ -135,7 +135,7 @@ class _Checker:
             roles = ["domain", *["DID"] * max(1, len(segments) - 2), "extension"]
             extra = False
         else:
-            # SPEC §4.2 reads the tenant field as the domain followed by its DIDs.
+            # rules §4.2 reads the tenant field as the domain followed by its DIDs.
             roles = ["domain", *["DID"] * max(1, len(segments) - 1)]
             extra = False
         domain = ""
@@ -196,7 +196,7 @@ class _Checker:
         reason = _domain_problem(text)
         ascii_name = text
         if reason is None and not text.isascii():
-            # SPEC §1: an IDN is accepted and shown in punycode (stdlib IDNA 2003 codec).
+            # rules §1: an IDN is accepted and shown in punycode (stdlib IDNA 2003 codec).
             try:
                 ascii_name = text.encode("idna").decode("ascii")
             except (UnicodeError, ValueError):
@@ -275,7 +275,7 @@ _ROLE_NAMES = {
 
 
 def _domain_problem(name: str) -> str | None:
-    """Why `name` breaks SPEC §1's DNS rules, or None. Non-ASCII text passes (an IDN)."""
+    """Why `name` breaks rules §1's DNS rules, or None. Non-ASCII text passes (an IDN)."""
     if not name.isascii():
         # Checked again after the IDNA codec has made it ASCII; punycode hides a hyphen that
         # starts or ends a Unicode label ('-ü' becomes 'xn----eha'), so that is checked here.

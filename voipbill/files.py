@@ -247,7 +247,7 @@ def fsync_directory(directory: Path) -> None:
 
 
 def sniff_delimiter(header_line: str) -> str:
-    """SPEC §3: `;` when the header has more `;` than `,` (decimal-comma spreadsheets use `;`).
+    """rules §3: `;` when the header has more `;` than `,` (decimal-comma spreadsheets use `;`).
 
     The same rule serves rate decks, CDR files and validate-fields' --file.
     """

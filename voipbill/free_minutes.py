@@ -1,4 +1,4 @@
-"""Free minutes (SPEC §6): one allowance per service per calendar month, in the config timezone.
+"""Free minutes (rules §6): one allowance per service per calendar month, in the config timezone.
 
 A call draws on the allowance of the month it started in, in (start_epoch, xml_cdr_uuid) order;
 what committed runs already gave in a month is used up, so two half-month runs share one

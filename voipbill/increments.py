@@ -1,4 +1,4 @@
-"""Billing increments `I/N` and the billed seconds of a call (SPEC §6)."""
+"""Billing increments `I/N` and the billed seconds of a call (rules §6)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ class Increment:
     next: int
 
     def billed_seconds(self, billsec: int) -> int:
-        """SPEC §6: 0 if d = 0; I if d ≤ I; else I + ceil((d − I)/N) × N."""
+        """rules §6: 0 if d = 0; I if d ≤ I; else I + ceil((d − I)/N) × N."""
         if billsec <= 0:
             return 0
         if billsec <= self.initial:
@@ -32,7 +32,7 @@ DEFAULT_INCREMENT = Increment(60, 60)
 
 
 def parse_increment(text: str) -> Increment:
-    """Parse `I/N`, or a single `N` meaning `N/N` (SPEC §3). Raises ValueError."""
+    """Parse `I/N`, or a single `N` meaning `N/N` (rules §3). Raises ValueError."""
     match = _INCREMENT.fullmatch(text)
     if not match:
         raise ValueError(f"{text!r} is not an increment (write I/N, e.g. 6/6, or one number)")

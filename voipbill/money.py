@@ -1,4 +1,4 @@
-"""Decimal parsing, the one rounding of a call's cost (SPEC §6), and totals in minor units."""
+"""Decimal parsing, the one rounding of a call's cost (rules §6), and totals in minor units."""
 
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ from decimal import (
 ROUNDING_MODES = {
     "half-up": ROUND_HALF_UP,
     "half-even": ROUND_HALF_EVEN,
-    "up": ROUND_CEILING,  # SPEC §6: `up` is ceiling
-    "down": ROUND_FLOOR,  # SPEC §6: `down` is floor
+    "up": ROUND_CEILING,  # rules §6: `up` is ceiling
+    "down": ROUND_FLOOR,  # rules §6: `down` is floor
 }
 
-# SPEC §3: a plain decimal, point or comma; no sign, exponent or thousands separator.
+# rules §3: a plain decimal, point or comma; no sign, exponent or thousands separator.
 _DECIMAL = re.compile(r"\d+(?:[.,]\d+)?|[.,]\d+")
 
 
@@ -42,7 +42,7 @@ def parse_decimal(text: str) -> Decimal:
 
 
 def round_cost(value: Decimal, digits: int, mode: str) -> Decimal:
-    """Round a call's cost: the only place money is rounded (SPEC §6)."""
+    """Round a call's cost: the only place money is rounded (rules §6)."""
     return value.quantize(Decimal(1).scaleb(-digits), rounding=ROUNDING_MODES[mode])
 
 
@@ -50,7 +50,7 @@ def format_amount(value: Decimal, digits: int) -> str:
     """An amount, a sum of rounded call costs, printed with exactly `digits` decimals.
 
     Such a sum never has more decimals than its calls, so this only pads with zeros; the
-    Inexact trap makes sure nothing is ever rounded here (SPEC §6: one rounding, per call).
+    Inexact trap makes sure nothing is ever rounded here (rules §6: one rounding, per call).
     """
     exact = Context(prec=MAX_PREC, traps=[Inexact])
     return format_money(value.quantize(Decimal(1).scaleb(-digits), context=exact))
@@ -78,7 +78,7 @@ def minor_unit(currency: str) -> int:
 
 
 def round_to_minor_unit(value: Decimal, currency: str) -> Decimal:
-    """An amount as an invoice carries it: half-up to the currency's minor unit (SPEC §11).
+    """An amount as an invoice carries it: half-up to the currency's minor unit (rules §11).
 
     A category's amount is a sum of per-call costs kept to more decimals than the currency
     has; an invoice line cannot carry a fraction of a cent, so this is its one rounding.

@@ -1,4 +1,4 @@
-"""What phonenumbers says a number is: its class from its number type, and short numbers (SPEC §5).
+"""What phonenumbers says a number is: its class from its number type, and short numbers (rules §5).
 
 voipbill.numbers decides which number a CDR text is; this module asks phonenumbers what kind of
 number it is. Parsing is the slow part (tens of microseconds), and most numbers a PBX dials are
@@ -22,7 +22,7 @@ TOLLFREE = "tollfree"
 SHORT = "short"
 LOCAL = "local"
 
-# phonenumbers' number types that give a class other than national (SPEC §5.6)
+# phonenumbers' number types that give a class other than national (rules §5.6)
 _CLASS_OF_TYPE = {
     PhoneNumberType.TOLL_FREE: TOLLFREE,
     PhoneNumberType.PREMIUM_RATE: PREMIUM,
@@ -33,7 +33,7 @@ _CLASS_OF_TYPE = {
 _TYPE_NAMES = {
     value: name for name, value in vars(PhoneNumberType).items() if isinstance(value, int)
 }
-# shortest and longest short number (SPEC §5.3: 2-7 digits)
+# shortest and longest short number (rules §5.3: 2-7 digits)
 SHORT_LENGTHS = range(2, 8)
 
 
@@ -99,7 +99,7 @@ def may_be_typed(number: str, country_code: int) -> bool:
 
 
 def short_number_reading(digits: str, region: str) -> tuple[bool, str]:
-    """Is a 2-7 digit number a `short` number dialled in the region (SPEC §5.3), and why.
+    """Is a 2-7 digit number a `short` number dialled in the region (rules §5.3), and why.
 
     Short means phonenumbers' short-number data knows it for the region, and it is neither an
     emergency number (those stay local and free) nor toll-free by its expected cost.

@@ -1,9 +1,9 @@
-"""Number normalisation and classes (SPEC §5).
+"""Number normalisation and classes (rules §5).
 
 A dialled or caller number, as FusionPBX wrote it, becomes E.164 digits without `+` and one
 of the classes `national`, `mobile`, `premium`, `international`, `tollfree`, `short` or
 `local` (what phonenumbers says of it: voipbill.number_types). The rules run in the order of
-SPEC §5; every step taken is recorded for `voipbill explain`.
+rules §5; every step taken is recorded for `voipbill explain`.
 
 phonenumbers is slow (tens of microseconds per call), and a month of CDRs repeats the same
 few thousand numbers, so a Normaliser answers a text it has seen from its cache without any
@@ -34,9 +34,9 @@ from voipbill.number_types import (
 # Only ASCII digits are digits: str.isdigit() accepts '٢' and '²', which no PBX dials.
 _DIGITS = re.compile(r"[0-9]+")
 _PLAIN_PREFIX = re.compile(r"[0-9]{1,4}")
-# SPEC §5.5: a 10-digit NANP number, NPA and NXX both starting 2-9.
+# rules §5.5: a 10-digit NANP number, NPA and NXX both starting 2-9.
 _NANP_10 = re.compile(r"[2-9][0-9]{2}[2-9][0-9]{6}")
-# SPEC §5.3: 2-7 digits are an extension. A single digit is treated the same (local): it has
+# rules §5.3: 2-7 digits are an extension. A single digit is treated the same (local): it has
 # no country code to read, and calling it international would bill a mis-dial abroad.
 _LONGEST_INTERNAL = 7
 _SHORT_LENGTHS = number_types.SHORT_LENGTHS
@@ -59,7 +59,7 @@ __all__ = [
 
 
 class Normalised:
-    """A number as written in a CDR, normalised (SPEC §5). Immutable; compares by value.
+    """A number as written in a CDR, normalised (rules §5). Immutable; compares by value.
 
     `region` (and the last of `steps` for an international number) are worked out only when
     read: they need a phonenumbers parse, and rating never reads them.
@@ -143,7 +143,7 @@ class Normalised:
 
 @dataclass(frozen=True)
 class NumberPlan:
-    """A package's numbering settings with the defaults of SPEC §2 filled in."""
+    """A package's numbering settings with the defaults of rules §2 filled in."""
 
     country: str
     country_code: int
@@ -169,7 +169,7 @@ class NumberPlan:
             exit_code = _plain_exit_code(metadata)
             if exit_code is None:
                 # Some countries dial abroad through several carrier codes; phonenumbers gives
-                # only a pattern, and guessing one would silently misread numbers (SPEC §5.4).
+                # only a pattern, and guessing one would silently misread numbers (rules §5.4).
                 raise ConfigError(
                     f"{where} -> exit_code: {region} has no single international prefix "
                     f"(phonenumbers: {metadata.international_prefix})",
@@ -226,7 +226,7 @@ def country_code_of(number: str) -> int | None:
 
 
 class _Classified:
-    """The class of one normalised number (SPEC §5.6); its region only when asked."""
+    """The class of one normalised number (rules §5.6); its region only when asked."""
 
     __slots__ = ("_region", "_resolved", "_step", "country_code", "number", "number_class", "own")
 
@@ -300,10 +300,10 @@ class Normaliser:
         self._outbound: dict[str, Normalised] = {}  # short-number readings of local numbers
 
     def normalise(self, text: str, *, outbound: bool = False) -> Normalised:
-        """SPEC §5 for one number as written in a CDR. Never raises.
+        """rules §5 for one number as written in a CDR. Never raises.
 
         `outbound`: the number is a call's dialled number going out of the PBX, where a 2-7
-        digit number may be a `short` number (SPEC §5.3) rather than an extension.
+        digit number may be a `short` number (rules §5.3) rather than an extension.
         """
         cached = self._cache.get(text)
         if cached is None:
@@ -383,7 +383,7 @@ class Normaliser:
         return Normalised._of(text, number, classified, tuple(steps))
 
     def _classify(self, number: str) -> _Classified:
-        """SPEC §5.6: international when the country code differs, else by phonenumbers' type."""
+        """rules §5.6: international when the country code differs, else by phonenumbers' type."""
         own = self.plan.country_code
         country_code = country_code_of(number)
         if country_code is None:

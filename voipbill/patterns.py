@@ -1,4 +1,4 @@
-"""`exclude` and `no_charge` patterns (SPEC §4.7).
+"""`exclude` and `no_charge` patterns (rules §4.7).
 
 A pattern is digits, `*`, `#` and `x`/`X` (any one digit), matched against the whole original
 text (trimmed, `+` kept) or the whole normalised number; `[word]` matches the call's category

@@ -1,4 +1,4 @@
-"""Billing periods: calendar days in the config's time zone (SPEC §4.2, §7)."""
+"""Billing periods: calendar days in the config's time zone (rules §4.2, §7)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Where a billed call's price comes from and what it costs before rounding (SPEC §6).
+"""Where a billed call's price comes from and what it costs before rounding (rules §6).
 
 A `PriceList` is one package's price sources, ranked once: special rules, custom rates, the deck
 with the markup, the inbound rate, and the increments. Rating (voipbill.rating) asks it for the
@@ -19,14 +19,14 @@ from voipbill.numbers import LOCAL as LOCAL_CLASS
 from voipbill.numbers import SHORT, Normalised
 
 _SIXTY = Decimal(60)
-# SPEC §6.2-6.3: only a special rule prices these classes (no custom rate, no deck row)
+# rules §6.2-6.3: only a special rule prices these classes (no custom rate, no deck row)
 _SPECIAL_ONLY = frozenset({LOCAL_CLASS, SHORT})
 _ZERO = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
 class RateSource:
-    """Where a call's price comes from (SPEC §6), as shown on its row."""
+    """Where a call's price comes from (rules §6), as shown on its row."""
 
     kind: str  # "special", "custom", "deck" or "inbound"
     matched_prefix: str
@@ -36,13 +36,13 @@ class RateSource:
     increment: Increment
     charges_flat: bool = True  # special `per_minute` rules charge no flat part
     charges_minutes: bool = True  # special `flat_per_call` rules charge no minutes
-    # SPEC §6 per-call rules: the deck row's cells, else the package's
+    # rules §6 per-call rules: the deck row's cells, else the package's
     no_charge_seconds: int = 0  # an answered call of at most this billsec is no_charge
     included_seconds: int = 0  # taken off billsec before the increment
     minimum_cost: Decimal = _ZERO  # a call that pays anything pays at least this
 
     def billed_seconds(self, billsec: int) -> int:
-        """SPEC §6.2-3: the included seconds come off first; a call inside them bills 0 s."""
+        """rules §6.2-3: the included seconds come off first; a call inside them bills 0 s."""
         return self.increment.billed_seconds(billsec - self.included_seconds)
 
 
@@ -53,7 +53,7 @@ class _Rules(TypedDict):
 
 
 class PriceList:
-    """The price sources of one package and its deck, in the order SPEC §6 tries them."""
+    """The price sources of one package and its deck, in the order rules §6 tries them."""
 
     def __init__(self, package: Package, deck: Deck | None) -> None:
         self.package = package
@@ -64,16 +64,16 @@ class PriceList:
             "outbound": outbound_increment,
             "inbound": package.inbound_increment or outbound_increment,
         }
-        # SPEC §6.1: highest priority first, then the longest pattern text, then list order
+        # rules §6.1: highest priority first, then the longest pattern text, then list order
         ranked = sorted(
             enumerate(package.special),
             key=lambda item: (-item[1].priority, -len(item[1].pattern), item[0]),
         )
         self.special = tuple(rule for _, rule in ranked)
-        # SPEC §6.2: the longest custom prefix wins
+        # rules §6.2: the longest custom prefix wins
         self.custom = sorted(package.custom_rates, key=lambda rate: -len(rate.prefix))
         self._deck_sources: dict[int, RateSource] = {}  # id(deck row) -> its marked-up source
-        # SPEC §6: every source but a deck row with its own cells uses the package's
+        # rules §6: every source but a deck row with its own cells uses the package's
         self.rules = _Rules(
             no_charge_seconds=package.no_charge_seconds,
             included_seconds=package.included_seconds,
@@ -83,7 +83,7 @@ class PriceList:
     def source(
         self, original: str, number: Normalised, direction: str, start_epoch: int
     ) -> RateSource | None:
-        """SPEC §6: special rule, custom rate, deck row, then inbound rate; None is unrated."""
+        """rules §6: special rule, custom rate, deck row, then inbound rate; None is unrated."""
         source = self.fixed_source(original, number, direction)
         if source is not None or direction == "inbound" or number.number_class in _SPECIAL_ONLY:
             return source
@@ -99,7 +99,7 @@ class PriceList:
         )
 
     def fixed_source(self, original: str, number: Normalised, direction: str) -> RateSource | None:
-        """The sources of SPEC §6 that do not depend on the date: all but the deck."""
+        """The sources of rules §6 that do not depend on the date: all but the deck."""
         special = self.special_source(original, number, direction)
         if special is not None:
             return special
@@ -134,7 +134,7 @@ class PriceList:
     def special_source(
         self, original: str, number: Normalised, direction: str
     ) -> RateSource | None:
-        """The special rule that prices the call, whatever the number's class (SPEC §6.1)."""
+        """The special rule that prices the call, whatever the number's class (rules §6.1)."""
         digits = number.number
         for rule in self.special:
             if rule.direction in (direction, "both") and _special_matches(rule, original, digits):
@@ -153,7 +153,7 @@ class PriceList:
 
     def deck_source(self, digits: str, start_epoch: int) -> RateSource | None:
         """The deck row for a number at a start, with the markup applied, made once per row
-        (SPEC §6.3); None when no row prices it."""
+        (rules §6.3); None when no row prices it."""
         deck = self.deck
         row = None if deck is None else deck.lookup(digits, start_epoch)
         if row is None:
@@ -180,7 +180,7 @@ class PriceList:
 
 
 def cost(source: RateSource, billed_seconds: int, free_seconds: int) -> Decimal:
-    """SPEC §6.5-6: connect_fee + rate × (billed − free) / 60; a fully free call costs 0; a
+    """rules §6.5-6: connect_fee + rate × (billed − free) / 60; a fully free call costs 0; a
     cost above 0 and below the package's minimum_cost is the minimum (unrounded)."""
     if free_seconds and free_seconds >= billed_seconds:
         return _ZERO

@@ -1,7 +1,7 @@
-"""The price of every call: which calls are billed (SPEC §4) and what each costs (SPEC §6).
+"""The price of every call: which calls are billed (rules §4) and what each costs (rules §6).
 
-This module holds SPEC §4 (scope, category, exclude, status) and runs the two passes; where a
-price comes from and the cost formula (SPEC §6) live in voipbill.pricing.
+This module holds rules §4 (scope, category, exclude, status) and runs the two passes; where a
+price comes from and the cost formula (rules §6) live in voipbill.pricing.
 
 Rating is two passes per service. The first pass decides, for each CDR in scope, its number,
 category and status and finds its rate source; it keeps one compact tuple per call. The second
@@ -53,7 +53,7 @@ __all__ = [
     "dialed_number",
 ]
 
-# SPEC §4.6: these `status` values mean the call was not answered, whatever its billsec.
+# rules §4.6: these `status` values mean the call was not answered, whatever its billsec.
 UNANSWERED_STATUSES = frozenset({"missed", "no_answer", "cancelled", "busy", "failed"})
 
 RATED, LATE, NO_CHARGE, UNANSWERED, LOCAL, UNRATED = (
@@ -69,7 +69,7 @@ _ZERO = Decimal(0)
 
 
 class RatedCall(NamedTuple):
-    """One row of `rate --detail calls` (SPEC §7); a tuple, since a run yields millions."""
+    """One row of `rate --detail calls` (rules §7); a tuple, since a run yields millions."""
 
     service: str
     tenant: str
@@ -120,7 +120,7 @@ class Outcome:
 
 
 class _Decision:
-    """SPEC §4.3–4.7 and the rate source of §6 for one (direction, number as written)."""
+    """rules §4.3–4.7 and the rate source of §6 for one (direction, number as written)."""
 
     __slots__ = (
         "billing_direction",
@@ -149,7 +149,7 @@ class _Decision:
         self.unanswered = Outcome(number, direction, category, UNANSWERED)
         self.no_charge: Outcome | None = None
         self.no_charge_reason = ""
-        # SPEC §6.1: a call within its rate source's no_charge_seconds
+        # rules §6.1: a call within its rate source's no_charge_seconds
         self.short = Outcome(number, direction, category, NO_CHARGE)
         self.dated = False  # the deck row depends on the call's start: look it up per call
         self.dated_outcomes: dict[tuple[int, bool], Outcome] = {}  # (id(source), late) ->
@@ -216,15 +216,15 @@ class ServiceRater:
         shared = _Shared.of(package, deck, normaliser)
         self._shared = shared  # keeps the caches alive as long as this rater
         self._decisions = shared.decisions  # direction -> number as written -> decision
-        self.prices = shared.prices  # SPEC §6 price sources, deck rows priced once per package
+        self.prices = shared.prices  # rules §6 price sources, deck rows priced once per package
         self._texts: dict[str, str] = {}  # one string object per distinct extension and caller
-        # SPEC §6 free minutes: months in the config timezone (billing.raters sets it), and the
+        # rules §6 free minutes: months in the config timezone (billing.raters sets it), and the
         # free seconds committed runs already gave per month (billing.run, from the ledger)
         self.timezone = ZoneInfo("UTC")
         self.free_seconds_used: Mapping[str, int] = {}
         self.free_seconds_given: dict[str, int] = {}  # by this run, once its calls are priced
 
-    # -- SPEC §4.2 scope ------------------------------------------------------------------------
+    # -- rules §4.2 scope ------------------------------------------------------------------------
 
     def owns(self, record: CdrRecord) -> bool:
         """Is this call the service's? Its extension, or an inbound call to one of its DIDs."""
@@ -236,7 +236,7 @@ class ServiceRater:
             return self.normaliser.normalise(record.caller_destination).number in self.did_numbers
         return False
 
-    # -- SPEC §4.3–4.6 and the rate source of §6 ------------------------------------------------
+    # -- rules §4.3–4.6 and the rate source of §6 ------------------------------------------------
 
     def add(self, record: CdrRecord, *, late: bool = False) -> None:
         """Classify one in-scope call (its start_epoch and billsec already checked)."""
@@ -256,7 +256,7 @@ class ServiceRater:
     def _decide(self, direction: str, dialed: str) -> _Decision:
         """Everything about a call that depends only on its direction and number."""
         inbound = direction == "inbound"
-        # SPEC §5.3: a 2-7 digit number may be a short number on a call going out, not local
+        # rules §5.3: a 2-7 digit number may be a short number on a call going out, not local
         number = self.normaliser.normalise(dialed, outbound=direction not in ("inbound", "local"))
         if number.number_class == LOCAL_CLASS or direction == "local":
             category = "local"
@@ -267,7 +267,7 @@ class ServiceRater:
         decision.excluded_by = self.exclude.match(original, number.number, category, direction)
         if decision.excluded_by is not None:
             return decision
-        # SPEC §4.4: a special rule matching the number of a call that is not local by
+        # rules §4.4: a special rule matching the number of a call that is not local by
         # direction makes it skip the local status
         if category == "local" and (
             direction == "local"
@@ -320,7 +320,7 @@ class ServiceRater:
         return outcome
 
     def _add(self, record: CdrRecord, decision: _Decision, late: bool) -> Outcome | None:
-        """SPEC §4.6 status, the part that depends on the call itself; None when excluded."""
+        """rules §4.6 status, the part that depends on the call itself; None when excluded."""
         if decision.excluded_by is not None:
             self.excluded += 1
             return None
@@ -356,7 +356,7 @@ class ServiceRater:
         )
         return outcome
 
-    # -- SPEC §6: free minutes, cost, rounding ---------------------------------------------------
+    # -- rules §6: free minutes, cost, rounding ---------------------------------------------------
 
     def priced(self) -> Iterator[PricedCall]:
         """The service's calls in (start_epoch, xml_cdr_uuid) order, each priced and rounded.
@@ -381,7 +381,7 @@ class ServiceRater:
                 increment = outcome.increment
                 if increment is None:
                     yield (start, call_uuid, outcome, billsec, extension, caller, 0, 0, zero_cost)
-                else:  # unrated: billed by the package increment, no cost (SPEC §6)
+                else:  # unrated: billed by the package increment, no cost (rules §6)
                     billed = increment.billed_seconds(billsec - self.package.included_seconds)
                     yield (start, call_uuid, outcome, billsec, extension, caller, billed, 0, None)
                 continue
@@ -464,7 +464,7 @@ class ServiceRater:
 
 
 def dialed_number(record: CdrRecord) -> str:
-    """SPEC §4.3: the number a call is rated by, as written in the CDR."""
+    """rules §4.3: the number a call is rated by, as written in the CDR."""
     if record.direction == "inbound":
         return record.caller_destination or record.destination_number
     return record.destination_number

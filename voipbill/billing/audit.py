@@ -33,7 +33,7 @@ def audit_numbers(
         Normaliser(NumberPlan.from_package(package)),
         export_domain=config.export_domain(service),
     )
-    # With only a file, every row of it is audited (SPEC §10 has no period to apply).
+    # With only a file, every row of it is audited (rules §10 has no period to apply).
     scope = RatingRun([tally], period or whole_history(config.timezone))
     problems: list[CdrProblem] = []
     warnings: list[str] = []

@@ -1,4 +1,4 @@
-"""Input completeness (SPEC §7): every CDR row is used, left out for a counted reason, or bad.
+"""Input completeness (rules §7): every CDR row is used, left out for a counted reason, or bad.
 
 The reader (voipbill.cdrs) finds the bad rows of a whole source before anything is left out. A
 run with bad rows fails and commits nothing, unless `--skip-bad-rows` lets it go on: then the

@@ -71,7 +71,7 @@ def explain(
         period = _month_of_call(config, service.name, xml_cdr_uuid, sources.path)
     make = partial(TracingRater, trace_uuid=xml_cdr_uuid)
     raters = build_raters(config, [service], make=make)
-    if ledger is not None:  # SPEC §6: what committed runs gave is used up, but for this period's
+    if ledger is not None:  # rules §6: what committed runs gave is used up, but for this period's
         rerated = {
             record.id
             for record in ledger.runs(service=service.name)

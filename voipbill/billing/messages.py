@@ -1,4 +1,4 @@
-"""What a run says on stderr, as data: every call left out is accounted for (SPEC §7, §9).
+"""What a run says on stderr, as data: every call left out is accounted for (rules §7, §9).
 
 Warnings about money (rows skipped, calls already billed, late calls billed, calls a rerun holds
 back, unrated calls, a rerun that differs from its committed run) are `about_money`: the CLI

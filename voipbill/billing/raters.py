@@ -43,13 +43,13 @@ def build_raters(
             normalisers[package.name],
             export_domain=config.export_domain(service),
         )
-        rater.timezone = config.timezone  # free minutes: calendar months in this zone (SPEC §6)
+        rater.timezone = config.timezone  # free minutes: calendar months in this zone (rules §6)
         raters.append(rater)
     return raters
 
 
 def select_services(config: Config, names: list[str] | None, all_services: bool) -> list[Service]:
-    """`--service` in command-line order, or `--all` in config order (SPEC §7 row order)."""
+    """`--service` in command-line order, or `--all` in config order (rules §7 row order)."""
     if all_services and names:
         raise UsageError("give --service or --all, not both")
     if all_services:
@@ -57,7 +57,7 @@ def select_services(config: Config, names: list[str] | None, all_services: bool)
             raise ConfigError(f"{config.path} has no [services.X] tables")
         return list(config.services.values())
     if not names:
-        # SPEC §7 shows both as optional: naming none rates every service, like --all
+        # rules §7 shows both as optional: naming none rates every service, like --all
         return select_services(config, None, True)
     unique = list(dict.fromkeys(names))
     return [config.service(name) for name in unique]

@@ -1,6 +1,6 @@
 """The result of one billing run: its calls per service, their totals, and what to say about it.
 
-A `RunResult` is either fresh (rated now) or reproduced from a committed run (SPEC §9: a
+A `RunResult` is either fresh (rated now) or reproduced from a committed run (rules §9: a
 committed period is never re-priced). Its calls are *kept* (a list, tallied at once: a commit,
 a rerun, a library caller) or *streamed* (a preview: priced as the renderer reads them, read
 once, so a month of calls is never held in memory). The totals and the warnings that depend on
@@ -26,7 +26,7 @@ from voipbill.rating import LATE, UNRATED, PricedCall, RatedCall, ServiceRater
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """One line for stderr. `about_money` warnings are shown even with `-q` (SPEC §7)."""
+    """One line for stderr. `about_money` warnings are shown even with `-q` (rules §7)."""
 
     level: Literal["warning", "info"]
     code: str  # stable, for JSON and logs: "unrated_calls", "rows_skipped", "rerun_differs", …
@@ -128,7 +128,7 @@ class RunResult:
     # every committed run its calls come from, oldest first: one, unless the period's calls of
     # a service were committed by several runs (see billing.committed); `reproduced` is the last
     committed_runs: tuple[RunRecord, ...] = ()
-    committed_output: str | None = None  # its stored bytes (SPEC §9), when reproduced
+    committed_output: str | None = None  # its stored bytes (rules §9), when reproduced
     difference: Difference | None = None  # rating now vs the committed run, when they differ
     held_back: int = 0  # calls of the period a rerun leaves out (not in the committed run)
     held_back_from: int | None = None  # the earliest start_epoch of those
@@ -171,7 +171,7 @@ class RunResult:
 
     def output_for(self, layout: Layout, services: tuple[str, ...]) -> str | None:
         """The committed bytes, when this reproduces a run written in this very layout and
-        service order (SPEC §9: the same format and detail print the committed bytes)."""
+        service order (rules §9: the same format and detail print the committed bytes)."""
         record = self.reproduced
         if record is None or self.committed_output is None:
             return None

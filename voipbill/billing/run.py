@@ -1,4 +1,4 @@
-"""One billing run, assembled in one place: plan, raters, sources, result (SPEC §4, §6, §9)."""
+"""One billing run, assembled in one place: plan, raters, sources, result (rules §4, §6, §9)."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ class Selection:
     late_days: int = 0
     commit: bool = False
     stream: bool = False
-    skip_bad_rows: bool = False  # go on past bad CDR rows (SPEC §7), naming them in a warning
+    skip_bad_rows: bool = False  # go on past bad CDR rows (rules §7), naming them in a warning
 
 
 def run(
@@ -225,7 +225,7 @@ def commit(
     ledger: LedgerStore, result: RunResult, layout: Layout, text: str, output_path: Path
 ) -> int | None:
     """Write `text` (the result rendered in `layout`) to `output_path` and record the run in
-    the ledger, all or nothing (SPEC §9); None when the result reproduces a committed run,
+    the ledger, all or nothing (rules §9); None when the result reproduces a committed run,
     which has nothing new to commit (the file is not written then)."""
     assert result.plan is not None, "only a run made with a ledger plan can be committed"
     if result.reproduced is not None:
@@ -272,7 +272,7 @@ def use_committed_free_seconds(
     *,
     commit: bool,
 ) -> None:
-    """SPEC §6: each month's allowance as it stands, less what committed runs gave in it.
+    """rules §6: each month's allowance as it stands, less what committed runs gave in it.
 
     Not counted: the committed run this one reruns (its calls are priced again to compare),
     and for a preview the runs committed to this very period, whose calls it shows again."""
@@ -338,7 +338,7 @@ def _digits(config: Config, service: Service, calls: list[RatedCall]) -> int:
 
 
 def _difference(raters: list[ServiceRater], committed_calls: list[RatedCall]) -> Difference | None:
-    """SPEC §9: how many calls, and how much money, rating now differs from the commit by."""
+    """rules §9: how many calls, and how much money, rating now differs from the commit by."""
     now = {call.call_uuid: call for rater in raters for call in rater.calls()}
     differ = 0
     committed_amount = amount_now = Decimal(0)

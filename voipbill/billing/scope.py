@@ -1,4 +1,4 @@
-"""A run's scope: CDR rows in, each call handed to exactly one service (SPEC §4.1–4.2)."""
+"""A run's scope: CDR rows in, each call handed to exactly one service (rules §4.1–4.2)."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ class RunCounters:
 
 
 class LedgerCheck(Protocol):
-    """What the ledger says about one call (SPEC §9); implemented by voipbill.ledger.CallBook."""
+    """What the ledger says about one call (rules §9); implemented by voipbill.ledger.CallBook."""
 
     def check(self, service: Service, xml_cdr_uuid: str) -> tuple[bool, str | None]:
         """(bill it?, the period label of the committed run that already billed it, if any)."""
@@ -52,7 +52,7 @@ class LedgerCheck(Protocol):
 
 
 class Scope:
-    """Which of some raters own each record (SPEC §4.2), remembered per distinct key.
+    """Which of some raters own each record (rules §4.2), remembered per distinct key.
 
     `owns` depends only on the domain, the extension and, for an inbound call with no
     extension, the caller_destination: a run asks once per distinct combination of those.
@@ -76,7 +76,7 @@ class Scope:
 
 
 class RatingRun:
-    """Feeds CDR rows to the raters of a run, in the order of SPEC §4."""
+    """Feeds CDR rows to the raters of a run, in the order of rules §4."""
 
     def __init__(
         self,
@@ -129,11 +129,11 @@ class RatingRun:
             tracing = record.xml_cdr_uuid == trace_uuid
             if tracing:
                 self.traced_records.append(record)
-            # SPEC §4.1: b-legs are dropped; a repeated xml_cdr_uuid: the first row wins
+            # rules §4.1: b-legs are dropped; a repeated xml_cdr_uuid: the first row wins
             if record.leg == "b":
                 counters.b_legs += 1
                 if tracing:
-                    self.note(f"{source} line {record.line}: leg b, dropped (SPEC §4.1)")
+                    self.note(f"{source} line {record.line}: leg b, dropped (rules §4.1)")
                 continue
             if record.xml_cdr_uuid in seen:
                 counters.duplicates += 1
@@ -175,7 +175,7 @@ class RatingRun:
             if len(owners) > 1:
                 counters.ambiguous += 1
             if ledger is not None:
-                # SPEC §9: a call committed to another period is never billed twice
+                # rules §9: a call committed to another period is never billed twice
                 bill, billed_in = ledger.check(owners[0].service, record.xml_cdr_uuid)
                 if not bill:
                     if billed_in is None:  # a rerun of a committed run that did not take it
@@ -195,7 +195,7 @@ class RatingRun:
                             if billed_in
                             else ("not in the committed run of this period")
                         )
-                        self.note(f"{where}, left out (SPEC §9)")
+                        self.note(f"{where}, left out (rules §9)")
                     continue
             elif late:
                 # without a ledger nothing says whether a late call is in a period yet

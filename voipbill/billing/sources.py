@@ -130,7 +130,7 @@ class CsvJoiner:
                 hint="a permission of the key's group changed during the pull; run it again",
             )
         if not body.endswith("\n"):
-            # FusionPBX ends every line with one: the body was cut off (SPEC §7, a bad row)
+            # FusionPBX ends every line with one: the body was cut off (rules §7, a bad row)
             raise UnexpectedResponse(
                 f"{self.server}: the export for epochs {start}..{stop} was cut off (its last "
                 "line has no line end)",

@@ -1,6 +1,6 @@
 """The totals of a run's calls, per service: by category, extension, destination and status.
 
-What `--detail summary` and the tables print (SPEC §7): `calls` counts every listed call,
+What `--detail summary` and the tables print (rules §7): `calls` counts every listed call,
 `unrated_calls` those with status `unrated`; billed and free seconds and the amount are those
 of the charged calls (rated and late, free ones included).
 """
@@ -17,7 +17,7 @@ _ZERO = Decimal(0)
 
 
 def billed_minutes(seconds: int) -> Decimal:
-    """SPEC §7: seconds / 60, rounded half-up to 2 decimals (minutes, not money)."""
+    """rules §7: seconds / 60, rounded half-up to 2 decimals (minutes, not money)."""
     return (Decimal(seconds) / 60).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from voipbill.errors import ExitCode, VoipbillError
 
-# Options accepted before the command name and after it (SPEC §2: `--config`), moved to
+# Options accepted before the command name and after it (rules §2: `--config`), moved to
 # the front so the top-level callback sees them wherever they were written.
 _GLOBAL_FLAGS = {"-q", "--quiet", "--debug", "-v", "--verbose", "--no-color"}
 _GLOBAL_WITH_VALUE = {"--config", "-c", "--log-file"}
@@ -44,7 +44,7 @@ def hoist_global_options(args: Sequence[str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point: run one command and exit with its SPEC §8 code."""
+    """Entry point: run one command and exit with its rules §8 code."""
     sys.exit(run(sys.argv[1:] if argv is None else list(argv)))
 
 
@@ -57,7 +57,7 @@ def run(args: list[str]) -> int:
 
     debug = "--debug" in args
     try:
-        # Standalone mode: typer prints usage errors itself and exits 2 (SPEC §8).
+        # Standalone mode: typer prints usage errors itself and exits 2 (rules §8).
         typer.main.get_command(app).main(
             args=hoist_global_options(args), prog_name="voipbill", standalone_mode=True
         )

@@ -1,4 +1,4 @@
-"""`voipbill audit-numbers`: the CDR numbers that will be mis-billed, with the fix (SPEC §10)."""
+"""`voipbill audit-numbers`: the CDR numbers that will be mis-billed, with the fix (rules §10)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ from voipbill.outputs import refuse_inputs, run_inputs
 from voipbill.periods import Period, resolve_period
 
 JSON_VERSION = 1
-# SPEC §10 columns first, exactly; then ours.
+# rules §10 columns first, exactly; then ours.
 CSV_COLUMNS = (
     "number",
     "direction",

@@ -1,4 +1,4 @@
-"""`voipbill deck check`: validate a rate deck before a billing run depends on it (SPEC §3)."""
+"""`voipbill deck check`: validate a rate deck before a billing run depends on it (rules §3)."""
 
 from __future__ import annotations
 

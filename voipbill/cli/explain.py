@@ -62,7 +62,7 @@ def command(
         f"{found.period.first_day} to {found.period.last_day} ({config.timezone_name})"
     )
     if found.committed is not None:
-        # SPEC §9: a committed call shows its committed price and run first
+        # rules §9: a committed call shows its committed price and run first
         run, row = found.committed
         title = f"Committed row: run {run.id} ({run.period}, committed {run.created})"
         _print_row(console, title, row, config.currency, StartFormatter(config.timezone))

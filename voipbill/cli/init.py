@@ -1,4 +1,4 @@
-"""`voipbill init`: write a starter configuration (SPEC §2) that loads as it is."""
+"""`voipbill init`: write a starter configuration (rules §2) that loads as it is."""
 
 from __future__ import annotations
 

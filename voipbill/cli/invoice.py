@@ -1,4 +1,4 @@
-"""`voipbill invoice push|status|reconcile`: committed usage onto WHMCS or Lago (SPEC §11)."""
+"""`voipbill invoice push|status|reconcile`: committed usage onto WHMCS or Lago (rules §11)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`voipbill ledger show|void`: the committed runs of the billing ledger (SPEC §9)."""
+"""`voipbill ledger show|void`: the committed runs of the billing ledger (rules §9)."""
 
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ from voipbill.periods import resolve_period
 
 
 class _Bar:
-    """One progress bar over the chunks, on a terminal only (SPEC §7); silent otherwise."""
+    """One progress bar over the chunks, on a terminal only (rules §7); silent otherwise."""
 
     def __init__(self, progress: Progress | None) -> None:
         self.progress = progress

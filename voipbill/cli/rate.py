@@ -1,4 +1,4 @@
-"""`voipbill rate`: price every call of a period (SPEC §4, §6, §7, §9)."""
+"""`voipbill rate`: price every call of a period (rules §4, §6, §7, §9)."""
 
 from __future__ import annotations
 

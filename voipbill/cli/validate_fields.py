@@ -1,8 +1,8 @@
-"""`voipbill validate-fields`: check the tenant and extensions strings of a service (SPEC §1).
+"""`voipbill validate-fields`: check the tenant and extensions strings of a service (rules §1).
 
 What was understood and every problem found are the command's data, so both go to stdout
 (a table, or JSON with `"version": 1`); the one-line summary goes to stderr. Exit 0 when
-every field is valid, 1 when any is not (SPEC §8).
+every field is valid, 1 when any is not (rules §8).
 """
 
 from __future__ import annotations

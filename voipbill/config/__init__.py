@@ -1,4 +1,4 @@
-"""The TOML configuration (SPEC §2), loaded into frozen dataclasses.
+"""The TOML configuration (rules §2), loaded into frozen dataclasses.
 
 Every problem is a ConfigError naming its key path, e.g.
 `services -> mcon -> package: no package named 'payg'`.

@@ -1,4 +1,4 @@
-"""The `[invoicing.whmcs]` and `[invoicing.lago]` tables of the configuration (SPEC §11).
+"""The `[invoicing.whmcs]` and `[invoicing.lago]` tables of the configuration (rules §11).
 
 Like the rest of the config, every problem is a ConfigError naming its key path, and no
 secret is ever written in the file itself: only the name of an environment variable or of a

@@ -1,4 +1,4 @@
-"""Reading the TOML configuration (SPEC §2) into the frozen dataclasses of `config.model`.
+"""Reading the TOML configuration (rules §2) into the frozen dataclasses of `config.model`.
 
 Every problem is a ConfigError naming its key path, e.g.
 `services -> mcon -> package: no package named 'payg'`.
@@ -66,7 +66,7 @@ def load(path: Path | None = None, *, check_fields: bool = True) -> Config:
 
 
 _NAME = re.compile(r"[A-Za-z0-9_.-]+")
-_MAX_SECONDS = 99_999  # as a deck's seconds cells (SPEC §3)
+_MAX_SECONDS = 99_999  # as a deck's seconds cells (rules §3)
 _DIRECTIONS = ("outbound", "inbound", "both")
 # the price fields each special rule mode needs; the others are refused
 _SPECIAL_MODE_FIELDS = {
@@ -454,7 +454,7 @@ class _Loader:
         if server is not None and server not in servers:
             raise table.error("server", f"no server named {server!r}")
         if server is None and len(servers) == 1:
-            server = next(iter(servers))  # the only server is the service's (SPEC §2)
+            server = next(iter(servers))  # the only server is the service's (rules §2)
         elif server is None and servers:
             raise table.error(
                 "server",

@@ -1,4 +1,4 @@
-"""The configuration (SPEC §2) as frozen dataclasses, its secrets and its default paths.
+"""The configuration (rules §2) as frozen dataclasses, its secrets and its default paths.
 
 `voipbill.config.loader` builds these from the TOML file; nothing here reads TOML.
 """
@@ -64,7 +64,7 @@ class Server:
     chunk_hours: int = 24
 
     def api_key(self) -> Secret:
-        """Read the API key now, from the environment or the key file (SPEC §2)."""
+        """Read the API key now, from the environment or the key file (rules §2)."""
         return read_secret(
             self.api_key_env,
             self.api_key_file,
@@ -147,7 +147,7 @@ class Package:
     inbound_increment: Increment | None = None
     free_minutes: Decimal = Decimal(0)
     free_categories: tuple[str, ...] = ("national",)
-    no_charge_seconds: int = 0  # SPEC §6 per-call rules; a deck row's cell wins over these
+    no_charge_seconds: int = 0  # rules §6 per-call rules; a deck row's cell wins over these
     included_seconds: int = 0
     minimum_cost: Decimal = Decimal(0)
     exclude: tuple[str, ...] = ()
@@ -166,8 +166,8 @@ class Service:
     dids: tuple[str, ...]  # E.164 with a leading +
     extension_list: tuple[str, ...]
     server: str | None = None
-    whmcs_service_id: int | None = None  # SPEC §11: the service's id in WHMCS
-    lago_subscription: str | None = None  # SPEC §11: its external_subscription_id in Lago
+    whmcs_service_id: int | None = None  # rules §11: the service's id in WHMCS
+    lago_subscription: str | None = None  # rules §11: its external_subscription_id in Lago
 
 
 @dataclass(frozen=True)
@@ -241,7 +241,7 @@ class Config:
             return self.services[name]
         except KeyError:
             known = ", ".join(self.services) or "none"
-            # a name typed on the command line: a bad argument (SPEC §8 exit 2), not a bad config
+            # a name typed on the command line: a bad argument (rules §8 exit 2), not a bad config
             raise UsageError(
                 f"no service named {name!r} in {self.path}", hint=f"configured services: {known}"
             ) from None
@@ -275,7 +275,7 @@ def default_ledger_path() -> Path:
 
 
 def read_secret(env: str | None, path: Path | None, where: str, what: str) -> Secret:
-    """A secret from the environment variable `env`, else the file `path` (SPEC §2).
+    """A secret from the environment variable `env`, else the file `path` (rules §2).
 
     `where` is the key path without its `_env`/`_file` suffix, e.g. `servers -> wat5 -> api_key`.
     """

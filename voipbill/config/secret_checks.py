@@ -1,4 +1,4 @@
-"""Secrets in the wrong place of the config (SPEC §2): refused without ever being echoed.
+"""Secrets in the wrong place of the config (rules §2): refused without ever being echoed.
 
 A key pasted where the name of its environment variable belongs, or a password written into a
 server URL, would otherwise be printed in an error, a `--log-file` or a cron mail.

@@ -1,4 +1,4 @@
-"""One TOML table of the configuration being read, with key-path errors (SPEC §2).
+"""One TOML table of the configuration being read, with key-path errors (rules §2).
 
 Every problem is a ConfigError naming its key path, e.g. `servers -> wat5 -> url: is required`.
 """

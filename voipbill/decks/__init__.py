@@ -1,4 +1,4 @@
-"""Rate decks (SPEC §3): reading a carrier's CSV and finding the row for a number.
+"""Rate decks (rules §3): reading a carrier's CSV and finding the row for a number.
 
 `layout` says which cells are which columns (presets, header names, options), `reader` reads
 and checks the rows, `model` holds the loaded deck and its prefix index.

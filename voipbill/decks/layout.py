@@ -1,4 +1,4 @@
-"""How a deck's cells become columns (SPEC §3): presets, header names, options.
+"""How a deck's cells become columns (rules §3): presets, header names, options.
 
 A carrier writes `Cost / Min (USD)` where a preset says `Cost/Min`; both are one name once
 case, a trailing parenthesised part and the characters ` _ - / .` are set aside. A header cell
@@ -16,7 +16,7 @@ from datetime import date, datetime
 
 from voipbill.errors import ConfigError
 
-# SPEC §3 canonical columns. `increment` is one column (`I/N` or N); `initial_increment` and
+# rules §3 canonical columns. `increment` is one column (`I/N` or N); `initial_increment` and
 # `next_increment` are the two-column form.
 CANONICAL = (
     "prefix",
@@ -86,7 +86,7 @@ PRESETS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
         "origination_prefixes": ("Origination Prefixes",),
     },
 }
-# MagnusBilling's own import reads headerless files in this cell order (SPEC §3).
+# MagnusBilling's own import reads headerless files in this cell order (rules §3).
 HEADERLESS: Mapping[str, tuple[str, ...]] = {
     "magnus": (
         "prefix",
@@ -108,7 +108,7 @@ _DIGITS = re.compile(r"[0-9]{1,14}")
 
 
 def header_key(name: str) -> str:
-    """The form in which a header cell and a column name are compared (SPEC §3)."""
+    """The form in which a header cell and a column name are compared (rules §3)."""
     return _SET_ASIDE.sub("", _TRAILING_PART.sub("", name.strip().lower()))
 
 

@@ -1,4 +1,4 @@
-"""A loaded rate deck (SPEC §3): its rows, what its load found, and the prefix index.
+"""A loaded rate deck (rules §3): its rows, what its load found, and the prefix index.
 
 The prefix index is built once, so a lookup is a few dict probes.
 """
@@ -20,7 +20,7 @@ from voipbill.increments import Increment
 from voipbill.periods import local_midnight_epoch
 
 MAX_ERRORS_SHOWN = 20
-_UNDATED = -math.inf  # SPEC §3: an undated row is older than any dated one
+_UNDATED = -math.inf  # rules §3: an undated row is older than any dated one
 
 
 class DeckError(ConfigError):
@@ -60,13 +60,13 @@ class DeckRow(NamedTuple):
 
     prefix: str
     description: str
-    rate: Decimal  # per minute (SPEC §3)
+    rate: Decimal  # per minute (rules §3)
     connect_fee: Decimal
-    increment: Increment | None  # None: the package's increment applies (SPEC §6)
+    increment: Increment | None  # None: the package's increment applies (rules §6)
     effective_from: date | None  # None: always in effect, older than any dated row
     line: int  # in the CSV file, for error messages and `voipbill explain`
-    no_charge_seconds: int | None = None  # None: the package's (SPEC §6)
-    included_seconds: int | None = None  # None: the package's (SPEC §6)
+    no_charge_seconds: int | None = None  # None: the package's (rules §6)
+    included_seconds: int | None = None  # None: the package's (rules §6)
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,7 @@ class Deck:
         return any(number[:length] in dated for length in range(1, len(number) + 1))
 
     def lookup(self, number: str, start_epoch: int) -> DeckRow | None:
-        """SPEC §3: among rows in effect at `start_epoch`, the longest prefix, then the newest.
+        """rules §3: among rows in effect at `start_epoch`, the longest prefix, then the newest.
 
         Never chooses by price: a carrier bills the most specific prefix, cheaper or not.
         """

@@ -1,4 +1,4 @@
-"""Reading a carrier's deck CSV (SPEC §3) into a `Deck`.
+"""Reading a carrier's deck CSV (rules §3) into a `Deck`.
 
 A deck is read whole and refused whole: every bad line is reported with its number, and a
 deck with any problem rates nothing (a silently dropped row would bill its calls by a shorter,

@@ -1,4 +1,4 @@
-"""The rows of a deck (SPEC §3): each record's cells checked, parsed and turned into rows.
+"""The rows of a deck (rules §3): each record's cells checked, parsed and turned into rows.
 
 Everything `deck check` accepts must rate: cells are bounded (12 decimals, rates and fees
 under 10 000) so no cost can overflow the decimal context later.
@@ -110,7 +110,7 @@ class Rows:
                         )
                     del record[width:]
                 record.extend(padding[len(record) :])
-                # SPEC §3: a row the deck itself leaves out is not checked further
+                # rules §3: a row the deck itself leaves out is not checked further
                 if at_status is not None:
                     status = record[at_status].strip().lower()
                     if status in INACTIVE:
@@ -210,7 +210,7 @@ class Rows:
 
     @staticmethod
     def _prefixes(cell: str, prepend: str, problems: list[str]) -> list[str]:
-        """SPEC §3: a cell may hold several prefixes, `"8170, 8180"`: one row each."""
+        """rules §3: a cell may hold several prefixes, `"8170, 8180"`: one row each."""
         pieces = cell.split(",") if "," in cell else (cell,)
         prefixes = []
         for piece in pieces:
@@ -244,14 +244,14 @@ class Rows:
             )
 
     def _increment(self, key: tuple[str, str]) -> tuple[Increment | None, str | None]:
-        """The row's increment, or None for the package's (SPEC §6); and a problem, if any."""
+        """The row's increment, or None for the package's (rules §6); and a problem, if any."""
         initial, following = key
         if self.zero_is_empty:
             initial = "" if initial and not initial.strip("0") else initial
             following = "" if following and not following.strip("0") else following
         try:
             if self.two_increments:
-                # SPEC §3: with two increment columns, an empty one takes the other's value
+                # rules §3: with two increment columns, an empty one takes the other's value
                 if not initial and not following:
                     return None, None
                 initial, following = initial or following, following or initial

@@ -2,7 +2,7 @@
 
 The signatures are those of CONTRACT §5. Connection, TLS, authentication and permission
 failures exit 4 (ConnectionFailure); answers that are not a CDR export exit 5
-(BadResponseError), per SPEC §8. Each class has a stable `code` for JSON output.
+(BadResponseError), per rules §8. Each class has a stable `code` for JSON output.
 """
 
 from __future__ import annotations

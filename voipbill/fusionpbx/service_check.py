@@ -103,7 +103,7 @@ def count_calls(
     per_did: Counter[str] = Counter()
     seen: set[str] = set()
     for record in records:
-        # a-legs, each call once (SPEC §4.1), as rating counts them
+        # a-legs, each call once (rules §4.1), as rating counts them
         if record.leg == "b" or record.xml_cdr_uuid in seen:
             continue
         seen.add(record.xml_cdr_uuid)

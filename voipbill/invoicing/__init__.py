@@ -1,4 +1,4 @@
-"""Usage onto the operator's invoices: WHMCS billable items and Lago events (SPEC §11).
+"""Usage onto the operator's invoices: WHMCS billable items and Lago events (rules §11).
 
 - `lines`: the invoice lines of a committed run (pure);
 - `whmcs`, `lago`: the HTTP clients;

@@ -1,4 +1,4 @@
-"""Never twice: the journal of every line handed to an invoicing system (SPEC §11).
+"""Never twice: the journal of every line handed to an invoicing system (rules §11).
 
 A line is written `pending` before its request and `sent`, with the system's id, after the
 answer. A `sent` line is never sent again. When the request certainly did nothing (refused

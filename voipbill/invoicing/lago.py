@@ -1,4 +1,4 @@
-"""The Lago events client (SPEC §11): one usage event per billed call, in batches of 100.
+"""The Lago events client (rules §11): one usage event per billed call, in batches of 100.
 
 `POST <url>/api/v1/events/batch` with `Authorization: Bearer <key>`. Lago refuses an event
 whose `transaction_id` it already has (422 `value_already_exist`, keyed by the event's index

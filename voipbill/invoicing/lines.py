@@ -1,4 +1,4 @@
-"""Invoice lines: what a committed period puts on a customer's invoice (SPEC §11).
+"""Invoice lines: what a committed period puts on a customer's invoice (rules §11).
 
 One line per service and category whose amount, rounded half-up to the currency's minor
 unit, is not zero. `total` is a sum, not a category, and makes no line; a free or no-charge

@@ -1,5 +1,5 @@
 """`invoice push`, `status` and `reconcile` over the ledger: the committed runs of a period, their
-lines and events, and the journal in the ledger file (SPEC §11).
+lines and events, and the journal in the ledger file (rules §11).
 
 Only a committed run is pushed: its calls, costs and totals come from the ledger (the billing
 core's `committed`), never from rating again, so a push carries exactly the committed amounts.

@@ -1,4 +1,4 @@
-"""The journal's records and the storage protocol, apart from the clients (SPEC §11).
+"""The journal's records and the storage protocol, apart from the clients (rules §11).
 
 Kept free of the HTTP clients and the billing core, so a ledger backend can store the
 journal without importing them.

@@ -1,4 +1,4 @@
-"""The description template of an invoice line, checked when the config is read (SPEC §11).
+"""The description template of an invoice line, checked when the config is read (rules §11).
 
 Kept apart from `invoicing.lines` so the config reader can check a template without
 importing the rating and report modules.

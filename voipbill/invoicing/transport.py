@@ -1,4 +1,4 @@
-"""HTTP to an invoicing system, and every way it can fail (SPEC §8, §11).
+"""HTTP to an invoicing system, and every way it can fail (rules §8, §11).
 
 Each error says whether the remote system may have done the work (`maybe_done`): the journal
 needs it. A refused connection certainly did nothing; a timeout after the request was sent,

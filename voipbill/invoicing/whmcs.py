@@ -1,4 +1,4 @@
-"""The WHMCS External API client (SPEC §11): services, billable items, invoices.
+"""The WHMCS External API client (rules §11): services, billable items, invoices.
 
 Every call is a form POST to `<url>/includes/api.php` with `action`, `identifier`, `secret`,
 (`accesskey`) and `responsetype=json`. The credentials are in the body only, never in the

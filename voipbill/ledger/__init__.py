@@ -1,4 +1,4 @@
-"""The billing ledger (SPEC §9): which call was billed in which period, by which committed run.
+"""The billing ledger (rules §9): which call was billed in which period, by which committed run.
 
 The public face, what the rest of voipbill uses:
 - `open_ledger(path, commit=, lock_timeout=)`: the ledger for one command (a `LedgerStore`,

@@ -1,4 +1,4 @@
-"""A commit, whichever store keeps the ledger: the file first, then the transaction (SPEC §9).
+"""A commit, whichever store keeps the ledger: the file first, then the transaction (rules §9).
 
 "The export file and the ledger agree: the file is written first, atomically, and the ledger
 transaction commits after it." The run's rows are inserted in an open transaction; the output

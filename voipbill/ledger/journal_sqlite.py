@@ -1,4 +1,4 @@
-"""The invoicing journal kept in the SQLite ledger file (SPEC §11: "the ledger keeps a journal").
+"""The invoicing journal kept in the SQLite ledger file (rules §11: "the ledger keeps a journal").
 
 One table, `invoice_lines`, made by the first line ever written: a ledger that never pushed
 anything has none, and adding it changes no schema version, so every voipbill that reads the

@@ -1,4 +1,4 @@
-"""How a billing run uses the ledger (SPEC §9): which committed run it reproduces, how far
+"""How a billing run uses the ledger (rules §9): which committed run it reproduces, how far
 back it fetches, and which calls it may bill (`CallBook`). Written against LedgerStore only."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ FILE_SERVER = "file"
 
 
 def server_key(service: Service) -> str:
-    """The `server` half of a call's ledger key (SPEC §9: keyed by (server, xml_cdr_uuid)).
+    """The `server` half of a call's ledger key (rules §9: keyed by (server, xml_cdr_uuid)).
 
     A `--cdr-file` is an export of the service's server (what `pull` writes), so its calls are
     keyed under that server's name too: the same call rated from the file and from the server
@@ -39,7 +39,7 @@ class CallBook:
     (`replay`), exactly that run's calls are billed and nothing else, so the rerun prints what
     was committed; calls of the period that reached FusionPBX after the commit are left for a
     later run's `--late-days`. A preview (`preview_label` set) also shows the calls committed
-    to its own period by another selection, e.g. one service of an `--all` commit: SPEC §9
+    to its own period by another selection, e.g. one service of an `--all` commit: rules §9
     leaves out only calls committed to *another* period. A commit never takes them again.
     """
 

@@ -1,4 +1,4 @@
-"""The records the billing ledger keeps (SPEC §9), whatever store holds them."""
+"""The records the billing ledger keeps (rules §9), whatever store holds them."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ COMMITTED, VOIDED = "committed", "voided"
 class LedgerCall(NamedTuple):
     """One row of a committed run: the call as its output listed it, and its ledger key."""
 
-    server: str  # with call.call_uuid, the key of SPEC §9: (server, xml_cdr_uuid)
+    server: str  # with call.call_uuid, the key of rules §9: (server, xml_cdr_uuid)
     call: RatedCall
 
 
@@ -38,9 +38,9 @@ class RunSelection:
     late_days: int
     format: str
     detail: str
-    # "SOURCE line N" of each bad CDR row a run with --skip-bad-rows left out (SPEC §7, §9)
+    # "SOURCE line N" of each bad CDR row a run with --skip-bad-rows left out (rules §7, §9)
     skipped_rows: tuple[str, ...] = ()
-    # (service, month "YYYY-MM" in the config timezone, free seconds the run gave), SPEC §6
+    # (service, month "YYYY-MM" in the config timezone, free seconds the run gave), rules §6
     free_seconds: tuple[tuple[str, str, int], ...] = ()
 
 
@@ -121,7 +121,7 @@ _MONEY_FIELDS = tuple(RatedCall._fields.index(name) for name in ("rate", "connec
 
 
 def service_totals(services: tuple[str, ...], calls: Sequence[LedgerCall]) -> list[ServiceTotal]:
-    """Per service: calls listed, late calls, and the amount (rated and late costs, SPEC §7)."""
+    """Per service: calls listed, late calls, and the amount (rated and late costs, rules §7)."""
     counts = dict.fromkeys(services, 0)
     late = dict.fromkeys(services, 0)
     amounts = dict.fromkeys(services, Decimal(0))

@@ -1,5 +1,5 @@
 """Opening the ledger for one command: the SQLite file and its lock file, or PostgreSQL
-(SPEC §9). The configuration chooses: `[ledger] postgresql` when set, else `[ledger] path`."""
+(rules §9). The configuration chooses: `[ledger] postgresql` when set, else `[ledger] path`."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def lock_path_of(ledger_path: Path) -> Path:
 
 @contextlib.contextmanager
 def ledger_lock(ledger_path: Path, timeout: float) -> Iterator[None]:
-    """Hold the ledger's lock file (fcntl.flock) for the whole block (SPEC §9: exit 6).
+    """Hold the ledger's lock file (fcntl.flock) for the whole block (rules §9: exit 6).
 
     flock locks vanish with the process, so a run that dies never leaves a stale lock.
     """
@@ -75,7 +75,7 @@ def open_ledger(
     where: Config | Path, *, commit: bool, lock_timeout: float
 ) -> Iterator[LedgerStore | None]:
     """The ledger of a configuration (or the SQLite file at a path) for one command: locked and
-    writable for `--commit` (the lock held for the whole run, SPEC §9), else read-only, or None
+    writable for `--commit` (the lock held for the whole run, rules §9), else read-only, or None
     when there is none yet (a preview)."""
     if isinstance(where, Config) and where.ledger_postgresql is not None:
         with _postgres(where.ledger_postgresql, commit=commit, lock_timeout=lock_timeout) as found:
@@ -133,7 +133,7 @@ def _sqlite(path: Path, *, commit: bool, lock_timeout: float) -> Iterator[Ledger
                     with ledger:
                         yield ledger
                 finally:
-                    if created:  # a run that fails creates no ledger file (SPEC §9)
+                    if created:  # a run that fails creates no ledger file (rules §9)
                         remove_if_unused(path)
         else:
             found = SqliteLedger.open(path, create=False)

@@ -1,4 +1,4 @@
-"""The SQLite ledger store (SPEC §9): one file (WAL mode) at `[ledger] path`.
+"""The SQLite ledger store (rules §9): one file (WAL mode) at `[ledger] path`.
 
 `rate --commit` records every call its output lists, keyed by (server, xml_cdr_uuid), together
 with the run itself: its selection (period, services, format, detail), its totals, every listed
@@ -69,7 +69,7 @@ class SqliteLedger:
     @classmethod
     def open(cls, path: Path, *, create: bool) -> SqliteLedger | None:
         """The ledger at `path`; None when it does not exist and `create` is false (a preview
-        writes nothing, SPEC §9, not even an empty ledger)."""
+        writes nothing, rules §9, not even an empty ledger)."""
         try:
             absent = ledger_file(path) is LedgerFile.ABSENT  # refuses a foreign file
             if not create:

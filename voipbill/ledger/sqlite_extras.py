@@ -1,6 +1,6 @@
 """The SQLite ledger's tables beside a run (sqlite_schema.RUN_EXTRAS): the bad CDR rows a
 `--skip-bad-rows` commit left out, and the free seconds each committed run gave per service and
-calendar month (SPEC §6, §9). They need no new schema version: every writable open adds them,
+calendar month (rules §6, §9). They need no new schema version: every writable open adds them,
 and a ledger from before them reads as having none."""
 
 from __future__ import annotations

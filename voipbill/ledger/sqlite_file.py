@@ -1,4 +1,4 @@
-"""The SQLite ledger as a file (SPEC §9): what is at the path, making a new one, removing it.
+"""The SQLite ledger as a file (rules §9): what is at the path, making a new one, removing it.
 
 - A file at the ledger path that is not empty and not a voipbill ledger (another program's
   SQLite database, any other file) is refused and left untouched: it is only ever read, and
@@ -86,7 +86,7 @@ def create_ledger_file(path: Path, initialise: Callable[[sqlite3.Connection], No
 
 def remove_if_unused(path: Path) -> None:
     """Remove the ledger at `path` when no run was ever committed to it (a failed first
-    commit): SPEC §9, a run that fails creates no ledger file."""
+    commit): rules §9, a run that fails creates no ledger file."""
     try:
         uri = f"{path.resolve().as_uri()}?mode=ro"
         with contextlib.closing(sqlite3.connect(uri, uri=True)) as connection:

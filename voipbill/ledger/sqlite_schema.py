@@ -79,7 +79,7 @@ CREATE TABLE IF NOT EXISTS void_reasons (
 # Tables a run adds without a new schema version (CREATE IF NOT EXISTS on every writable open;
 # a reader of a ledger from before them finds no rows): the bad CDR rows a commit with
 # --skip-bad-rows left out, and the free seconds each committed run gave per service and month
-# in the config timezone (SPEC §6, §9: each month has one allowance).
+# in the config timezone (rules §6, §9: each month has one allowance).
 RUN_EXTRAS = """
 CREATE TABLE IF NOT EXISTS run_skipped_rows (
     run_id INTEGER PRIMARY KEY REFERENCES runs(id),

@@ -1,4 +1,4 @@
-"""What a billing run needs of a ledger store, whichever database keeps it (SPEC §9).
+"""What a billing run needs of a ledger store, whichever database keeps it (rules §9).
 
 `SqliteLedger` (voipbill.ledger.sqlite) and `PostgresLedger` (voipbill.ledger.postgres) implement
 it, each with its own SQL, lock and error mapping; the run code (voipbill.billing,
@@ -66,7 +66,7 @@ class LedgerStore(Protocol):
         self, service: str, timezone: ZoneInfo, *, except_runs: Collection[int] = ()
     ) -> dict[str, int]:
         """Month ("YYYY-MM") -> the free seconds that committed (not voided) runs, other than
-        `except_runs`, gave the service's calls that started in that month (SPEC §6, §9).
+        `except_runs`, gave the service's calls that started in that month (rules §6, §9).
 
         A store records them at `insert_run` (`selection.free_seconds`); `timezone` (the
         config's) is only for runs committed before it did, whose months it derives from

@@ -1,4 +1,4 @@
-"""What is written from a run's result: the calls CSV, the summary CSV and JSON (SPEC §7).
+"""What is written from a run's result: the calls CSV, the summary CSV and JSON (rules §7).
 
 `write(stream, result, layout)` and `render(result, layout)` take a billing.RunResult; the
 row writers below them (`write_calls_csv`, the fast `write_priced_csv`) take calls or raters.

@@ -1,4 +1,4 @@
-"""Rated calls into the invoice-ready rows of `--detail calls` (SPEC §7), CSV and JSON."""
+"""Rated calls into the invoice-ready rows of `--detail calls` (rules §7), CSV and JSON."""
 
 from __future__ import annotations
 
@@ -135,7 +135,7 @@ def write_priced_csv(
     *,
     statuses_only: bool = False,
 ) -> None:
-    """The calls CSV of SPEC §7 for each rater in turn, filling its totals on the way.
+    """The calls CSV of rules §7 for each rater in turn, filling its totals on the way.
 
     Writes what write_calls_csv writes for the same calls, byte for byte, several times
     faster: the fields that calls of one outcome share (direction, category, numbers, prefix,
@@ -196,7 +196,7 @@ def write_priced_csv(
             if len(lines) >= _LINES_PER_WRITE:
                 stream.write("".join(lines))
                 lines.clear()
-            # the totals (SPEC §7 summary), with the buckets of the outcome found once
+            # the totals (rules §7 summary), with the buckets of the outcome found once
             status = parts[4]
             statuses[status] = statuses.get(status, 0) + 1
             if statuses_only:

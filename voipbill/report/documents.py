@@ -1,4 +1,4 @@
-"""A RunResult written out: the calls CSV, the summary CSV and JSON (SPEC §7)."""
+"""A RunResult written out: the calls CSV, the summary CSV and JSON (rules §7)."""
 
 from __future__ import annotations
 
@@ -97,7 +97,7 @@ def write_json(stream: IO[str], result: RunResult, detail: str) -> None:
 
 
 def summary_rows(result: RunResult) -> list[dict[str, str]]:
-    """SPEC §7 `--detail summary`: every call tallied, then a row per service and category."""
+    """rules §7 `--detail summary`: every call tallied, then a row per service and category."""
     result.drain()
     return [row for service in result.services for row in service_summary(result, service)]
 
