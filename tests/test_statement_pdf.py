@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import importlib.abc
 import io
+import itertools
+import os
+import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
@@ -43,9 +47,38 @@ def long_preview_pdf() -> bytes:
     return render_pdf(statement(many_calls(50), committed=False))
 
 
-def test_committed_pdf_is_byte_identical_on_rerun(committed_pdf: bytes) -> None:
-    assert committed_pdf.startswith(b"%PDF-")
-    assert render_pdf(statement()) == committed_pdf
+_RENDER_IN_A_NEW_PROCESS = """
+import sys
+from tests.statementhelpers import statement
+from voipbill.statement import render_pdf
+sys.stdout.buffer.write(render_pdf(statement()))
+"""
+
+
+def test_committed_pdf_is_byte_identical_on_rerun(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Other statements first: nothing an earlier render leaves behind may change the bytes.
+    render_pdf(statement(many_calls(30), committed=False))
+    render_pdf(statement(november_calls(), committed=False), paper="letter")
+    first = render_pdf(statement())
+    assert first.startswith(b"%PDF-")
+    # A clock that moves an hour each time it is read: renders made at different times (the
+    # fonts WeasyPrint embeds were once stamped with the current second) give the same bytes.
+    hours = itertools.count(1_800_000_000, 3600)
+    monkeypatch.setattr(time, "time", lambda: float(next(hours)))
+    again = [render_pdf(statement()) for _ in range(2)]
+    monkeypatch.undo()
+    assert again == [first, first]
+    assert "SOURCE_DATE_EPOCH" not in os.environ  # the render leaves the environment as it was
+
+    root = Path(__file__).resolve().parent.parent
+    other = subprocess.run(
+        [sys.executable, "-c", _RENDER_IN_A_NEW_PROCESS],
+        cwd=root,
+        capture_output=True,
+        check=True,
+        env={**os.environ, "PYTHONHASHSEED": "7"},
+    )
+    assert other.stdout == first
 
 
 def test_pdf_text_holds_the_total_and_the_service(committed_pdf: bytes) -> None:

@@ -8,7 +8,11 @@ optional extra (`voipbill[pdf]`), imported only when a PDF is asked for.
 
 from __future__ import annotations
 
+import os
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -99,7 +103,8 @@ def render_pdf(data: StatementData, *, paper: str = "a4") -> bytes:
     """The statement as PDF on A4 or Letter; the same bytes for the same committed run.
 
     The document dates are the run's commit time (the HTML's dcterms.created and modified);
-    without them WeasyPrint would stamp the current time and no two renders would match.
+    without them WeasyPrint would stamp the current time and no two renders would match. The
+    embedded fonts carry that time too (`_fonts_dated`).
     """
     if paper not in PAPER_SIZES:
         raise UsageError(f"unknown paper size {paper!r}", hint=f"one of {', '.join(PAPER_SIZES)}")
@@ -109,8 +114,35 @@ def render_pdf(data: StatementData, *, paper: str = "a4") -> bytes:
     fetcher = weasyprint.URLFetcher(allowed_protocols=["data"])
     document = weasyprint.HTML(string=render_html(data), url_fetcher=fetcher)
     size = weasyprint.CSS(string=f"@page {{ size: {paper}; }}")
-    pdf: bytes = document.write_pdf(stylesheets=[size])
+    with _fonts_dated(data.made_at):
+        pdf: bytes = document.write_pdf(stylesheets=[size])
     return pdf
+
+
+_SOURCE_DATE_EPOCH = "SOURCE_DATE_EPOCH"
+_environment_lock = threading.Lock()
+
+
+@contextmanager
+def _fonts_dated(moment: datetime) -> Iterator[None]:
+    """Date the fonts embedded while inside at `moment`, not at the current second.
+
+    WeasyPrint subsets each font it embeds: with HarfBuzz's subsetting library when the
+    system has it, else with fontTools, which stamps the subset font's `head.modified` with
+    the current second; two renders a second apart then differ in those bytes. fontTools
+    reads the reproducible-builds variable SOURCE_DATE_EPOCH instead when it is set, so it
+    is set for the render (and the caller's value, if any, put back after).
+    """
+    with _environment_lock:
+        before = os.environ.get(_SOURCE_DATE_EPOCH)
+        os.environ[_SOURCE_DATE_EPOCH] = str(int(moment.timestamp()))
+        try:
+            yield
+        finally:
+            if before is None:
+                del os.environ[_SOURCE_DATE_EPOCH]
+            else:
+                os.environ[_SOURCE_DATE_EPOCH] = before
 
 
 def check_pdf_support() -> None:
