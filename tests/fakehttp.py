@@ -1,11 +1,17 @@
-"""The part the fake WHMCS and the fake Lago share: a real HTTP server on 127.0.0.1 that
-records every request, so a test can assert what was sent (and that no secret is in a URL)."""
+"""The part every fake server of the tests shares (FusionPBX, WHMCS, Lago): a real HTTP server
+on 127.0.0.1 that parses and records every request, so a test can assert what was sent (and
+that no secret is in a URL).
+
+A fake answers JSON by implementing `answer(request) -> Answer`; one that must control the
+bytes on the wire itself (header order, no Content-Length) overrides `serve(handler, request)`.
+"""
 
 from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
@@ -21,6 +27,7 @@ class RecordedRequest:
     form: dict[str, str]  # a form body, last value of each name
     headers: dict[str, str]  # names lower-cased
     body: bytes
+    cookies: dict[str, str] = field(default_factory=dict)  # the Cookie header, parsed
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -44,11 +51,32 @@ class FakeServer:
         self.url = ""
         self.requests: list[RecordedRequest] = []
         self.lock = threading.Lock()
+        self.stopping = threading.Event()  # set by stop(): a fake's waits end early
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     def answer(self, request: RecordedRequest) -> Answer:
         raise NotImplementedError
+
+    def record(self, request: RecordedRequest) -> None:
+        with self.lock:
+            self.requests.append(request)
+
+    def serve(self, handler: BaseHTTPRequestHandler, request: RecordedRequest) -> None:
+        """Record the request, answer it under the lock, and write the answer."""
+        try:
+            with self.lock:
+                self.requests.append(request)
+                answer = self.answer(request)
+        except DropAnswer:
+            handler.close_connection = True
+            return
+        data = answer.body if isinstance(answer.body, bytes) else json.dumps(answer.body).encode()
+        handler.send_response(answer.status)
+        handler.send_header("Content-Type", answer.content_type)
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
 
     def start(self) -> None:
         server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
@@ -60,6 +88,7 @@ class FakeServer:
         self._thread.start()
 
     def stop(self) -> None:
+        self.stopping.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -99,25 +128,21 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         parts = urlsplit(self.path)
         is_form = "form-urlencoded" in (self.headers.get("Content-Type") or "")
+        cookies: dict[str, str] = {}
+        if self.headers.get("Cookie"):
+            jar: SimpleCookie = SimpleCookie()
+            jar.load(self.headers["Cookie"])
+            cookies = {name: morsel.value for name, morsel in jar.items()}
         request = RecordedRequest(
             method=self.command,
             path=parts.path,
             target=self.path,
             query=dict(parse_qsl(parts.query, keep_blank_values=True)),
-            form=dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True)) if is_form else {},
+            form=dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+            if is_form
+            else {},
             headers={name.lower(): value for name, value in self.headers.items()},
             body=body,
+            cookies=cookies,
         )
-        try:
-            with fake.lock:
-                fake.requests.append(request)
-                answer = fake.answer(request)
-        except DropAnswer:
-            self.close_connection = True
-            return
-        data = answer.body if isinstance(answer.body, bytes) else json.dumps(answer.body).encode()
-        self.send_response(answer.status)
-        self.send_header("Content-Type", answer.content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        fake.serve(self, request)

@@ -17,7 +17,7 @@ API (other tests are written against it; keep it stable)::
         key: str; domain: str; role: str     # role: "superadmin" | "admin" | "user"
         username: str = ""; password: str = ""   # for the username/password login (CONTRACT §1.2)
 
-    class FakeFusionPBX:
+    class FakeFusionPBX(FakeServer):   # the shared fake server of tests/fakehttp.py
         def __init__(self, *, mode="5.5", users=None, cdrs=None, db_tz="America/New_York",
                      domain_tz="America/New_York", time_format="12h") -> None
         url: str                  # "http://127.0.0.1:PORT" (set by start())
@@ -27,12 +27,8 @@ API (other tests are written against it; keep it stable)::
         def start(self) -> None; def stop(self) -> None   # also a context manager
         def add_cdr(self, **fields: object) -> dict[str, str]   # a row of v_xml_cdr; None = NULL
 
-    @dataclass
-    class RecordedRequest:
-        method: str; path: str; target: str   # target: the raw request target, query included
-        query: dict[str, str]; form: dict[str, str]   # last value of each name
-        headers: dict[str, str]                # names lower-cased
-        cookies: dict[str, str]; body: bytes
+    RecordedRequest (tests/fakehttp.py): method, path, target (the raw request target), query,
+        form (last value of each name), headers (names lower-cased), body, cookies
 
     fixtures: fake_pbx (mode 5.5), fake_pbx_56 (mode 5.6); both seeded with SEED_CDRS and the
     three users, with domain_tz="UTC" because that is what the captured exports show.
@@ -61,19 +57,18 @@ from __future__ import annotations
 import re
 import secrets
 import string
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from http.cookies import SimpleCookie
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from types import TracebackType
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import pytest
+
+from tests.fakehttp import FakeServer, RecordedRequest
 
 SUPERADMIN_KEY = "Zq8vK3mW7pX2nR5tY9bC4dF6gH1jL0sAeU"
 ADMIN_KEY = "Nf4hT8wQ2kV6yB1mP9xS3cR7gJ5dL0zEaW"
@@ -443,18 +438,6 @@ def default_users() -> list[FakeUser]:
 
 
 @dataclass
-class RecordedRequest:
-    method: str
-    path: str
-    target: str
-    query: dict[str, str]
-    form: dict[str, str]
-    headers: dict[str, str]
-    cookies: dict[str, str]
-    body: bytes
-
-
-@dataclass
 class _Session:
     sid: str
     authorized: bool = False
@@ -480,7 +463,9 @@ class _Context:
         self.send_cookie = new
 
 
-class FakeFusionPBX:
+class FakeFusionPBX(FakeServer):
+    """The FusionPBX emulation on the shared fake server (tests/fakehttp.py)."""
+
     def __init__(
         self,
         *,
@@ -493,6 +478,7 @@ class FakeFusionPBX:
     ) -> None:
         if mode not in ("5.0", "5.5", "5.6"):
             raise ValueError(f"mode must be 5.0, 5.5 or 5.6, not {mode!r}")
+        super().__init__()
         self.mode = mode
         self.users = list(users) if users is not None else default_users()
         self.cdrs = [dict(row) for row in cdrs] if cdrs is not None else []
@@ -502,46 +488,7 @@ class FakeFusionPBX:
         self.failures: set[str] = set()
         self.slow_seconds = 3.0
         self.host_override: str | None = None
-        self.requests: list[RecordedRequest] = []
-        self.url = ""
         self._sessions: dict[str, _Session] = {}
-        self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle -------------------------------------------------------------------------
-
-    def start(self) -> None:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        server.daemon_threads = True
-        server.pbx = self  # type: ignore[attr-defined]
-        self._server = server
-        self.url = f"http://127.0.0.1:{server.server_address[1]}"
-        self._thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeFusionPBX:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def add_cdr(self, **fields: object) -> dict[str, str]:
         """Add a v_xml_cdr row; anything not given gets a plausible answered outbound a-leg."""
@@ -578,23 +525,22 @@ class FakeFusionPBX:
             for name, value in row.items()
             if value is not None
         }
-        with self._lock:
+        with self.lock:
             self.cdrs.append(text)
         return text
 
     # -- request handling ------------------------------------------------------------------
 
-    def _record(self, request: RecordedRequest) -> None:
-        with self._lock:
-            self.requests.append(request)
+    def serve(self, handler: BaseHTTPRequestHandler, request: RecordedRequest) -> None:
+        _write(handler, self.mode, request, self.handle(request))
 
     def handle(self, req: RecordedRequest) -> _Response:
         if self.host_override is not None:
             req.headers["host"] = self.host_override  # a proxy rewrote it before PHP
-        self._record(req)
+        self.record(req)
         host = req.headers.get("host", "")
         if "slow" in self.failures:
-            self._stopping.wait(self.slow_seconds)
+            self.stopping.wait(self.slow_seconds)
         if "https_redirect" in self.failures:
             location = f"https://{host.split(':')[0]}{req.target}"
             body = _nginx_page("301 Moved Permanently")
@@ -618,7 +564,7 @@ class FakeFusionPBX:
         return _Response(404, b"Not Found\n", [("Content-type", _HTML)])
 
     def open_session(self, cookies: dict[str, str]) -> _Context:
-        with self._lock:
+        with self.lock:
             session = self._sessions.get(cookies.get("PHPSESSID", ""))
             if session is not None:
                 return _Context(session, new=False)
@@ -635,7 +581,7 @@ class FakeFusionPBX:
 
     def _regenerate(self, ctx: _Context) -> None:
         # FusionPBX 5.6 replaces the session cookie on login (CONTRACT §8.22).
-        with self._lock:
+        with self.lock:
             old = ctx.session
             self._sessions.pop(old.sid, None)
             old.sid = self._new_sid()
@@ -819,7 +765,7 @@ class FakeFusionPBX:
             )
             if params.get(name)
         ]
-        with self._lock:
+        with self.lock:
             cdrs = list(self.cdrs)
         show_all = (superadmin and params.get("show") == "all") or "mixed_tenants" in self.failures
         ranges = [
@@ -1017,77 +963,40 @@ def _nginx_page(status: str) -> bytes:
     ).encode()
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass  # keep pytest output clean
-
-    def _serve(self) -> None:
-        pbx: FakeFusionPBX = self.server.pbx  # type: ignore[attr-defined]
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        parts = urlsplit(self.path)
-        form: dict[str, str] = {}
-        if "application/x-www-form-urlencoded" in self.headers.get("Content-Type", ""):
-            form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
-        cookies: dict[str, str] = {}
-        if self.headers.get("Cookie"):
-            jar: SimpleCookie = SimpleCookie()
-            jar.load(self.headers["Cookie"])
-            cookies = {name: morsel.value for name, morsel in jar.items()}
-        request = RecordedRequest(
-            method=self.command,
-            path=parts.path,
-            target=self.path,
-            query=dict(parse_qsl(parts.query, keep_blank_values=True)),
-            form=form,
-            headers={name.lower(): value for name, value in self.headers.items()},
-            cookies=cookies,
-            body=body,
-        )
-        response = pbx.handle(request)
-        self._write(request, response)
-
-    def _write(self, request: RecordedRequest, response: _Response) -> None:
-        pbx: FakeFusionPBX = self.server.pbx  # type: ignore[attr-defined]
-        # Header order as captured (tests/data/fusionpbx/*.headers).
-        self.send_response_only(response.status)
-        if response.php:
-            self.send_header("Host", request.headers.get("host", ""))
-            self.send_header("Date", self.date_time_string())
-            self.send_header("Connection", "close")
-            # 5.0 sends none of 5.5's security headers (50_* captures)
-            for name, value in _PHP_HEADERS[:1] if pbx.mode == "5.0" else _PHP_HEADERS:
-                self.send_header(name, value)
-            cookies = [h for h in response.headers if h[0] == "Set-Cookie"]
-            for name, value in cookies:
-                self.send_header(name, value)
-            for name, value in _NO_CACHE_HEADERS:
-                self.send_header(name, value)
-            for name, value in response.headers:
-                if name != "Set-Cookie":
-                    self.send_header(name, value)
-        else:
-            self.send_header("Server", "nginx")
-            self.send_header("Date", self.date_time_string())
-            for name, value in response.headers:
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(response.body)))
-            self.send_header("Connection", "close")
-        self.close_connection = True
-        try:
-            self.end_headers()
-            self.wfile.write(response.body)
-            self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up first (a timeout test); nothing to report
+def _write(
+    handler: BaseHTTPRequestHandler, mode: str, request: RecordedRequest, response: _Response
+) -> None:
+    # Header order as captured (tests/data/fusionpbx/*.headers).
+    handler.send_response_only(response.status)
+    if response.php:
+        handler.send_header("Host", request.headers.get("host", ""))
+        handler.send_header("Date", handler.date_time_string())
+        handler.send_header("Connection", "close")
+        # 5.0 sends none of 5.5's security headers (50_* captures)
+        for name, value in _PHP_HEADERS[:1] if mode == "5.0" else _PHP_HEADERS:
+            handler.send_header(name, value)
+        for name, value in response.headers:
+            if name == "Set-Cookie":
+                handler.send_header(name, value)
+        for name, value in _NO_CACHE_HEADERS:
+            handler.send_header(name, value)
+        for name, value in response.headers:
+            if name != "Set-Cookie":
+                handler.send_header(name, value)
+    else:
+        handler.send_header("Server", "nginx")
+        handler.send_header("Date", handler.date_time_string())
+        for name, value in response.headers:
+            handler.send_header(name, value)
+        handler.send_header("Content-Length", str(len(response.body)))
+        handler.send_header("Connection", "close")
+    handler.close_connection = True
+    try:
+        handler.end_headers()
+        handler.wfile.write(response.body)
+        handler.wfile.flush()
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the client gave up first (a timeout test); nothing to report
 
 
 def _started(pbx: FakeFusionPBX) -> Iterator[FakeFusionPBX]:
