@@ -198,15 +198,26 @@ def test_outside_line_read_by_the_package_rewrite_is_normalised():
 def test_uk_number_that_lost_its_trunk_0_looks_egyptian_and_gets_the_44_back():
     # 2079460000 read as carrying its code is +20 79460000 (Egypt, not even valid there);
     # with its trunk 0 back it is 020 7946 0000, London: +44 20 7946 0000.
-    for settings in ({"number_mode": "local-prefix"}, {}):
-        number = outbound(auditor("GB", **settings), "2079460000")
-        assert (number.verdict, number.country, number.normalized) == (
-            WRONG_COUNTRY,
-            "EG",
-            "2079460000",
-        )
-        assert number.intended == "442079460000"
-        assert number.fix == "set_profile_var destination_number=44${destination_number}"
+    number = outbound(auditor("GB"), "2079460000")
+    assert (number.verdict, number.country, number.normalized) == (
+        WRONG_COUNTRY,
+        "EG",
+        "2079460000",
+    )
+    assert number.intended == "442079460000"
+    assert number.fix == "set_profile_var destination_number=44${destination_number}"
+
+
+def test_uk_number_that_lost_its_trunk_0_is_read_as_gb_in_local_prefix_mode():
+    # rules §5.5: in local-prefix mode, not valid as +20..., valid as a GB national number
+    number = outbound(auditor("GB", number_mode="local-prefix"), "2079460000")
+    assert (number.verdict, number.country, number.normalized) == (
+        NORMALISED,
+        "GB",
+        "442079460000",
+    )
+    assert number.fix == "set_profile_var destination_number=44${destination_number}"
+    assert not number.is_problem
 
 
 def test_lost_trunk_reading_is_not_tried_under_nanp():
@@ -223,6 +234,60 @@ def test_uk_short_numbers_get_the_short_verdict_and_emergency_is_an_extension():
     # short numbers are outbound only
     inbound = judge.judge("inbound", "caller_destination", "118118", 1)
     assert inbound.verdict == EXTENSION
+
+
+# -- Australia, local-prefix mode (rules §5.3, §5.5, §10) ----------------------------------------
+
+AU = {"number_mode": "local-prefix"}
+
+
+@pytest.mark.parametrize(
+    ("text", "normalized"),
+    [
+        ("1300123456", "611300123456"),  # not valid as +1 300...: an AU shared-cost number
+        ("1800123456", "611800123456"),  # freecall
+        ("1900123456", "611900123456"),  # premium
+        ("131008", "61131008"),  # 6-digit 13 number dialled out: national, not an extension
+        ("0292345678", "61292345678"),  # the trunk 0 replaced
+    ],
+)
+def test_au_numbers_read_by_the_package_rules_are_normalised(text: str, normalized: str):
+    number = outbound(auditor("AU", **AU), text)
+    assert (number.verdict, number.country, number.normalized) == (NORMALISED, "AU", normalized)
+    assert number.fix == "set_profile_var destination_number=61${destination_number:1}" or (
+        number.fix == "set_profile_var destination_number=61${destination_number}"
+    )
+    assert not number.is_problem
+
+
+@pytest.mark.parametrize(
+    ("text", "normalized"),
+    [
+        # 00 instead of the exit code 0011: the trunk 0 is replaced, giving +61 0 61 ...
+        ("0061292345678", "61061292345678"),
+        # +61 0 2 9234 5678: phonenumbers drops the second 0 and calls it valid, but these
+        # digits are no E.164 number (and would match the deck's 61 row, not 612)
+        ("00292345678", "610292345678"),
+    ],
+)
+def test_a_number_normalised_to_an_invalid_number_is_never_normalised(text: str, normalized: str):
+    number = outbound(auditor("AU", **AU), text)
+    assert (number.verdict, number.normalized) == (NOT_E164, normalized)
+    assert number.is_problem
+
+
+def test_a_number_of_a_possible_length_that_is_not_valid_is_not_e164_with_a_note():
+    # +1 555 000 0000: ten digits after the 1, as NANP numbers have, but 555 is no area code
+    for text in ("15552345678", "5552345678"):
+        number = outbound(auditor(), text)
+        assert (number.verdict, number.normalized) == (NOT_E164, "15552345678")
+        assert "ranges may lag" in number.note
+        assert number.is_problem
+    # a trunk 0 after the country code is no E.164 number
+    for text in ("440207946000", "+4402079460000"):
+        assert outbound(auditor("GB"), text).verdict == NOT_E164
+    # a wrong length gets no such note
+    assert outbound(auditor(), "011331234567890").note == ""
 
 
 # -- the command line ---------------------------------------------------------------------------
@@ -281,12 +346,12 @@ def test_clean_numbers_exit_0_and_csv_has_the_spec_columns_first(tmp_path: Path)
         {
             "number": "15195550161", "direction": "outbound", "calls": "2", "verdict": "valid",
             "country": "CA", "fix": "", "field": "destination_number",
-            "normalized": "15195550161", "intended": "15195550161",
+            "normalized": "15195550161", "intended": "15195550161", "note": "",
         },
         {
             "number": "*97", "direction": "local", "calls": "1", "verdict": "extension",
             "country": "", "fix": "", "field": "destination_number", "normalized": "*97",
-            "intended": "",
+            "intended": "", "note": "",
         },
     ]  # fmt: skip
 

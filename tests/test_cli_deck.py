@@ -138,6 +138,7 @@ def test_config_deck_reads_the_decks_options(tmp_path: Path) -> None:
         "prefix,rateinitial\n1,0.01\n",  # the wrong preset
         "Code,Cost/Min\n1," + "1" * 38 + "\n",  # a 38-digit rate
         "Code,Cost/Min,Status\n1,0.01,Suspended\n",
+        "Code,Cost/Min\n61,0.01\n0613,0.02\n",  # a prefix in national form
     ],
 )
 def test_rates_deck_error_names_a_deck_check_that_reproduces_it(tmp_path: Path, deck: str) -> None:

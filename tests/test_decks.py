@@ -153,6 +153,24 @@ def test_bad_prefixes_are_refused(tmp_path: Path, prefix: str) -> None:
     assert error.errors[0].startswith("line 2: prefix ")
 
 
+@pytest.mark.parametrize(
+    ("deck", "line", "prefix"),
+    [
+        ("prefix,rate\n61,0.02\n0613,0.05\n", 3, "0613"),  # Melbourne in national form
+        ("prefix,rate\n+0044,0.02\n", 2, "0044"),
+        ('prefix,rate\n61,0.02\n"612, 0613",0.05\n', 3, "0613"),  # one of several prefixes
+    ],
+)
+def test_a_prefix_starting_with_0_is_an_error_naming_its_line(
+    tmp_path: Path, deck: str, line: int, prefix: str
+) -> None:
+    # rules §3: E.164 has no leading 0, so the row could never match a normalised number
+    error = refusal(tmp_path, deck)
+    assert len(error.errors) == 1
+    assert error.errors[0].startswith(f"line {line}: prefix {prefix!r} starts with 0")
+    assert "national form" in error.errors[0]
+
+
 @pytest.mark.parametrize("rate", ["-0.01", "1e-3", "1,234.5", "1.234,5", "", "NaN", "free"])
 def test_bad_rates_are_refused(tmp_path: Path, rate: str) -> None:
     error = refusal(tmp_path, f'prefix,rate\n44,"{rate}"\n')

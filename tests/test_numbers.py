@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from voipbill.config import Package
 from voipbill.errors import ConfigError
+from voipbill.number_types import is_valid_e164
 from voipbill.numbers import Normalised, Normaliser, NumberPlan
 
 
@@ -258,6 +259,7 @@ def test_no_input_raises_and_every_result_is_well_formed(text: str, plan_index: 
         "national",
         "mobile",
         "premium",
+        "shared",
         "international",
         "tollfree",
         "local",
@@ -266,11 +268,21 @@ def test_no_input_raises_and_every_result_is_well_formed(text: str, plan_index: 
         assert result.number.isascii() and result.number.isdigit()
     else:
         assert result.country_code is None and result.region is None
-    # dialled out, a local number may be short; nothing else changes
-    outbound = PLANS[plan_index].normalise(text, outbound=True)
+    # dialled out, a 2-7 digit local number may be short, or a valid number of the package's
+    # country (rules §5.3); nothing else changes
+    numbers = PLANS[plan_index]
+    outbound = numbers.normalise(text, outbound=True)
     if outbound.number_class == "short":
         assert result.number_class == "local" and outbound.number == result.number
         assert 2 <= len(outbound.number) <= 7 and outbound.number.isdigit()
+    elif outbound.number_class != result.number_class:
+        assert result.number_class == "local" and 2 <= len(result.number) <= 7
+        code = str(numbers.plan.country_code)
+        # country code + the national number (a trunk prefix dialled before it is dropped)
+        assert outbound.number.startswith(code)
+        assert result.number.endswith(outbound.number[len(code) :])
+        assert phonenumbers.is_valid_number(phonenumbers.parse("+" + outbound.number))
+        assert outbound.region is not None
     else:
         assert (outbound.number, outbound.number_class) == (result.number, result.number_class)
 
@@ -287,6 +299,10 @@ def test_normalising_a_normalised_number_changes_nothing(text: str, plan_index: 
     assert numbers.normalise(exit_code + result.number).number == result.number
     # Without it, the digits are ambiguous when the exit code was what made them international
     # (0112125551234 from Canada is +212 555 1234, but 2125551234 is New York): see README.
+    # In local-prefix mode, digits that are no valid number may be read again as a national
+    # number (rules §5.5): only a valid result is sure to read back as itself.
+    if numbers.plan.number_mode == "local-prefix" and not is_valid_e164(result.number):
+        return
     if not text.strip().lstrip("+").startswith(exit_code):
         again = numbers.normalise(result.number)
         assert again.number == result.number

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 
+from voipbill import number_types
 from voipbill.cdrs import CdrRecord
 from voipbill.config import Package, Service
 from voipbill.numbers import (
@@ -29,6 +30,7 @@ from voipbill.numbers import (
     MOBILE,
     NATIONAL,
     PREMIUM,
+    SHARED,
     SHORT,
     TOLLFREE,
     Normalised,
@@ -73,6 +75,7 @@ class AuditedNumber:
     # NANP, LOCAL_PREFIX or OUTSIDE_LINE (or OUTSIDE_LINE+another): the reading that found
     # `intended`
     remedy: str = ""
+    note: str = ""  # why a not_e164 number of a possible length is not valid
 
     @property
     def is_problem(self) -> bool:
@@ -167,8 +170,7 @@ def _parsed(digits: str) -> phonenumbers.PhoneNumber | None:
 
 
 def _is_valid(digits: str) -> bool:
-    parsed = _parsed(digits)
-    return parsed is not None and phonenumbers.is_valid_number(parsed)
+    return number_types.is_valid_e164(digits)
 
 
 def _is_possible(digits: str) -> bool:
@@ -177,7 +179,12 @@ def _is_possible(digits: str) -> bool:
 
 
 # the classes of a number of the package's own country code
-_OWN_CLASSES = frozenset({NATIONAL, MOBILE, PREMIUM, TOLLFREE})
+_OWN_CLASSES = frozenset({NATIONAL, MOBILE, PREMIUM, SHARED, TOLLFREE})
+# rules §10: of a possible length but not valid
+RANGES_MAY_LAG = (
+    "a possible length but not a valid number by phonenumbers (its ranges may lag behind new "
+    "allocations: if the number is real, it is billed as read)"
+)
 
 
 def _valid_national(reading: Normalised) -> bool:
@@ -292,11 +299,13 @@ class Auditor:
                         meant.number,
                         remedy,
                     )
-        # No national reading: a number with a known code and a possible length is taken as
-        # meant (phonenumbers' ranges lag behind real allocations); anything else is not E.164.
-        if not valid and (read.country_code is None or not _is_possible(read.number)):
+        # rules §10: `valid` and `normalised` need a valid number; one of a possible length is
+        # not E.164 either, with a note that phonenumbers' ranges may lag.
+        if not valid:
+            possible = read.country_code is not None and _is_possible(read.number)
+            note = RANGES_MAY_LAG if possible else ""
             return AuditedNumber(
-                text, direction, source, calls, NOT_E164, country, "", read.number, ""
+                text, direction, source, calls, NOT_E164, country, "", read.number, "", note=note
             )
         if read.number == _after_plus(text):
             return AuditedNumber(

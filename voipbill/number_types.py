@@ -17,6 +17,7 @@ from phonenumbers import PhoneNumberType, shortnumberinfo
 NATIONAL = "national"
 MOBILE = "mobile"
 PREMIUM = "premium"
+SHARED = "shared"
 INTERNATIONAL = "international"
 TOLLFREE = "tollfree"
 SHORT = "short"
@@ -26,13 +27,15 @@ LOCAL = "local"
 _CLASS_OF_TYPE = {
     PhoneNumberType.TOLL_FREE: TOLLFREE,
     PhoneNumberType.PREMIUM_RATE: PREMIUM,
-    PhoneNumberType.SHARED_COST: PREMIUM,
+    PhoneNumberType.SHARED_COST: SHARED,
     PhoneNumberType.PERSONAL_NUMBER: PREMIUM,
     PhoneNumberType.MOBILE: MOBILE,
 }
 _TYPE_NAMES = {
     value: name for name, value in vars(PhoneNumberType).items() if isinstance(value, int)
 }
+# phonenumbers refuses more than 17 digits
+_LONGEST_PARSEABLE = 17
 # shortest and longest short number (rules §5.3: 2-7 digits)
 SHORT_LENGTHS = range(2, 8)
 
@@ -96,6 +99,28 @@ def may_be_typed(number: str, country_code: int) -> bool:
         return False
     rest = number[len(str(country_code)) :]
     return any(pattern.fullmatch(rest, start) for start in range(len(rest)))
+
+
+def is_valid_e164(digits: str) -> bool:
+    """Are these digits (country code first, no `+`) a valid number, written as E.164 writes it?
+
+    phonenumbers strips a trunk prefix after the country code before judging (`+61 0 2 9234
+    5678` is valid to it), but such digits are no E.164 number and match no deck row of the
+    number: they must read back as country code + national significant number.
+    """
+    if len(digits) > _LONGEST_PARSEABLE:
+        return False
+    try:
+        parsed = phonenumbers.parse("+" + digits)
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.is_valid_number(parsed) and digits == (
+        f"{parsed.country_code}{phonenumbers.national_significant_number(parsed)}"
+    )
+
+
+def is_emergency(digits: str, region: str) -> bool:
+    return bool(shortnumberinfo.is_emergency_number(digits, region))
 
 
 def short_number_reading(digits: str, region: str) -> tuple[bool, str]:

@@ -1,8 +1,8 @@
 """Number normalisation and classes (rules §5).
 
 A dialled or caller number, as FusionPBX wrote it, becomes E.164 digits without `+` and one
-of the classes `national`, `mobile`, `premium`, `international`, `tollfree`, `short` or
-`local` (what phonenumbers says of it: voipbill.number_types). The rules run in the order of
+of the classes `national`, `mobile`, `premium`, `shared`, `international`, `tollfree`, `short`
+or `local` (what phonenumbers says of it: voipbill.number_types). The rules run in the order of
 rules §5; every step taken is recorded for `voipbill explain`.
 
 phonenumbers is slow (tens of microseconds per call), and a month of CDRs repeats the same
@@ -14,26 +14,24 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
 
 import phonenumbers
 
 from voipbill import number_types
-from voipbill.config import Package
-from voipbill.errors import ConfigError
+from voipbill.number_plan import NumberPlan
 from voipbill.number_types import (
     INTERNATIONAL,
     LOCAL,
     MOBILE,
     NATIONAL,
     PREMIUM,
+    SHARED,
     SHORT,
     TOLLFREE,
 )
 
 # Only ASCII digits are digits: str.isdigit() accepts '٢' and '²', which no PBX dials.
 _DIGITS = re.compile(r"[0-9]+")
-_PLAIN_PREFIX = re.compile(r"[0-9]{1,4}")
 # rules §5.5: a 10-digit NANP number, NPA and NXX both starting 2-9.
 _NANP_10 = re.compile(r"[2-9][0-9]{2}[2-9][0-9]{6}")
 # rules §5.3: 2-7 digits are an extension. A single digit is treated the same (local): it has
@@ -49,6 +47,7 @@ __all__ = [
     "MOBILE",
     "NATIONAL",
     "PREMIUM",
+    "SHARED",
     "SHORT",
     "TOLLFREE",
     "Normalised",
@@ -77,7 +76,7 @@ class Normalised:
 
     original: str  # as written in the CDR
     number: str  # E.164 digits without '+'; for class local or short: the trimmed/rewritten text
-    number_class: str  # national, mobile, premium, international, tollfree, short or local
+    number_class: str  # national, mobile, premium, shared, international, tollfree, short, local
     country_code: int | None  # the 1-3 digit code phonenumbers knows; None if none, local, short
 
     def __init__(
@@ -139,73 +138,6 @@ class Normalised:
     def __repr__(self) -> str:
         fields = ("original", "number", "number_class", "country_code", "region", "steps")
         return f"Normalised({', '.join(f'{name}={getattr(self, name)!r}' for name in fields)})"
-
-
-@dataclass(frozen=True)
-class NumberPlan:
-    """A package's numbering settings with the defaults of rules §2 filled in."""
-
-    country: str
-    country_code: int
-    number_mode: str  # "e164" or "local-prefix"
-    nanp_10_digit: bool
-    national_prefix: str  # "" when the country has none
-    exit_code: str  # a literal digit string
-    rewrite: tuple[tuple[re.Pattern[str], str], ...]
-
-    @classmethod
-    def from_package(cls, package: Package) -> NumberPlan:
-        where = f"packages -> {package.name}"
-        region = package.country.upper()
-        country_code = phonenumbers.country_code_for_region(region)
-        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
-        if not country_code or metadata is None:
-            raise ConfigError(
-                f"{where} -> country: phonenumbers does not know the region {region!r}",
-                hint='use an ISO region code such as "CA", "US" or "GB"',
-            )
-        exit_code = package.exit_code
-        if exit_code is None:
-            exit_code = _plain_exit_code(metadata)
-            if exit_code is None:
-                # Some countries dial abroad through several carrier codes; phonenumbers gives
-                # only a pattern, and guessing one would silently misread numbers (rules §5.4).
-                raise ConfigError(
-                    f"{where} -> exit_code: {region} has no single international prefix "
-                    f"(phonenumbers: {metadata.international_prefix})",
-                    hint='set exit_code, e.g. exit_code = "00"',
-                )
-        national_prefix = package.national_prefix
-        if national_prefix is None:
-            national_prefix = metadata.national_prefix or ""
-        nanp = package.nanp_10_digit
-        rewrite = []
-        for index, (pattern, replacement) in enumerate(package.rewrite, 1):
-            # compiled alone, as config.load does: wrapped in a group, a leading '(?i)' fails
-            try:
-                compiled = re.compile(pattern)
-                compiled.sub(replacement, "")  # re parses the \1 references before searching
-                rewrite.append((compiled, replacement))
-            except (re.error, IndexError) as exc:
-                raise ConfigError(
-                    f"{where} -> rewrite[{index}]: bad regular expression: {exc}"
-                ) from None
-        return cls(
-            country=region,
-            country_code=country_code,
-            number_mode=package.number_mode,
-            nanp_10_digit=(country_code == 1) if nanp is None else nanp,
-            national_prefix=national_prefix,
-            exit_code=exit_code,
-            rewrite=tuple(rewrite),
-        )
-
-
-def _plain_exit_code(metadata: phonenumbers.PhoneMetadata) -> str | None:
-    for candidate in (metadata.preferred_international_prefix, metadata.international_prefix):
-        if candidate and _PLAIN_PREFIX.fullmatch(candidate):
-            return candidate
-    return None
 
 
 @functools.cache
@@ -297,37 +229,84 @@ class Normaliser:
         self.plan = plan
         self._cache: dict[str, Normalised] = {}
         self._classes: dict[str, _Classified] = {}
-        self._outbound: dict[str, Normalised] = {}  # short-number readings of local numbers
+        self._outbound: dict[str, Normalised] = {}  # outbound readings of local numbers
 
     def normalise(self, text: str, *, outbound: bool = False) -> Normalised:
         """rules §5 for one number as written in a CDR. Never raises.
 
         `outbound`: the number is a call's dialled number going out of the PBX, where a 2-7
-        digit number may be a `short` number (rules §5.3) rather than an extension.
+        digit number may be a `short` number or a national number of the package's country
+        (rules §5.3) rather than an extension.
         """
         cached = self._cache.get(text)
         if cached is None:
             cached = self._cache[text] = self._normalise(text)
         if outbound and cached.number_class == LOCAL and len(cached.number) in _SHORT_LENGTHS:
-            short = self._outbound.get(text)
-            if short is None:
-                short = self._outbound[text] = self._short(cached)
-            return short
+            reading = self._outbound.get(text)
+            if reading is None:
+                reading = self._outbound[text] = self._outbound_reading(cached)
+            return reading
         return cached
 
-    def _short(self, local: Normalised) -> Normalised:
-        """The outbound reading of a local number: `short` when phonenumbers knows it."""
+    def _outbound_reading(self, local: Normalised) -> Normalised:
+        """The outbound reading of a 2-7 digit local number (rules §5.3).
+
+        `short` when phonenumbers' short-number data knows it; else, when it is a valid number
+        of the package's country (Australia's 6-digit `13 10 08`), that number; else local.
+        An emergency number stays local whatever else it could be read as.
+        """
         digits = local.number
         if not _DIGITS.fullmatch(digits):
             return local
         country = self.plan.country
         is_short, why = number_types.short_number_reading(digits, country)
-        if not is_short:
+        if is_short:
+            steps = (*local.steps[:-1], f"class short ({why})")
+            return Normalised(local.original, digits, SHORT, None, country, steps)
+        national = None if number_types.is_emergency(digits, country) else self._national(digits)
+        if national is None:
             return Normalised(
                 local.original, digits, LOCAL, None, None, (*local.steps, f"not short: {why}")
             )
-        steps = (*local.steps[:-1], f"class short ({why})")
-        return Normalised(local.original, digits, SHORT, None, country, steps)
+        steps = (
+            *local.steps[:-1],
+            f"not short: {why}",
+            f"a valid {country} number dialled out: country code "
+            f"{self.plan.country_code} added -> {national!r}",
+        )
+        return Normalised._of(local.original, national, self._classified(national), steps)
+
+    def _national(self, digits: str) -> str | None:
+        """The package country's number phonenumbers reads from national digits, if valid.
+
+        Country code + national significant number (`parse(digits, country)`); None when
+        phonenumbers finds no valid number of the package's country code there.
+        """
+        plan = self.plan
+        if len(digits) > _LONGEST_PARSEABLE:
+            return None
+        try:
+            parsed = phonenumbers.parse(digits, plan.country)
+        except phonenumbers.NumberParseException:
+            return None
+        if parsed.country_code != plan.country_code or not phonenumbers.is_valid_number(parsed):
+            return None
+        return f"{plan.country_code}{phonenumbers.national_significant_number(parsed)}"
+
+    def _lost_trunk_reading(self, number: str) -> str | None:
+        """rules §5.5, local-prefix mode: digits that are no valid number with the country
+        code they start with but a valid national number of the package's country (1300...,
+        1800... in Australia; a UK number whose trunk 0 was lost). None: read as written."""
+        if number_types.is_valid_e164(number):
+            return None
+        national = self._national(number)
+        return None if national == number else national
+
+    def _classified(self, number: str) -> _Classified:
+        classified = self._classes.get(number)
+        if classified is None:
+            classified = self._classes[number] = self._classify(number)
+        return classified
 
     def _normalise(self, text: str) -> Normalised:
         plan = self.plan
@@ -376,11 +355,16 @@ class Normaliser:
                 f"{plan.country_code} -> {number!r}"
             )
         else:
-            steps.append("taken as carrying its country code")
-        classified = self._classes.get(number)
-        if classified is None:
-            classified = self._classes[number] = self._classify(number)
-        return Normalised._of(text, number, classified, tuple(steps))
+            national = self._lost_trunk_reading(number)
+            if national is None:
+                steps.append("taken as carrying its country code")
+            else:
+                steps.append(
+                    f"not valid as +{number}, but a valid {plan.country} number read "
+                    f"nationally: country code {plan.country_code} added -> {national!r}"
+                )
+                number = national
+        return Normalised._of(text, number, self._classified(number), tuple(steps))
 
     def _classify(self, number: str) -> _Classified:
         """rules §5.6: international when the country code differs, else by phonenumbers' type."""

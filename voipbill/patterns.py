@@ -18,6 +18,7 @@ WORDS = (
     "national",
     "mobile",
     "premium",
+    "shared",
     "short",
 )
 

@@ -42,6 +42,7 @@ CSV_COLUMNS = (
     "field",
     "normalized",
     "intended",
+    "note",
 )
 _STYLE = {
     "wrong_country": "bold red",

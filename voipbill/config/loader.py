@@ -76,7 +76,15 @@ _SPECIAL_MODE_FIELDS = {
 }
 _SPECIAL_MODES = tuple(_SPECIAL_MODE_FIELDS)
 # special calls never use free minutes; local and short calls are never priced by the deck
-FREE_CATEGORIES = ("national", "mobile", "premium", "international", "tollfree", "inbound")
+FREE_CATEGORIES = (
+    "national",
+    "mobile",
+    "premium",
+    "shared",
+    "international",
+    "tollfree",
+    "inbound",
+)
 
 
 class _Loader:

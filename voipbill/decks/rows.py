@@ -133,6 +133,8 @@ class Rows:
                         digits = digits[1:]
                     if _PREFIX.fullmatch(digits):
                         prefixes = [digits]
+                        if digits.startswith("0"):
+                            problems.append(_national_form(digits))
                     else:
                         prefixes = []
                         problems.append(f"prefix {cell.strip()!r} is not 1-15 digits")
@@ -218,6 +220,8 @@ class Rows:
             digits = prepend + (written[1:] if written.startswith("+") else written)
             if _PREFIX.fullmatch(digits):
                 prefixes.append(digits)
+                if digits.startswith("0"):
+                    problems.append(_national_form(digits))
             elif prepend and written:
                 problems.append(f"prefix {written!r} is not 1-15 digits with {prepend!r} in front")
             else:
@@ -305,3 +309,12 @@ def _amount(text: str, name: str, *, required: bool, scale: Decimal = Decimal(1)
     if value >= LIMIT:
         return None, f"{name} {text!r} is {LIMIT} or more"
     return (value * scale if scale != 1 else value), None
+
+
+def _national_form(prefix: str) -> str:
+    """rules §3: a prefix starting with 0 never matches a normalised (E.164) number."""
+    return (
+        f"prefix {prefix!r} starts with 0 and can never match a normalised number (E.164 "
+        "has no leading 0): the deck is written in national form; write the country code in "
+        "place of the trunk 0 (e.g. 61 3 for 03 in Australia)"
+    )
