@@ -9,10 +9,10 @@ committed run gave anything in starts full.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from voipbill.periods import local_midnight_epoch
+from voipbill.periods import local_midnight_epoch, period_days
 
 
 def month_of(start_epoch: int, timezone: ZoneInfo) -> str:
@@ -47,11 +47,10 @@ class MonthlyAllowance:
     def _enter(self, start_epoch: int) -> None:
         # calls come sorted by start: this runs once per month a service's calls span
         local = datetime.fromtimestamp(start_epoch, self.timezone).date()
-        first = local.replace(day=1)
-        following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+        first, last = period_days(local, None)  # the calendar month
         self._month = first.strftime("%Y-%m")
         self._start = local_midnight_epoch(first, self.timezone)
-        self._end = local_midnight_epoch(following, self.timezone)
+        self._end = local_midnight_epoch(last + timedelta(days=1), self.timezone)
         self._left = self.per_month - self.used.get(self._month, 0) - self.given.get(self._month, 0)
 
 

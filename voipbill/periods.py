@@ -1,7 +1,13 @@
-"""Billing periods: calendar days in the config's time zone (rules §4.2, §7)."""
+"""Billing periods: calendar days in the config's time zone (rules §4.2, §7, §13).
+
+`period_days` owns the one rule of billing periods: the calendar month, or, with a
+`billing_day` D, from day D of a month to the day before day D of the next, D clamped to the
+month's last day and always taken from the month that opens the period.
+"""
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -26,6 +32,11 @@ class Period:
 
     def contains(self, epoch: int) -> bool:
         return self.start_epoch <= epoch < self.end_epoch
+
+    @property
+    def name(self) -> str:
+        """The period's name by its first and last day, `2026-11-15..2026-12-14` (rules §13)."""
+        return f"{self.first_day.isoformat()}..{self.last_day.isoformat()}"
 
     @property
     def label(self) -> str:
@@ -92,6 +103,12 @@ def parse_day(text: str, option: str) -> date:
 
 
 def parse_month(text: str) -> tuple[date, date]:
+    """The calendar month `--period YYYY-MM` names, as its first and last day."""
+    return period_days_starting(*parse_year_month(text), None)
+
+
+def parse_year_month(text: str) -> tuple[int, int]:
+    """`--period YYYY-MM` as (year, month), checked against the billable range."""
     match = re.fullmatch(r"(\d{4})-(\d{2})", text)
     if not match or not 1 <= int(match.group(2)) <= 12:
         raise UsageError(f"--period {text!r} is not a month", hint="write YYYY-MM, e.g. 2026-10")
@@ -101,9 +118,53 @@ def parse_month(text: str) -> tuple[date, date]:
             f"--period {text!r} is out of range",
             hint=f"billing dates run from {FIRST_BILLABLE_DAY} to {LAST_BILLABLE_DAY}",
         )
-    first = date(year, month, 1)
-    following = date(year + month // 12, month % 12 + 1, 1)
-    return first, following - timedelta(days=1)
+    return year, month
+
+
+def opening_day(year: int, month: int, billing_day: int | None) -> date:
+    """The day a billing period opens in this month: day `billing_day` (1-31), or the month's
+    last day when it has fewer days; day 1 without a billing day (a calendar month)."""
+    day = billing_day or 1
+    if day > 28:
+        day = min(day, calendar.monthrange(year, month)[1])
+    return date(year, month, day)
+
+
+def period_days_starting(year: int, month: int, billing_day: int | None) -> tuple[date, date]:
+    """First and last day of the billing period that starts in `month` (rules §13).
+
+    It runs from this month's opening day to the day before the next month's, so consecutive
+    periods follow each other with no gap and no overlap: `billing_day = 31` gives Jan 31 - Feb
+    27, Feb 28 - Mar 30, Mar 31 - Apr 29; `billing_day = 15` gives Nov 15 - Dec 14.
+    """
+    following = (year + 1, 1) if month == 12 else (year, month + 1)
+    return (
+        opening_day(year, month, billing_day),
+        opening_day(*following, billing_day) - timedelta(days=1),
+    )
+
+
+def period_days(day: date, billing_day: int | None) -> tuple[date, date]:
+    """First and last day of the billing period that holds `day`."""
+    if day >= opening_day(day.year, day.month, billing_day):
+        return period_days_starting(day.year, day.month, billing_day)
+    previous = (day.year - 1, 12) if day.month == 1 else (day.year, day.month - 1)
+    return period_days_starting(*previous, billing_day)
+
+
+def billing_period(day: date, billing_day: int | None, zone: ZoneInfo) -> Period:
+    """The billing period that holds `day`, with its local-midnight bounds in `zone`."""
+    return make_period(*period_days(day, billing_day), zone)
+
+
+def billing_period_at(epoch: int, billing_day: int | None, zone: ZoneInfo) -> Period:
+    """The billing period a call that started at `epoch` falls in."""
+    return billing_period(datetime.fromtimestamp(epoch, zone).date(), billing_day, zone)
+
+
+def billing_period_starting_in(text: str, billing_day: int | None, zone: ZoneInfo) -> Period:
+    """`--period YYYY-MM` for a service: its billing period that starts in that month."""
+    return make_period(*period_days_starting(*parse_year_month(text), billing_day), zone)
 
 
 def resolve_period(
@@ -113,8 +174,13 @@ def resolve_period(
     to_day: str | None,
     month: str | None,
     required: bool = True,
+    days: int | None = None,
 ) -> Period | None:
-    """Turn `--from/--to` or `--period` into a Period; exactly one form must be given."""
+    """Turn `--from/--to`, `--period` or `--days` into a Period; exactly one form must be given."""
+    if days is not None:
+        if month is not None or from_day is not None or to_day is not None:
+            raise UsageError("give one of --days, --period or --from/--to")
+        return last_days(days, zone)
     if month is not None:
         if from_day is not None or to_day is not None:
             raise UsageError("give either --period or --from/--to, not both")
@@ -129,3 +195,21 @@ def resolve_period(
     if from_day is None or to_day is None:
         raise UsageError("--from and --to go together", hint="give both dates, YYYY-MM-DD")
     return make_period(parse_day(from_day, "--from"), parse_day(to_day, "--to"), zone)
+
+
+def today(zone: ZoneInfo) -> date:
+    """The current day in the config's time zone."""
+    return datetime.now(zone).date()
+
+
+def last_days(days: int, zone: ZoneInfo) -> Period:
+    """`--days N`: the N calendar days that end today, today included (rules §7)."""
+    if days < 1:
+        raise UsageError(f"--days {days}: give 1 or more days", hint="--days 1 is today alone")
+    last = today(zone)
+    if days > (last - FIRST_BILLABLE_DAY).days + 1:
+        raise UsageError(
+            f"--days {days} reaches back before {FIRST_BILLABLE_DAY}",
+            hint="use --from DATE --to DATE for an older window",
+        )
+    return make_period(last - timedelta(days=days - 1), last, zone)

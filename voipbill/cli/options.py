@@ -46,6 +46,12 @@ ToOption = Annotated[
 PeriodOption = Annotated[
     str | None, typer.Option("--period", help="A calendar month, YYYY-MM (instead of --from/--to).")
 ]
+DaysOption = Annotated[
+    int | None,
+    typer.Option(
+        "--days", help="The N calendar days that end today, today included (config time zone)."
+    ),
+]
 CdrFileOption = Annotated[
     Path | None,
     typer.Option(

@@ -15,6 +15,7 @@ from voipbill.cli import output
 from voipbill.cli.context import state
 from voipbill.cli.options import (
     CdrFileOption,
+    DaysOption,
     Format,
     FormatOption,
     FromOption,
@@ -53,6 +54,7 @@ def command(
     from_day: FromOption = None,
     to_day: ToOption = None,
     period_month: PeriodOption = None,
+    days: DaysOption = None,
     cdr_file: CdrFileOption = None,
     output_format: FormatOption = None,
     detail: Annotated[
@@ -89,7 +91,17 @@ def command(
     config = state(ctx).load_config()
     refuse_inputs(output_path, run_inputs(config, cdr_file=cdr_file))
     services = billing.select_services(config, service, all_services)
-    period = resolve_period(config.timezone, from_day=from_day, to_day=to_day, month=period_month)
+    for chosen_service in services:
+        day = config.billing_day_of(chosen_service)
+        if day is not None:
+            output.warn(
+                f"{chosen_service.name}: billing_day = {day} is not applied yet: "
+                "this version bills calendar months",
+                about_money=True,
+            )
+    period = resolve_period(
+        config.timezone, from_day=from_day, to_day=to_day, month=period_month, days=days
+    )
     assert period is not None
     to_file = output_path is not None and str(output_path) != "-"
     if commit and not to_file:

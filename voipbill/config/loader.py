@@ -87,6 +87,16 @@ FREE_CATEGORIES = (
 )
 
 
+def billing_day(table: Table) -> int | None:
+    """`billing_day` (rules §13): a day of the month, 1 to 31, as a TOML integer."""
+    day: int | None = table.pop("billing_day", int)
+    if day is not None and not 1 <= day <= 31:
+        raise table.error(
+            "billing_day", f"{day} is not a day of the month", hint="1 to 31, e.g. billing_day = 15"
+        )
+    return day
+
+
 class _Loader:
     def __init__(self, path: Path, *, check_fields: bool = True) -> None:
         self.path = path
@@ -309,6 +319,7 @@ class _Loader:
             no_charge=self.patterns(table, "no_charge"),
             custom_rates=self.custom_rates(table),
             special=self.special_rules(table),
+            billing_day=billing_day(table),
         )
         table.finish()
         return package
@@ -480,6 +491,7 @@ class _Loader:
         lago_subscription = table.string("lago_subscription")
         if lago_subscription is not None and not lago_subscription.strip():
             raise table.error("lago_subscription", "must not be empty")
+        day = billing_day(table)
         table.finish()
         result = fields.validate(tenant, extensions, country=packages[package_name].country)
         if result.problems and self.check_fields:
@@ -501,6 +513,7 @@ class _Loader:
             extension_list=result.extensions,
             whmcs_service_id=whmcs_service_id,
             lago_subscription=lago_subscription,
+            billing_day=day,
         )
 
     def check_overlaps(self, services: Mapping[str, Service]) -> None:

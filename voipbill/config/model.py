@@ -154,6 +154,7 @@ class Package:
     no_charge: tuple[str, ...] = ()
     custom_rates: tuple[CustomRate, ...] = ()
     special: tuple[SpecialRule, ...] = ()
+    billing_day: int | None = None  # rules §13: periods open on this day; None: calendar months
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,7 @@ class Service:
     server: str | None = None
     whmcs_service_id: int | None = None  # rules §11: the service's id in WHMCS
     lago_subscription: str | None = None  # rules §11: its external_subscription_id in Lago
+    billing_day: int | None = None  # rules §13; None: the package's
 
 
 @dataclass(frozen=True)
@@ -248,6 +250,13 @@ class Config:
 
     def package_of(self, service: Service) -> Package:
         return self.packages[service.package]
+
+    def billing_day_of(self, service: Service) -> int | None:
+        """The day the service's billing periods open (rules §13): the service's
+        `billing_day`, else its package's; None for calendar months."""
+        if service.billing_day is not None:
+            return service.billing_day
+        return self.package_of(service).billing_day
 
     def server_of(self, service: Service) -> Server:
         if service.server is None:
