@@ -2,8 +2,10 @@
 
 It follows the documented contract (developer-docs api-reference pages): the request
 parameter tables, the answers and the documented error strings of AddBillableItem,
-GetClientsProducts, GetInvoices and GetInvoice. Where the docs say nothing it makes a guess,
-marked GUESS below; tests that depend on a guess say so.
+GetClientsProducts, GetClientsDetails, GetInvoices (with `orderby`/`order`) and GetInvoice.
+Where the docs say nothing it makes a guess, marked GUESS below; tests that depend on a guess
+say so. Like WHMCS, it adds a billable item to a service of any status, and in the client's
+currency (AddBillableItem has none).
 
 API (other tests are written against it; keep it stable)::
 
@@ -15,17 +17,21 @@ API (other tests are written against it; keep it stable)::
         success_key: str                # "result" (the docs' tables) or "status" (an example)
         flat_lists: bool                # answer lists as the docs' flattened keys
         clients: set[int]
+        currencies: dict[int, str]      # client -> currency code (default CAD)
         services: list[dict[str, str]]  # GetClientsProducts entries, as WHMCS spells them
         billable_items: list[dict[str, str]]
-        invoices: dict[int, dict]       # id -> {id, userid, status, items: [...]}
-        def add_service(id, clientid, domain, username, pid=1, name="VoIP") -> dict
-        def run_cron() -> list[int]     # invoice every uninvoiced nextinvoice/nextcron item
-    fixture: fake_whmcs (clients 1 and 2, no services)
+        invoices: dict[int, dict]       # id -> {id, userid, status, date, items: [...]}
+        def add_service(id, clientid, domain, username, pid=1, name="VoIP",
+                        status="Active") -> dict
+        def run_cron(day=None) -> list[int]  # invoice every uninvoiced nextinvoice/nextcron
+        def add_invoice(client, day, items) -> int  # an invoice made some other way
+    fixture: fake_whmcs (clients 1 and 2 in CAD, no services)
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import pytest
@@ -52,12 +58,20 @@ class FakeWhmcs(FakeServer):
         self.success_key = "result"
         self.flat_lists = False
         self.clients: set[int] = {1, 2}
+        self.currencies: dict[int, str] = {}
         self.services: list[dict[str, str]] = []
         self.billable_items: list[dict[str, str]] = []
         self.invoices: dict[int, dict[str, Any]] = {}
 
     def add_service(
-        self, id: int, clientid: int, domain: str, username: str, pid: int = 1, name: str = "VoIP"
+        self,
+        id: int,
+        clientid: int,
+        domain: str,
+        username: str,
+        pid: int = 1,
+        name: str = "VoIP",
+        status: str = "Active",  # or Pending, Suspended, Terminated, Cancelled, Fraud, Completed
     ) -> dict[str, str]:
         # the fields of the docs' example that matter here; WHMCS gives ids as strings
         entry = {
@@ -68,18 +82,36 @@ class FakeWhmcs(FakeServer):
             "domain": domain,
             "username": username,
             "password": "xxxxxxxx",
-            "status": "Active",
+            "status": status,
             "billingcycle": "Monthly",
             "nextduedate": "2026-12-01",
         }
         self.services.append(entry)
         return entry
 
-    def run_cron(self) -> list[int]:
-        """What the WHMCS daily cron does with uninvoiced items: one invoice per client.
+    def add_invoice(self, client: int, day: str, items: list[dict[str, str]]) -> int:
+        """An invoice of `client` dated `day` (YYYY-MM-DD) with these lines."""
+        invoice_id = len(self.invoices) + 1
+        lines = [
+            {"id": str(100 * invoice_id + n), "type": "", "relid": "0", "taxed": "0", **item}
+            for n, item in enumerate(items, 1)
+        ]
+        self.invoices[invoice_id] = {
+            "id": invoice_id,
+            "userid": client,
+            "status": "Unpaid",
+            "date": day,
+            "items": lines,
+        }
+        return invoice_id
+
+    def run_cron(self, day: str | None = None) -> list[int]:
+        """What the WHMCS daily cron does with uninvoiced items: one invoice per client,
+        dated `day` (default today).
 
         GUESS: the invoice line of a billable item has type "Item" and relid = its id.
         """
+        day = day or date.today().isoformat()
         made = []
         for client in sorted({int(item["clientid"]) for item in self.billable_items}):
             due = [
@@ -96,6 +128,7 @@ class FakeWhmcs(FakeServer):
                 "id": invoice_id,
                 "userid": client,
                 "status": "Unpaid",
+                "date": day,
                 "items": [
                     {
                         "id": str(100 * invoice_id + n),
@@ -187,17 +220,45 @@ class FakeWhmcs(FakeServer):
         page = found[start : start + number]
         return self._page("products", "product", page, len(found), start)
 
+    def _GetClientsDetails(self, form: dict[str, str]) -> Answer:
+        if not form.get("clientid") and not form.get("email"):
+            return self._error("Either clientid Or email Is Required")
+        client = int(form["clientid"]) if form.get("clientid", "").isdigit() else 0
+        if client not in self.clients:
+            return self._error("Client Not Found")
+        currency = self.currencies.get(client, "CAD")
+        details = {
+            "userid": str(client),
+            "id": str(client),
+            "firstname": "Test",
+            "lastname": f"Client {client}",
+            "status": "Active",
+            "currency": "1" if currency == "CAD" else "2",
+            "currency_code": currency,
+        }
+        if self.flat_lists:  # the docs' example prints the nested table as `client[...]` keys
+            return self._ok(**{f"client[{key}]": value for key, value in details.items()})
+        return self._ok(client=details)
+
     def _GetInvoices(self, form: dict[str, str]) -> Answer:
         found = [
             {
                 "id": str(invoice["id"]),
                 "userid": str(invoice["userid"]),
+                "date": invoice["date"],
                 "status": invoice["status"],
             }
             for invoice in self.invoices.values()
             if (not form.get("userid") or str(invoice["userid"]) == form["userid"])
             and (not form.get("status") or invoice["status"] == form["status"])
         ]
+        orderby = form.get("orderby", "id")
+        if orderby not in ("id", "invoicenumber", "date", "duedate", "total", "status"):
+            return self._error("Invalid orderby")  # GUESS: the docs list the accepted values
+        field = {"invoicenumber": "id", "duedate": "date", "total": "id"}.get(orderby, orderby)
+        found.sort(key=lambda entry: (entry[field], int(entry["id"])))
+        if form.get("order", "asc").lower() == "desc":
+            found.reverse()
         start, number = int(form.get("limitstart", 0)), int(form.get("limitnum", 25))
         page = found[start : start + number]
         return self._page("invoices", "invoice", page, len(found), start)
@@ -208,6 +269,7 @@ class FakeWhmcs(FakeServer):
             return self._error("Invoice ID Not Found")
         fields = {"invoiceid": str(invoice["id"]), "userid": str(invoice["userid"])}
         fields["status"] = invoice["status"]
+        fields["date"] = invoice["date"]
         if self.flat_lists:
             fields.update(_flat("items", "item", invoice["items"]))
         else:

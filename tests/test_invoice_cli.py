@@ -153,9 +153,10 @@ def test_an_unknown_client_is_exit_5_and_the_line_is_sent_once_it_exists(
     billing = setup(tmp_path, monkeypatch, fake_whmcs.url)
     billed_month(billing)
     refused = push(billing)
-    assert refused.exit_code == 5 and "Client ID not Found" in refused.stderr
+    assert refused.exit_code == 5 and "Client Not Found" in refused.stderr  # GetClientsDetails
     status = json.loads(vb(billing, "invoice", "status", "--format", "json").stdout)
-    assert [line["state"] for line in status["lines"]] == ["not_sent"]
+    assert status["lines"] == []  # refused before any line was written
+    assert fake_whmcs.billable_items == []
     fake_whmcs.clients.add(9)
     assert push(billing).exit_code == 0
     assert [item["clientid"] for item in fake_whmcs.billable_items] == ["9"]
@@ -234,7 +235,7 @@ def lago_month(
 
 
 def batch_sizes(lago: FakeLago) -> list[int]:
-    return [len(request.json()["events"]) for request in lago.requests]
+    return [len(r.json()["events"]) for r in lago.requests if r.path.endswith("/batch")]
 
 
 @pytest.mark.parametrize(("calls", "sizes"), [(100, [100]), (101, [100, 1])])
@@ -257,8 +258,11 @@ def test_lago_gets_one_event_per_billed_call_in_batches_of_100(
         "billed_seconds": "60",
         "category": "national",
         "service": "mcon",
+        "start": str(epoch(10, 1, 8, 0)),
     }
-    assert push(billing, to="lago").exit_code == 0
+    again = push(billing, to="lago")
+    assert again.exit_code == 0, again.stderr
+    assert f"0 sent to lago now, {calls} sent before" in again.stderr
     assert batch_sizes(fake_lago) == sizes  # nothing sent again
 
 
@@ -269,13 +273,16 @@ def test_a_lago_batch_whose_answer_was_lost_is_resent_without_a_duplicate(
     fake_lago.faults.add("drop_answer")  # Lago stores batch 1, the answer never comes
     crashed = push(billing, to="lago")
     assert crashed.exit_code == 4
+    assert "may have been carried out" in crashed.stderr  # a batch is a write
     status = json.loads(vb(billing, "invoice", "status", "--format", "json").stdout)
-    assert [(line["item"], line["state"]) for line in status["lines"]] == [("batch 1", "pending")]
+    assert [(line["item"], line["state"]) for line in status["lines"]] == [("events", "pending")]
     fake_lago.faults.clear()
     resent = push(billing, to="lago")
     assert resent.exit_code == 0, resent.stderr
     assert len(fake_lago.events) == 101  # every call once
+    assert "warning" not in resent.stderr  # the 100 Lago had were ours
+    assert "1 sent to lago now, 100 sent before" in resent.stderr
     status = json.loads(vb(billing, "invoice", "status", "--format", "json").stdout)
-    assert [line["state"] for line in status["lines"]] == ["sent", "sent"]
-    assert status["lines"][0]["remote_id"] == "0 new, 100 already in Lago"
+    assert [line["state"] for line in status["lines"]] == ["sent"]
+    assert status["lines"][0]["remote_id"] == "1 new, 100 already in Lago"
     assert all(fakelago.API_KEY not in request.target for request in fake_lago.requests)

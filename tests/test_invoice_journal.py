@@ -158,21 +158,54 @@ def test_lago_resend_after_a_crash_makes_no_duplicate(
     with pytest.raises(AnswerLost):
         push_lago(journal, lago, run_id=7, service="mcon", subscription="sub-mcon", events=calls)
     (line,) = journal.lines_for_run(LAGO, 7)
-    assert line.state is LineState.PENDING and line.item == "batch 1"
-    assert len(fake_lago.events) == 100  # Lago stored it; the answer was lost
+    assert line.state is LineState.PENDING and line.item == "events"
+    assert len(fake_lago.events) == 100  # Lago stored batch 1; the answer was lost
     fake_lago.faults.clear()
     report = push_lago(
         journal, lago, run_id=7, service="mcon", subscription="sub-mcon", events=calls
     )
-    assert [line.remote_id for line in report.sent] == [
-        "0 new, 100 already in Lago",
-        "50 new, 0 already in Lago",
-    ]
+    assert (report.new, report.ours, report.foreign) == (50, 100, 0)
+    assert report.line.remote_id == "50 new, 100 already in Lago"
     assert len(fake_lago.events) == 150
     posts = len(fake_lago.requests)
     again = push_lago(
         journal, lago, run_id=7, service="mcon", subscription="sub-mcon", events=calls
     )
-    assert again.sent == () and len(again.already_sent) == 2
+    assert again.before and again.events == 150 and again.new == 0
     assert len(fake_lago.requests) == posts
-    assert sum(line.amount for line in journal.lines.values()) == Decimal("0.0120") * 150
+    (line,) = journal.lines.values()
+    assert line.amount == Decimal("0.0120") * 150
+
+
+def test_events_lago_has_on_a_line_never_sent_are_foreign(
+    fake_lago: FakeLago, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A voided and re-committed run sends the same transaction ids from a new run."""
+    lago = LagoClient(lago_settings(fake_lago.url, monkeypatch))
+    old, new = MemoryJournal(), MemoryJournal()
+    push_lago(old, lago, run_id=1, service="mcon", subscription="sub-mcon", events=events(30))
+    report = push_lago(
+        new, lago, run_id=2, service="mcon", subscription="sub-mcon", events=events(40)
+    )
+    assert (report.new, report.ours, report.foreign) == (10, 0, 30)
+    assert len(fake_lago.events) == 40  # each once
+
+
+def test_a_lines_of_an_older_voipbill_by_batch_count_as_sent_by_this_ledger(
+    fake_lago: FakeLago, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lago = LagoClient(lago_settings(fake_lago.url, monkeypatch))
+    journal = MemoryJournal()
+    calls = events(150)
+    lago.send_batch(calls[:100])  # what an older voipbill sent as "batch 1"
+    old = journal.add_pending(LAGO, 7, "mcon", "batch 1", "sub-mcon", Decimal("1.2"), "100 events")
+    journal.mark_sent(old.id, "100 new, 0 already in Lago")
+    report = push_lago(
+        journal, lago, run_id=7, service="mcon", subscription="sub-mcon", events=calls
+    )
+    assert (report.new, report.ours, report.foreign) == (50, 100, 0)
+    posts = len(fake_lago.requests)
+    again = push_lago(
+        journal, lago, run_id=7, service="mcon", subscription="sub-mcon", events=calls
+    )
+    assert again.before and len(fake_lago.requests) == posts

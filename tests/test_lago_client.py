@@ -43,6 +43,7 @@ def test_an_event_carries_the_call_with_money_as_strings() -> None:
             "billed_seconds": "66",
             "category": "national",
             "service": "mcon",
+            "start": "1764000000",
         },
     }
 
@@ -133,9 +134,9 @@ def test_another_refusal_is_exit_5_naming_lago_reason(
     assert "value_is_mandatory" in caught.value.message
 
 
-def test_a_batch_over_100_is_refused_before_any_request(
+def test_an_empty_batch_is_refused_before_any_request(
     fake_lago: FakeLago, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with pytest.raises(ValueError, match="1 to 100"):
-        LagoClient(lago_settings(fake_lago.url, monkeypatch)).send_batch(events(101))
+    with pytest.raises(ValueError, match="at least one"):
+        LagoClient(lago_settings(fake_lago.url, monkeypatch)).send_batch([])
     assert fake_lago.requests == []

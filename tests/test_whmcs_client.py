@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from tests import fakewhmcs
@@ -198,11 +200,12 @@ def test_a_token_is_found_on_an_invoice_after_the_cron(
     whmcs = client(fake_whmcs, monkeypatch)
     whmcs.add_billable_item(client_id=1, description="other line", amount="1.00")
     billable = whmcs.add_billable_item(client_id=1, description="n [vb:3:a:b]", amount="2.00")
-    assert whmcs.find_token("[vb:3:a:b]", client_id=1) is None  # not invoiced yet
+    two = Decimal("2.00")
+    assert whmcs.find_token("[vb:3:a:b]", client_id=1, amount=two) is None  # not invoiced yet
     fake_whmcs.run_cron()
-    item = whmcs.find_token("[vb:3:a:b]", client_id=1)
+    item = whmcs.find_token("[vb:3:a:b]", client_id=1, amount=two)
     assert item is not None and item.relid == billable and item.amount == "2.00"
-    assert whmcs.find_token("[vb:3:a:b]", client_id=2) is None
+    assert whmcs.find_token("[vb:3:a:b]", client_id=2, amount=two) is None
 
 
 def test_unflatten_turns_bracket_keys_into_lists() -> None:

@@ -14,7 +14,8 @@ from voipbill.cli import output
 from voipbill.cli.context import state
 from voipbill.cli.options import LockTimeoutOption, TableOrJson, TableOrJsonOption
 from voipbill.config import Config
-from voipbill.errors import ConfigError, UsageError
+from voipbill.errors import BadResponseError, ConfigError, UsageError
+from voipbill.invoicing import lago_push
 from voipbill.invoicing import push as pushing
 from voipbill.invoicing.journal import PushReport, settle
 from voipbill.invoicing.lago import LagoClient
@@ -27,6 +28,10 @@ app = typer.Typer(
     help="Put the usage of committed runs on WHMCS invoices or into Lago, never twice.",
     no_args_is_help=True,
 )
+
+
+class Refusal(BadResponseError):
+    """The pre-flight refused a service: nothing sent for it (exit 5, rules §8)."""
 
 
 class System(StrEnum):
@@ -78,7 +83,7 @@ def push(
         else:
             assert config.invoicing.lago is not None
             lago = LagoClient(config.invoicing.lago)
-            report = pushing.push_to_lago(config, journal, lago, runs)
+            report = lago_push.push_to_lago(config, journal, lago, runs)
     _tell(report, to, month.label)
 
 
@@ -97,8 +102,8 @@ def _dry_run(
             )
         else:
             for found in run.services:
-                events = pushing.lago_events(config, journal, run, found)
-                previews.extend(pushing.preview_lago(journal, run, found, events))
+                events = lago_push.lago_events(config, journal, run, found)
+                previews.extend(lago_push.preview_lago(journal, run, found, events))
     if format is TableOrJson.json:
         output.write_json(
             {"version": 1, "dry_run": True, "lines": [p.to_json() for p in previews]}, None
@@ -120,14 +125,28 @@ def _dry_run(
 
 
 def _tell(report: PushReport, to: System, label: str) -> None:
+    """What was sent, the money warnings, then exit 5 when a service was refused."""
     for line in report.sent:
         remote = f"billable item {line.remote_id}" if to is System.whmcs else line.remote_id
         output.info(f"sent {line.label}: {line.amount}, {remote}")
-    already = len(report.already_sent)
+    for warning in report.warnings:
+        output.warn(warning, about_money=True)
+    now, before = report.counts or (len(report.sent), len(report.already_sent))
+    unit = "events; " if report.counts is not None else ""
     output.info(
-        f"{label}: {len(report.sent)} sent to {to.value} now, {already} sent before"
-        + (" (left alone)" if already else "")
+        f"{label}: {now} sent to {to.value} now, {before} sent before"
+        + (f" ({unit}those left alone)" if before else "")
     )
+    if report.refused:
+        for service, reason in report.refused:
+            output.warn(f"{service}: nothing sent to {to.value}: {reason}", about_money=True)
+        names = ", ".join(service for service, _ in report.refused)
+        raise Refusal(
+            f"{len(report.refused)} service{'s' if len(report.refused) != 1 else ''} refused, "
+            f"nothing sent for {names}",
+            hint=f"fix it in {'WHMCS' if to is System.whmcs else 'Lago'} or in the config, then "
+            "push again: what was sent is never sent twice",
+        )
 
 
 @app.command("status")

@@ -8,6 +8,7 @@ file readable by its owner alone.
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -16,6 +17,7 @@ from voipbill.config.model import InvoicingConfig, LagoConfig, SecretSource, Whm
 from voipbill.config.table import Table
 from voipbill.invoicing.template import DEFAULT_DESCRIPTION, template_problem
 
+MAX_BATCH = 100  # Lago's LAGO_EVENTS_BATCH_MAX_LENGTH default
 INVOICE_ACTIONS = ("noinvoice", "nextcron", "nextinvoice", "duedate", "recur")
 # `duedate` and `recur` need more parameters (a due date, a cycle) than one usage line has.
 _USABLE_ACTIONS = ("noinvoice", "nextcron", "nextinvoice")
@@ -62,6 +64,7 @@ def _whmcs(table: Table, resolve: Callable[[str], Path]) -> WhmcsConfig:
         access_key=access_key,
         invoice_action=action,
         description=description,
+        timeout_s=_timeout(table),
     )
     table.finish()
     return result
@@ -73,9 +76,31 @@ def _lago(table: Table, resolve: Callable[[str], Path]) -> LagoConfig:
     metric_code = table.require("metric_code", str).strip()
     if not metric_code:
         raise table.error("metric_code", "must not be empty", hint="the billable metric's code")
-    result = LagoConfig(url=url, api_key=api_key, metric_code=metric_code)
+    batch_size = table.pop("batch_size", int, MAX_BATCH)
+    if not 1 <= batch_size <= 10_000:
+        raise table.error(
+            "batch_size",
+            f"must be a whole number of events from 1 to 10000, not {batch_size}",
+            hint="Lago's LAGO_EVENTS_BATCH_MAX_LENGTH (100 unless the server sets another)",
+        )
+    result = LagoConfig(
+        url=url,
+        api_key=api_key,
+        metric_code=metric_code,
+        timeout_s=_timeout(table),
+        batch_size=batch_size,
+    )
     table.finish()
     return result
+
+
+def _timeout(table: Table) -> float:
+    """`timeout_s`: how long to wait for an answer (default 30), as for a server."""
+    timeout = table.pop("timeout_s", (int, Decimal), 30)
+    # TOML's nan and inf arrive as Decimal: NaN cannot even be compared with 0
+    if (isinstance(timeout, Decimal) and not timeout.is_finite()) or timeout <= 0:
+        raise table.error("timeout_s", "must be a number of seconds more than 0", hint="e.g. 60")
+    return float(timeout)
 
 
 def _url(table: Table, example: str) -> str:

@@ -202,6 +202,7 @@ class LagoConfig:
     api_key: SecretSource
     metric_code: str
     timeout_s: float = 30.0
+    batch_size: int = 100  # events a request (Lago's LAGO_EVENTS_BATCH_MAX_LENGTH)
 
 
 @dataclass(frozen=True)

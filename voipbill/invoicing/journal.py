@@ -8,7 +8,7 @@ WHMCS cannot list uninvoiced billable items, so a WHMCS line left `pending` (the
 during the request, or the answer was lost) may or may not exist there: resending it could
 bill the customer twice. `push_whmcs` refuses to go on (exit 1) and names it;
 `reconcile_whmcs` looks for its token on the client's invoices, and `settle` records what the
-operator found. Lago refuses a repeated transaction_id, so its pending batches are resent.
+operator found. Lago refuses a repeated transaction_id, so its pending lines are resent.
 
 The journal is written against `JournalStore`, so the ledger can keep it in its own tables;
 `MemoryJournal` is the reference implementation the tests use.
@@ -16,13 +16,15 @@ The journal is written against `JournalStore`, so the ledger can keep it in its 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
 from voipbill.errors import InvalidInputError, UsageError
-from voipbill.invoicing.lago import MAX_BATCH, BatchResult, LagoEvent
+from voipbill.invoicing.lago import BatchResult, LagoEvent
 from voipbill.invoicing.lines import InvoiceLine, line_token
 from voipbill.invoicing.records import JournalLine, JournalStore, LineState
 from voipbill.invoicing.transport import InvoicingFailure
@@ -30,6 +32,8 @@ from voipbill.invoicing.whmcs import InvoiceItem
 
 WHMCS = "whmcs"
 LAGO = "lago"
+LAGO_ITEM = "events"  # a service's events of a run are one journal line
+_TOKEN = re.compile(r"\[vb:[^\[\]]*\]\s*$")
 
 
 class MemoryJournal:
@@ -58,10 +62,18 @@ class MemoryJournal:
                 if line.state is not LineState.NOT_SENT:
                     raise ValueError(f"{line.label} is {line.state}")
                 return self._put(
-                    replace(line, state=LineState.PENDING, amount=amount, description=description)
+                    replace(
+                        line,
+                        state=LineState.PENDING,
+                        amount=amount,
+                        description=description,
+                        since=datetime.now(UTC),
+                    )
                 )
         fields = (system, run_id, service, item, account, amount, description)
-        return self._put(JournalLine(len(self.lines) + 1, *fields, state=LineState.PENDING))
+        return self._put(
+            JournalLine(len(self.lines) + 1, *fields, LineState.PENDING, since=datetime.now(UTC))
+        )
 
     def mark_sent(self, line_id: int, remote_id: str) -> JournalLine:
         return self._put(replace(self.lines[line_id], state=LineState.SENT, remote_id=remote_id))
@@ -87,11 +99,15 @@ class BillableItems(Protocol):
 
 
 class TokenFinder(Protocol):
-    def find_token(self, token: str, *, client_id: int) -> InvoiceItem | None: ...
+    def find_token(
+        self, token: str, *, client_id: int, amount: Decimal, since: date | None = None
+    ) -> InvoiceItem | None: ...
 
 
 class EventSender(Protocol):
-    def send_batch(self, events: Sequence[LagoEvent]) -> BatchResult: ...
+    def send(
+        self, events: Sequence[LagoEvent]
+    ) -> Iterator[tuple[list[LagoEvent], BatchResult]]: ...
 
 
 @dataclass(frozen=True)
@@ -106,6 +122,9 @@ class WhmcsLine:
 class PushReport:
     sent: tuple[JournalLine, ...]  # sent by this push
     already_sent: tuple[JournalLine, ...]  # sent by an earlier push, left alone
+    warnings: tuple[str, ...] = ()  # money warnings (shown even with -q)
+    refused: tuple[tuple[str, str], ...] = ()  # (service, reason): nothing sent for it (exit 5)
+    counts: tuple[int, int] | None = None  # Lago: events (sent now, sent before)
 
 
 class PendingLines(InvalidInputError):
@@ -162,6 +181,18 @@ def push_whmcs(store: JournalStore, whmcs: BillableItems, lines: Sequence[WhmcsL
     return PushReport(tuple(sent), tuple(already))
 
 
+@dataclass(frozen=True)
+class LagoPush:
+    """What became of one service's events of a run (one journal line)."""
+
+    line: JournalLine
+    events: int  # the service's events in the run
+    new: int = 0  # stored by Lago now
+    ours: int = 0  # Lago had them: this ledger sent them before (a resend after a lost answer)
+    foreign: int = 0  # Lago had them although this ledger never sent them: Lago keeps its cost
+    before: bool = False  # the line was sent by an earlier push: nothing was sent now
+
+
 def push_lago(
     store: JournalStore,
     lago: EventSender,
@@ -170,60 +201,79 @@ def push_lago(
     service: str,
     subscription: str,
     events: Sequence[LagoEvent],
-) -> PushReport:
-    """Send one service's events of a run, batch by batch; pending batches are sent again.
+) -> LagoPush:
+    """Send one service's events of a run: one journal line for all of them.
 
-    `events` must come in the same order every time (e.g. by start, then uuid), so that
-    batch N of a later push is batch N of the first.
-    """
-    journal = {entry.item: entry for entry in store.lines_for_run(LAGO, run_id)}
-    journal = {item: e for item, e in journal.items() if e.service == service}
-    sent: list[JournalLine] = []
-    already: list[JournalLine] = []
-    for number, start in enumerate(range(0, len(events), MAX_BATCH), 1):
-        batch = list(events[start : start + MAX_BATCH])
-        item = f"batch {number}"
-        known = journal.get(item)
-        if known is not None and known.state is LineState.SENT:
-            already.append(known)
-            continue
-        cost = sum((Decimal(event.properties.get("cost", "0")) for event in batch), Decimal(0))
-        description = f"{len(batch)} events {batch[0].transaction_id} .. {batch[-1].transaction_id}"
-        if known is not None and known.state is LineState.PENDING:
-            entry = known  # Lago refuses what it already has: resending is safe
-        else:
-            entry = store.add_pending(LAGO, run_id, service, item, subscription, cost, description)
-        try:
-            result = lago.send_batch(batch)
-        except InvoicingFailure as failure:
-            if not failure.maybe_done:
-                store.mark_not_sent(entry.id)
-            raise
-        remote = f"{len(result.accepted)} new, {len(result.already_sent)} already in Lago"
-        sent.append(store.mark_sent(entry.id, remote))
-    return PushReport(tuple(sent), tuple(already))
+    The line is keyed by (run, service), never by batch, so a second push finds it whatever
+    `batch_size` was. A `pending` line (the answer was lost, or the push died half-way) is
+    sent again whole: Lago refuses what it has (`value_already_exist`), and those events count
+    as sent by us. On a line never sent, an event Lago already has is `foreign`: a voided and
+    re-committed run, or another ledger, sent that transaction id, and Lago keeps its cost.
+    Lines of older voipbills ("batch N") count as sent by us."""
+    known = [entry for entry in store.lines_for_run(LAGO, run_id) if entry.service == service]
+    line = next((entry for entry in known if entry.item == LAGO_ITEM), None)
+    if line is not None and line.state is LineState.SENT:
+        return LagoPush(line, len(events), before=True)
+    batches = [entry for entry in known if entry.item.startswith("batch ")]
+    covered = sum(_event_count(entry) for entry in batches if entry.state is LineState.SENT)
+    if batches and line is None and covered >= len(events):
+        return LagoPush(batches[0], len(events), before=True)  # all sent by an older voipbill
+    resend = bool(batches) or (line is not None and line.state is LineState.PENDING)
+    cost = sum((Decimal(event.properties.get("cost", "0")) for event in events), Decimal(0))
+    description = f"{len(events)} events {events[0].transaction_id} .. {events[-1].transaction_id}"
+    if line is None or line.state is not LineState.PENDING:
+        line = store.add_pending(LAGO, run_id, service, LAGO_ITEM, subscription, cost, description)
+    new = had = 0
+    try:
+        for _, result in lago.send(events):
+            new += len(result.accepted)
+            had += len(result.already_sent)
+    except InvoicingFailure as failure:
+        if not failure.maybe_done and not new and not resend:
+            store.mark_not_sent(line.id)  # certainly nothing of it reached Lago
+        raise
+    line = store.mark_sent(line.id, f"{new} new, {had} already in Lago")
+    ours, foreign = (had, 0) if resend else (0, had)
+    return LagoPush(line, len(events), new=new, ours=ours, foreign=foreign)
+
+
+def _event_count(line: JournalLine) -> int:
+    """The events of a line, from its description ("100 events first .. last")."""
+    head = line.description.split(" ", 1)[0]
+    return int(head) if head.isdigit() else 0
 
 
 def reconcile_whmcs(
     store: JournalStore, whmcs: TokenFinder, run_id: int
 ) -> list[tuple[JournalLine, InvoiceItem | None]]:
-    """Look for each pending WHMCS line's token on its client's invoices; found means sent.
+    """Look for each pending WHMCS line on its client's invoices; found means sent.
 
-    A billable item WHMCS has not invoiced yet cannot be seen through its API: such a line
-    stays pending and is the operator's to settle.
+    Found is the line's token AND its amount on one invoice line, on an invoice no older than
+    the day before the line went pending (WHMCS dates invoices in its own time zone). The
+    token is the one the line was sent with, read from its description, so a line sent with
+    an older token format is still found. A billable item WHMCS has not invoiced yet cannot
+    be seen through its API: such a line stays pending and is the operator's to settle.
     """
     results: list[tuple[JournalLine, InvoiceItem | None]] = []
     for entry in store.lines_for_run(WHMCS, run_id):
         if entry.state is not LineState.PENDING:
             continue
-        token = line_token(entry.run_id, entry.service, entry.item)
-        item = whmcs.find_token(token, client_id=int(entry.account))
+        since = entry.since.date() - timedelta(days=1) if entry.since is not None else None
+        item = whmcs.find_token(
+            sent_token(entry), client_id=int(entry.account), amount=entry.amount, since=since
+        )
         if item is None:
             results.append((entry, None))
             continue
         remote = str(item.relid) if item.relid else f"invoice {item.invoice_id} item {item.id}"
         results.append((store.mark_sent(entry.id, remote), item))
     return results
+
+
+def sent_token(entry: JournalLine) -> str:
+    """The `[vb:...]` token at the end of the description a line was sent with."""
+    found = _TOKEN.search(entry.description)
+    return found.group(0) if found else line_token(entry.run_id, entry.service, entry.item)
 
 
 def settle(store: JournalStore, line_id: int, *, sent: bool, remote_id: str = "") -> JournalLine:

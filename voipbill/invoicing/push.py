@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from decimal import Decimal
 
 from voipbill import billing
 from voipbill.config import Config, Service
@@ -17,23 +16,20 @@ from voipbill.errors import ConfigError, UsageError
 from voipbill.invoicing.journal import (
     LAGO,
     WHMCS,
-    EventSender,
     PendingLines,
     PushReport,
     TokenFinder,
     WhmcsLine,
-    push_lago,
     push_whmcs,
     reconcile_whmcs,
 )
-from voipbill.invoicing.lago import MAX_BATCH, LagoEvent, call_event
 from voipbill.invoicing.lines import CategoryUsage, InvoiceLine, build_lines
+from voipbill.invoicing.preflight import WhmcsTarget, whmcs_checks
 from voipbill.invoicing.records import JournalLine, LineState
 from voipbill.invoicing.whmcs import InvoiceItem, WhmcsClient
-from voipbill.ledger import COMMITTED, LedgerStore, RunRecord, SqliteLedger, server_key
+from voipbill.ledger import COMMITTED, LedgerStore, RunRecord, SqliteLedger
 from voipbill.ledger.journal_sqlite import SqliteJournal as SqliteJournal
 from voipbill.periods import Period
-from voipbill.rating import CHARGED_STATUSES
 
 SYSTEMS = (WHMCS, LAGO)
 
@@ -142,23 +138,6 @@ def invoice_lines(config: Config, run: CommittedRun) -> list[InvoiceLine]:
     )
 
 
-def whmcs_targets(
-    config: Config, whmcs: WhmcsClient, lines: Sequence[InvoiceLine]
-) -> list[WhmcsLine]:
-    """Each line with the client of its service (GetClientsProducts by whmcs_service_id)."""
-    clients: dict[str, int] = {}
-    for name in dict.fromkeys(line.service for line in lines):
-        service_id = whmcs_service_id(config.service(name))
-        found = whmcs.service(service_id)
-        if found is None:
-            raise ConfigError(
-                f"services -> {name} -> whmcs_service_id: WHMCS has no service {service_id}",
-                hint="the id is in the service's URL in WHMCS (clientsservices.php?...&id=N)",
-            )
-        clients[name] = found.client_id
-    return [WhmcsLine(line, clients[line.service]) for line in lines]
-
-
 def whmcs_service_id(service: Service) -> int:
     if service.whmcs_service_id is None:
         raise ConfigError(
@@ -175,37 +154,6 @@ def lago_subscription(service: Service) -> str:
             hint="give its external_subscription_id in Lago, or push others with --service",
         )
     return service.lago_subscription
-
-
-def lago_events(
-    config: Config, journal: SqliteJournal, run: CommittedRun, service: Service
-) -> list[LagoEvent]:
-    """One event per billed call (rated or late) of one service, in the run's call order.
-
-    The transaction id's server half is the call's ledger key as committed, so it stays the
-    same when the config's server names change later."""
-    assert config.invoicing.lago is not None
-    servers = journal.call_servers(run.run_id)
-    found = next(s for s in run.result.services if s.name == service.name)
-    calls = [c for c in found.calls() if c.status in CHARGED_STATUSES and c.cost is not None]
-    if not calls:
-        return []
-    subscription = lago_subscription(service)
-    return [
-        call_event(
-            server=servers.get((call.service, call.call_uuid), server_key(service)),
-            xml_cdr_uuid=call.call_uuid,
-            subscription=subscription,
-            metric_code=config.invoicing.lago.metric_code,
-            start_epoch=call.start_epoch,
-            cost=call.cost,
-            billed_seconds=call.billed_seconds,
-            category=call.category,
-            service=call.service,
-        )
-        for call in calls
-        if call.cost is not None
-    ]
 
 
 @dataclass(frozen=True)
@@ -264,39 +212,13 @@ def preview_whmcs(
                 f"service {service_id}" if service_id is not None else "(no whmcs_service_id)",
                 line.amount_text,
                 line.description,
-                _action(entry, WHMCS),
+                action_of(entry, WHMCS),
             )
         )
     return previews
 
 
-def preview_lago(
-    journal: SqliteJournal, run: CommittedRun, service: Service, events: Sequence[LagoEvent]
-) -> list[Preview]:
-    known = {
-        e.item: e for e in journal.lines_for_run(LAGO, run.run_id) if e.service == service.name
-    }
-    previews = []
-    for number, start in enumerate(range(0, len(events), MAX_BATCH), 1):
-        batch = events[start : start + MAX_BATCH]
-        cost = sum((Decimal(event.properties["cost"]) for event in batch), Decimal(0))
-        item = f"batch {number}"
-        previews.append(
-            Preview(
-                LAGO,
-                run.run_id,
-                service.name,
-                item,
-                batch[0].external_subscription_id,
-                str(cost),
-                f"{len(batch)} events {batch[0].transaction_id} .. {batch[-1].transaction_id}",
-                _action(known.get(item), LAGO),
-            )
-        )
-    return previews
-
-
-def _action(entry: JournalLine | None, system: str) -> str:
+def action_of(entry: JournalLine | None, system: str) -> str:
     if entry is None or entry.state is LineState.NOT_SENT:
         return "send"
     if entry.state is LineState.SENT:
@@ -308,7 +230,11 @@ def push_to_whmcs(
     config: Config, journal: SqliteJournal, whmcs: WhmcsClient, runs: Sequence[CommittedRun]
 ) -> PushReport:
     """Every line of the runs not sent yet, as billable items; nothing asked of WHMCS when
-    every line is sent already. A pending line stops it before any request (exit 1)."""
+    every line is sent already. A pending line stops it before any request (exit 1).
+
+    Before sending, each service's WHMCS status and its client's currency are checked: a
+    service that is not Active is a money warning; a client in another currency is refused,
+    and nothing is sent for that service (the report's `refused`: exit 5)."""
     lines = [line for run in runs for line in invoice_lines(config, run)]
     journal_lines = {
         (entry.run_id, entry.service, entry.item): entry
@@ -330,32 +256,25 @@ def push_to_whmcs(
     ]
     if not todo:
         return PushReport((), tuple(already))
-    report = push_whmcs(journal, whmcs, whmcs_targets(config, whmcs, todo))
-    return PushReport(report.sent, tuple(already) + report.already_sent)
-
-
-def push_to_lago(
-    config: Config, journal: SqliteJournal, lago: EventSender, runs: Sequence[CommittedRun]
-) -> PushReport:
-    """Every billed call of the runs as a Lago event, service by service, batch by batch."""
-    sent: list[JournalLine] = []
-    already: list[JournalLine] = []
-    for run in runs:
-        for service in run.services:
-            events = lago_events(config, journal, run, service)
-            if not events:
-                continue
-            report = push_lago(
-                journal,
-                lago,
-                run_id=run.run_id,
-                service=service.name,
-                subscription=events[0].external_subscription_id,
-                events=events,
-            )
-            sent.extend(report.sent)
-            already.extend(report.already_sent)
-    return PushReport(tuple(sent), tuple(already))
+    assert config.invoicing.whmcs is not None
+    targets = [
+        WhmcsTarget(name, whmcs_service_id(config.service(name)))
+        for name in dict.fromkeys(line.service for line in todo)
+    ]
+    clients, checks = whmcs_checks(
+        whmcs,
+        targets,
+        currency=config.currency,
+        invoice_action=config.invoicing.whmcs.invoice_action,
+    )
+    todo = [line for line in todo if line.service not in checks.refused]
+    report = push_whmcs(journal, whmcs, [WhmcsLine(line, clients[line.service]) for line in todo])
+    return PushReport(
+        report.sent,
+        tuple(already) + report.already_sent,
+        warnings=tuple(checks.warnings),
+        refused=tuple(checks.refused.items()),
+    )
 
 
 def reconcile(

@@ -7,6 +7,7 @@ journal without importing them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol
@@ -24,12 +25,13 @@ class JournalLine:
     system: str  # "whmcs" or "lago"
     run_id: int
     service: str
-    item: str  # WHMCS: the category; Lago: "batch N" of the service's events
+    item: str  # WHMCS: the category; Lago: "events" (older voipbills: "batch N")
     account: str  # WHMCS: the client id; Lago: the external_subscription_id
     amount: Decimal
     description: str
     state: LineState
-    remote_id: str | None = None  # WHMCS: the billableid; Lago: what the batch's answer said
+    remote_id: str | None = None  # WHMCS: the billableid; Lago: what the answers said
+    since: datetime | None = None  # when the line last changed state (for `pending`: when sent)
 
     @property
     def label(self) -> str:

@@ -1,8 +1,10 @@
 """HTTP to an invoicing system, and every way it can fail (rules §8, §11).
 
 Each error says whether the remote system may have done the work (`maybe_done`): the journal
-needs it. A refused connection certainly did nothing; a timeout after the request was sent,
-or an answer that is not the documented one, may hide a billable item that now exists.
+needs it. A refused connection certainly did nothing; a timeout after a request that writes
+(a WHMCS AddBillableItem, a Lago events batch) was sent, or an answer to it that is not the
+documented one, may hide a billable item that now exists. A lookup changes nothing: when its
+answer is lost it is a plain connection failure, never "maybe carried out" (rules §11).
 
 Secrets travel only in the POST body or a header; every message is scrubbed of them anyway.
 """
@@ -36,6 +38,10 @@ class AnswerLost(ConnectionFailure, InvoicingFailure):
     """The request was sent but no answer came back: the system may have done it."""
 
     maybe_done = True
+
+
+class NoAnswer(ConnectionFailure, InvoicingFailure):
+    """A lookup got no answer (timeout, broken connection): a read, so nothing was changed."""
 
 
 class Refused(ConnectionFailure, InvoicingFailure):
@@ -85,7 +91,9 @@ class Transport:
         data: Mapping[str, str] | None = None,
         json: Any = None,
         headers: Mapping[str, str] | None = None,
+        writes: bool = True,
     ) -> requests.Response:
+        """A POST; `writes=False` for one that only reads (a WHMCS lookup action)."""
         try:
             return self.session.post(
                 self.base_url + path,
@@ -96,7 +104,19 @@ class Transport:
                 allow_redirects=False,  # a redirect would turn the POST into a GET
             )
         except requests.RequestException as exc:
-            raise self.scrub(self._network_error(exc)) from None
+            raise self.scrub(self._network_error(exc, writes=writes)) from None
+
+    def get(self, path: str, *, headers: Mapping[str, str] | None = None) -> requests.Response:
+        """A lookup: its lost answer is a connection failure, never "maybe carried out"."""
+        try:
+            return self.session.get(
+                self.base_url + path,
+                headers=dict(headers or {}),
+                timeout=self.timeout_s,
+                allow_redirects=False,
+            )
+        except requests.RequestException as exc:
+            raise self.scrub(self._network_error(exc, writes=False)) from None
 
     def scrub(self, error: VoipbillError) -> VoipbillError:
         error.message = redact(error.message, self._secrets)
@@ -113,9 +133,10 @@ class Transport:
         """Text from the remote system made fit for a message: one line, no secret, short."""
         return redact(" ".join(text.split()), self._secrets)[:300]
 
-    def _network_error(self, exc: requests.RequestException) -> VoipbillError:
+    def _network_error(self, exc: requests.RequestException, *, writes: bool) -> VoipbillError:
         host = urlsplit(self.base_url).hostname or self.base_url
         name = self.system
+        lost = self._lost if writes else self._no_answer
         if isinstance(exc, requests.exceptions.SSLError):
             return Unreachable(
                 f"{name}: TLS failed for {self.base_url}",
@@ -124,10 +145,7 @@ class Transport:
         if isinstance(exc, requests.exceptions.ConnectTimeout):
             return Unreachable(f"{name}: no connection to {host} within {self.timeout_s:g} s")
         if isinstance(exc, requests.exceptions.Timeout):
-            return AnswerLost(
-                f"{name}: sent, but no answer from {host} within {self.timeout_s:g} s",
-                hint="the request may have been carried out; see `voipbill invoice status`",
-            )
+            return lost(f"no answer from {host} within {self.timeout_s:g} s")
         if isinstance(exc, requests.exceptions.ConnectionError):
             chain = _causes(exc)
             text = " ".join(f"{type(e).__name__}: {e}" for e in chain)
@@ -135,11 +153,21 @@ class Transport:
                 return Unreachable(f"{name}: connection to {host} refused", hint="check the URL")
             if any(isinstance(e, socket.gaierror) for e in chain) or "NameResolution" in text:
                 return Unreachable(f"{name}: cannot resolve host name {host}", hint="check the URL")
-            return AnswerLost(
-                f"{name}: the connection to {host} broke before the answer",
-                hint="the request may have been carried out; see `voipbill invoice status`",
-            )
-        return AnswerLost(f"{name}: request failed: {type(exc).__name__}")
+            return lost(f"the connection to {host} broke before the answer")
+        return lost(f"request failed: {type(exc).__name__}")
+
+    def _lost(self, what: str) -> VoipbillError:
+        return AnswerLost(
+            f"{self.system}: sent, but {what}",
+            hint="the request may have been carried out; see `voipbill invoice status`",
+        )
+
+    def _no_answer(self, what: str) -> VoipbillError:
+        timeout = " (timeout_s in the config sets the wait)" if "within" in what else ""
+        return NoAnswer(
+            f"{self.system}: a lookup failed: {what}; nothing was changed there",
+            hint=f"check that {self.base_url} is up and reachable, then run it again{timeout}",
+        )
 
 
 def _causes(exc: BaseException) -> list[BaseException]:

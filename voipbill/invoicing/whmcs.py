@@ -11,10 +11,13 @@ these are read.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from itertools import pairwise
 from typing import Any
 
 import requests
@@ -24,6 +27,8 @@ from voipbill.invoicing.transport import Refused, Rejected, Transport, Unexpecte
 
 API_PATH = "/includes/api.php"
 PAGE_SIZE = 100
+# The only action voipbill sends that changes WHMCS: only its lost answer is "maybe done".
+WRITES = frozenset({"AddBillableItem"})
 # The answers WHMCS gives for bad credentials, an IP address not on the allow list, or an
 # API role without the action. Only "Invalid IP <address>" and "Authentication Failed" are
 # seen in public reports; the rest are guesses at the same family.
@@ -49,6 +54,18 @@ class WhmcsService:
 
 
 @dataclass(frozen=True)
+class InvoiceHeader:
+    """One invoice as GetInvoices lists it."""
+
+    id: int
+    date: dt.date  # the invoice date (WHMCS's own time zone)
+
+    @property
+    def key(self) -> tuple[dt.date, int]:
+        return (self.date, self.id)
+
+
+@dataclass(frozen=True)
 class InvoiceItem:
     invoice_id: int
     id: int
@@ -68,6 +85,7 @@ class WhmcsClient:
         self.transport = Transport(
             "WHMCS", settings.url, timeout_s=settings.timeout_s, secrets=secrets, session=session
         )
+        self._items_seen: dict[int, list[InvoiceItem]] = {}  # GetInvoice answers, this run
 
     def call(self, action: str, params: Mapping[str, str | int] | None = None) -> dict[str, Any]:
         """One API action; the answer when it is a success, else the error it maps to."""
@@ -75,8 +93,13 @@ class WhmcsClient:
         form.update(identifier=self._identifier, secret=self._secret, responsetype="json")
         if self._access_key:
             form["accesskey"] = self._access_key
-        response = self.transport.post(API_PATH, data=form)
-        answer = self._answer(action, response)
+        writes = action in WRITES
+        response = self.transport.post(API_PATH, data=form, writes=writes)
+        try:
+            answer = self._answer(action, response)
+        except UnexpectedAnswer as error:
+            error.maybe_done = writes  # a lookup that got a strange answer changed nothing
+            raise
         outcome = str(answer.get("result", answer.get("status", ""))).lower()
         if outcome == "success":
             return answer
@@ -90,7 +113,9 @@ class WhmcsClient:
                     "allowed IPs (or access_key_env) under Setup > General Settings > Security",
                 )
             raise Rejected(f"WHMCS {action}: {message}")
-        raise UnexpectedAnswer(f"WHMCS {action}: an answer with neither result nor status")
+        strange = UnexpectedAnswer(f"WHMCS {action}: an answer with neither result nor status")
+        strange.maybe_done = writes
+        raise strange
 
     def _answer(self, action: str, response: requests.Response) -> dict[str, Any]:
         try:
@@ -149,14 +174,33 @@ class WhmcsClient:
             raise UnexpectedAnswer("WHMCS AddBillableItem: success without a billableid")
         return billable
 
-    def invoice_ids(self, *, client_id: int, status: str | None = None) -> Iterator[int]:
-        params: dict[str, str | int] = {"userid": client_id}
-        if status:
-            params["status"] = status
-        for entry in self._pages("GetInvoices", params, "invoices", "invoice"):
-            invoice_id = _int(entry.get("id"))
-            if invoice_id is not None:
-                yield invoice_id
+    def client_currency(self, client_id: int) -> str:
+        """The client's WHMCS currency code (GetClientsDetails `currency_code`), e.g. "AUD"."""
+        answer = self.call("GetClientsDetails", {"clientid": client_id})
+        client = answer.get("client")
+        code = client.get("currency_code") if isinstance(client, dict) else None
+        code = code or answer.get("currency_code")  # older WHMCS repeat it at the top level
+        if not isinstance(code, str) or not code.strip():
+            raise UnexpectedAnswer(
+                f"WHMCS GetClientsDetails: no currency_code for client {client_id}"
+            )
+        return code.strip().upper()
+
+    def invoices(self, *, client_id: int, since: dt.date | None = None) -> list[InvoiceHeader]:
+        """A client's invoices, newest first; with `since`, none dated before it.
+
+        Asked newest first (`orderby=date`, `order=desc`, WHMCS 8+); the pages stop at the
+        first invoice older than `since` when WHMCS kept that order."""
+        found: list[InvoiceHeader] = []
+        params: dict[str, str | int] = {"userid": client_id, "orderby": "date", "order": "desc"}
+        for page in self._page_lists("GetInvoices", params, "invoices", "invoice"):
+            headers = [header for header in map(_invoice, page) if header is not None]
+            found.extend(headers)
+            newest_first = all(a.key >= b.key for a, b in pairwise(headers))
+            if since is not None and newest_first and any(h.date < since for h in headers):
+                break
+        found = [h for h in found if since is None or h.date >= since]
+        return sorted(found, key=lambda header: header.key, reverse=True)
 
     def invoice_items(self, invoice_id: int) -> list[InvoiceItem]:
         answer = self.call("GetInvoice", {"invoiceid": invoice_id})
@@ -172,22 +216,36 @@ class WhmcsClient:
             for entry in _entries(answer, "items", "item")
         ]
 
-    def find_token(self, token: str, *, client_id: int) -> InvoiceItem | None:
-        """The invoice line of a client whose description carries `token`, if any."""
-        for invoice_id in self.invoice_ids(client_id=client_id):
-            for item in self.invoice_items(invoice_id):
-                if token in item.description:
+    def find_token(
+        self, token: str, *, client_id: int, amount: Decimal, since: dt.date | None = None
+    ) -> InvoiceItem | None:
+        """The invoice line of a client that carries `token` AND `amount`, if any.
+
+        The client's invoices are read newest first, none dated before `since` (the day the
+        line went pending, less one for WHMCS's own time zone); each invoice once per client."""
+        for header in self.invoices(client_id=client_id, since=since):
+            items = self._items_seen.get(header.id)
+            if items is None:
+                items = self._items_seen[header.id] = self.invoice_items(header.id)
+            for item in items:
+                if token in item.description and _amount(item.amount) == amount:
                     return item
         return None
 
     def _pages(
         self, action: str, params: Mapping[str, str | int], outer: str, inner: str
     ) -> Iterator[dict[str, Any]]:
+        for page in self._page_lists(action, params, outer, inner):
+            yield from page
+
+    def _page_lists(
+        self, action: str, params: Mapping[str, str | int], outer: str, inner: str
+    ) -> Iterator[list[dict[str, Any]]]:
         start = 0
         while True:
             answer = self.call(action, {**params, "limitstart": start, "limitnum": PAGE_SIZE})
             entries = _entries(answer, outer, inner)
-            yield from entries
+            yield entries
             total = _int(answer.get("totalresults"))
             returned = _int(answer.get("numreturned"))
             start += returned if returned is not None else len(entries)
@@ -210,6 +268,24 @@ def _service(entry: Mapping[str, Any]) -> WhmcsService:
         username=str(entry.get("username") or ""),
         status=str(entry.get("status") or ""),
     )
+
+
+def _invoice(entry: Mapping[str, Any]) -> InvoiceHeader | None:
+    invoice_id = _int(entry.get("id"))
+    if invoice_id is None:
+        return None
+    try:
+        day = dt.date.fromisoformat(str(entry.get("date") or "")[:10])
+    except ValueError:
+        day = dt.date.max  # no readable date: never skipped as too old
+    return InvoiceHeader(invoice_id, day)
+
+
+def _amount(text: str) -> Decimal | None:
+    try:
+        return Decimal(text.strip())
+    except (InvalidOperation, AttributeError):
+        return None
 
 
 def _entries(answer: Mapping[str, Any], outer: str, inner: str) -> list[dict[str, Any]]:

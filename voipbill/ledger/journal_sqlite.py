@@ -36,7 +36,9 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
     UNIQUE (system, run_id, service, item)
 )
 """
-_COLUMNS = "id, system, run_id, service, item, account, amount, description, state, remote_id"
+_COLUMNS = (
+    "id, system, run_id, service, item, account, amount, description, state, remote_id, updated"
+)
 
 
 class SqliteJournal:
@@ -154,6 +156,7 @@ class SqliteJournal:
                 description=str(row[7]),
                 state=LineState(row[8]),
                 remote_id=None if row[9] is None else str(row[9]),
+                since=_when(row[10]),
             )
             for row in rows
         ]
@@ -182,6 +185,13 @@ class _Transaction:
             self.connection.execute("COMMIT")
         elif self.connection.in_transaction:
             self.connection.execute("ROLLBACK")
+
+
+def _when(text: object) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(text))
+    except ValueError:
+        return None
 
 
 def _now() -> str:
