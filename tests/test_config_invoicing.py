@@ -158,3 +158,30 @@ def test_secrets_are_read_from_env_and_0600_file_only(
     secret.chmod(0o600)
     assert whmcs.secret.read().reveal() == "s3cret"
     assert "s3cret" not in repr(whmcs.secret.read())
+
+
+def test_timeout_s_and_batch_size_are_read_with_their_defaults(tmp_path: Path) -> None:
+    loaded = load(tmp_path, BASE + WHMCS)
+    assert loaded.invoicing.whmcs is not None and loaded.invoicing.whmcs.timeout_s == 30.0
+    assert loaded.invoicing.lago is not None and loaded.invoicing.lago.batch_size == 100
+    text = BASE + WHMCS.replace('invoice_action = "nextcron"', "timeout_s = 90")
+    text = text.replace('metric_code = "voip_cost"', 'metric_code = "voip_cost"\nbatch_size = 40')
+    loaded = load(tmp_path, text)
+    assert loaded.invoicing.whmcs is not None and loaded.invoicing.whmcs.timeout_s == 90.0
+    assert loaded.invoicing.lago is not None and loaded.invoicing.lago.batch_size == 40
+
+
+@pytest.mark.parametrize(
+    ("table", "line", "message"),
+    [
+        ("whmcs", "timeout_s = 0", "invoicing -> whmcs -> timeout_s: must be a number of seconds"),
+        ("whmcs", 'timeout_s = "30"', "invoicing -> whmcs -> timeout_s: expected"),
+        ("lago", "batch_size = 0", "invoicing -> lago -> batch_size: must be a whole number"),
+        ("lago", "batch_size = 2.5", "invoicing -> lago -> batch_size: expected an integer"),
+    ],
+)
+def test_bad_timeout_s_and_batch_size_name_the_key(
+    tmp_path: Path, table: str, line: str, message: str
+) -> None:
+    marker = "[invoicing.whmcs]\n" if table == "whmcs" else "[invoicing.lago]\n"
+    assert message in error(tmp_path, BASE + WHMCS.replace(marker, marker + line + "\n"))

@@ -102,6 +102,8 @@ def test_a_lost_answer_leaves_the_line_pending_push_stops_with_1_then_reconcile(
     fake_whmcs.faults.add("drop_answer")
     lost = push(whmcs_month)
     assert lost.exit_code == 4, lost.stderr
+    assert "line 1 (whmcs run 1 mcon national): mcon national 0.05 may be on WHMCS" in lost.stderr
+    assert "invoice reconcile --line 1 --sent" in lost.stderr
     fake_whmcs.faults.clear()
     status = json.loads(vb(whmcs_month, "invoice", "status", "--format", "json").stdout)
     assert [(line["line"], line["state"]) for line in status["lines"]] == [(1, "pending")]
@@ -118,6 +120,26 @@ def test_a_lost_answer_leaves_the_line_pending_push_stops_with_1_then_reconcile(
     assert "found on WHMCS invoice 1" in found.stderr
     again = push(whmcs_month)
     assert again.exit_code == 0 and len(fake_whmcs.billable_items) == 1
+
+
+def test_reconcile_never_takes_an_older_invoice_with_the_same_token_and_amount(
+    fake_whmcs: FakeWhmcs, whmcs_month: Billing
+) -> None:
+    """A ledger made again from scratch numbers its runs from 1 again: the invoice of the old
+    ledger's run 1 carries the same `[vb:1:mcon:national]` line, from before this line went
+    pending."""
+    fake_whmcs.add_invoice(
+        1, "2025-11-03", [{"description": "old [vb:1:mcon:national]", "amount": "0.05"}]
+    )
+    fake_whmcs.faults.add("drop_answer")
+    assert push(whmcs_month).exit_code == 4
+    fake_whmcs.faults.clear()
+    left = vb(whmcs_month, "invoice", "reconcile")
+    assert left.exit_code == 1 and "--line 1 --sent" in left.stderr
+    assert not any(r.form.get("invoiceid") == "1" for r in fake_whmcs.requests)  # never read
+    fake_whmcs.run_cron()
+    found = vb(whmcs_month, "invoice", "reconcile")
+    assert found.exit_code == 0 and "found on WHMCS invoice 2" in found.stderr
 
 
 def test_a_line_settled_not_sent_is_sent_by_the_next_push(
@@ -273,7 +295,7 @@ def test_a_lago_batch_whose_answer_was_lost_is_resent_without_a_duplicate(
     fake_lago.faults.add("drop_answer")  # Lago stores batch 1, the answer never comes
     crashed = push(billing, to="lago")
     assert crashed.exit_code == 4
-    assert "may have been carried out" in crashed.stderr  # a batch is a write
+    assert "may be in Lago now" in crashed.stderr  # a batch is a write
     status = json.loads(vb(billing, "invoice", "status", "--format", "json").stdout)
     assert [(line["item"], line["state"]) for line in status["lines"]] == [("events", "pending")]
     fake_lago.faults.clear()

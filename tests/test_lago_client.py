@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -124,8 +125,6 @@ def test_a_wrong_key_is_exit_4_and_not_shown(
 def test_another_refusal_is_exit_5_naming_lago_reason(
     fake_lago: FakeLago, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dataclasses import replace
-
     settings = replace(lago_settings(fake_lago.url, monkeypatch), metric_code="")
     bad = [replace(event, code="") for event in events(2)]
     with pytest.raises(Rejected) as caught:
@@ -140,3 +139,72 @@ def test_an_empty_batch_is_refused_before_any_request(
     with pytest.raises(ValueError, match="at least one"):
         LagoClient(lago_settings(fake_lago.url, monkeypatch)).send_batch([])
     assert fake_lago.requests == []
+
+
+def test_a_403_names_lago_code_and_is_not_a_bad_key(
+    fake_lago: FakeLago, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_lago.denied.update({"write_event", "read_subscription"})
+    lago = LagoClient(lago_settings(fake_lago.url, monkeypatch))
+    with pytest.raises(Refused) as caught:
+        lago.send_batch(events(1))
+    assert caught.value.exit_code == ExitCode.CONNECTION
+    assert "HTTP 403 write_action_not_allowed_for_event" in caught.value.message
+    assert "API key (HTTP 401)" not in caught.value.message and "permission" in caught.value.message
+    with pytest.raises(Refused, match="read_action_not_allowed_for_subscription"):
+        lago.subscription("sub-mcon")
+
+
+def test_a_422_names_lago_code_and_the_field(
+    fake_lago: FakeLago, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bad = [replace(event, transaction_id="") for event in events(1)]
+    with pytest.raises(Rejected) as caught:
+        LagoClient(lago_settings(fake_lago.url, monkeypatch)).send_batch(bad)
+    assert "HTTP 422 validation_errors" in caught.value.message
+    assert "transaction_id value_is_mandatory" in caught.value.message
+
+
+@pytest.mark.parametrize("limit", [1, 7, 33, 99])
+def test_a_batch_refused_for_its_size_is_split_and_every_event_sent_once(
+    fake_lago: FakeLago, monkeypatch: pytest.MonkeyPatch, limit: int
+) -> None:
+    fake_lago.max_batch = limit
+    lago = LagoClient(lago_settings(fake_lago.url, monkeypatch))
+    calls = events(250)
+    sent = [batch for batch, _ in lago.send(calls)]
+    assert sum(len(batch) for batch in sent) == 250
+    stored = [
+        event["transaction_id"]
+        for request in fake_lago.requests
+        if len(request.json()["events"]) <= limit
+        for event in request.json()["events"]
+    ]
+    assert sorted(stored) == sorted(event.transaction_id for event in calls)  # each once
+    assert len(fake_lago.events) == 250 and lago.batch_limit <= limit
+
+
+def test_a_batch_size_of_the_config_sets_the_requests(
+    fake_lago: FakeLago, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = replace(lago_settings(fake_lago.url, monkeypatch), batch_size=40)
+    results = [result for _, result in LagoClient(settings).send(events(100))]
+    assert [len(r.json()["events"]) for r in fake_lago.requests] == [40, 40, 20]
+    assert sum(len(result.accepted) for result in results) == 100
+
+
+def test_lookups_answer_the_subscription_and_the_metric_or_none(
+    fake_lago: FakeLago, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_lago.add_subscription("sub/odd", status="terminated")
+    lago = LagoClient(lago_settings(fake_lago.url, monkeypatch))
+    found = lago.subscription("sub-mcon")
+    assert found is not None and found["status"] == "active"
+    assert lago.subscription("nope") is None
+    assert lago.subscription("sub/odd") is None  # not active
+    terminated = lago.subscription("sub/odd", status="terminated")
+    assert terminated is not None and terminated["external_id"] == "sub/odd"
+    metric = lago.billable_metric("voip_cost")
+    assert metric is not None and metric["field_name"] == "cost"
+    assert lago.billable_metric("other") is None
+    assert all(request.method == "GET" for request in fake_lago.requests)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import socket
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -10,7 +14,13 @@ from tests import fakewhmcs
 from tests.fakewhmcs import FakeWhmcs
 from tests.invoicinghelpers import whmcs_settings
 from voipbill.errors import ExitCode, VoipbillError
-from voipbill.invoicing.transport import AnswerLost, Refused, Rejected, UnexpectedAnswer
+from voipbill.invoicing.transport import (
+    AnswerLost,
+    NoAnswer,
+    Refused,
+    Rejected,
+    UnexpectedAnswer,
+)
 from voipbill.invoicing.whmcs import WhmcsClient, unflatten
 
 
@@ -211,3 +221,105 @@ def test_a_token_is_found_on_an_invoice_after_the_cron(
 def test_unflatten_turns_bracket_keys_into_lists() -> None:
     answer = {"result": "success", "items[item][0][id]": "1", "items[item][1][id]": "2"}
     assert unflatten(answer) == {"result": "success", "items": {"item": [{"id": "1"}, {"id": "2"}]}}
+
+
+@pytest.fixture
+def silent_url() -> Iterator[str]:
+    """A server that takes the connection and never answers (the kernel's backlog)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+
+def test_a_lookup_that_hangs_is_a_connection_failure_never_maybe_done(
+    silent_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = replace(whmcs_settings(silent_url, monkeypatch), timeout_s=0.2)
+    with pytest.raises(NoAnswer) as caught:
+        WhmcsClient(settings).service(42)
+    assert caught.value.exit_code == ExitCode.CONNECTION and not caught.value.maybe_done
+    assert "within 0.2 s" in caught.value.message and "lookup" in caught.value.message
+    assert "may have been" not in caught.value.message + str(caught.value.hint)
+    assert "timeout_s" in str(caught.value.hint)
+
+
+def test_an_add_that_hangs_may_have_been_carried_out(
+    silent_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = replace(whmcs_settings(silent_url, monkeypatch), timeout_s=0.2)
+    with pytest.raises(AnswerLost) as caught:
+        WhmcsClient(settings).add_billable_item(client_id=1, description="x", amount="1.00")
+    assert caught.value.maybe_done and "may have been carried out" in str(caught.value.hint)
+
+
+def test_a_php_error_page_for_a_lookup_changed_nothing(
+    fake_whmcs: FakeWhmcs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_whmcs.faults.add("php_error")
+    with pytest.raises(UnexpectedAnswer) as caught:
+        client(fake_whmcs, monkeypatch).service(42)
+    assert not caught.value.maybe_done
+
+
+@pytest.mark.parametrize("flat", [False, True], ids=["nested", "flattened-as-in-docs"])
+def test_the_client_currency_is_read_from_get_clients_details(
+    fake_whmcs: FakeWhmcs, monkeypatch: pytest.MonkeyPatch, flat: bool
+) -> None:
+    fake_whmcs.flat_lists = flat
+    fake_whmcs.currencies[2] = "AUD"
+    whmcs = client(fake_whmcs, monkeypatch)
+    assert (whmcs.client_currency(1), whmcs.client_currency(2)) == ("CAD", "AUD")
+    with pytest.raises(Rejected, match="Client Not Found"):
+        whmcs.client_currency(9)
+
+
+def line(description: str, amount: str) -> dict[str, str]:
+    return {"description": description, "amount": amount}
+
+
+def test_a_token_counts_only_with_its_amount(
+    fake_whmcs: FakeWhmcs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_whmcs.add_invoice(1, "2026-11-02", [line("national [vb:1:mcon:national]", "9.99")])
+    whmcs = client(fake_whmcs, monkeypatch)
+    token = "[vb:1:mcon:national]"
+    assert whmcs.find_token(token, client_id=1, amount=Decimal("12.30")) is None
+    assert whmcs.find_token(token, client_id=1, amount=Decimal("9.99")) is not None
+
+
+def test_invoices_are_read_newest_first_and_none_older_than_since(
+    fake_whmcs: FakeWhmcs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An older ledger's line with the same token and amount, on an invoice from before the
+    line went pending, is never taken for it."""
+    token = "[vb:1:mcon:national]"
+    old = fake_whmcs.add_invoice(1, "2025-11-02", [line(f"national {token}", "12.30")])
+    for day in ("2026-11-01", "2026-11-03"):
+        fake_whmcs.add_invoice(1, day, [line("monthly plan", "30.00")])
+    new = fake_whmcs.add_invoice(1, "2026-11-02", [line(f"national {token}", "12.30")])
+    whmcs = client(fake_whmcs, monkeypatch)
+    found = whmcs.find_token(token, client_id=1, amount=Decimal("12.3"), since=date(2026, 11, 1))
+    assert found is not None and found.invoice_id == new
+    read = [
+        int(r.form["invoiceid"]) for r in fake_whmcs.requests if r.form["action"] == "GetInvoice"
+    ]
+    assert read == [3, new] and old not in read  # 2026-11-03, then 2026-11-02: found
+    listing = [r.form for r in fake_whmcs.requests if r.form["action"] == "GetInvoices"]
+    assert listing[0]["orderby"] == "date" and listing[0]["order"] == "desc"
+    assert (
+        whmcs.find_token(token, client_id=1, amount=Decimal("12.30"), since=date(2026, 12, 1))
+        is None
+    )
+
+
+def test_each_invoice_is_read_once_for_several_lines(
+    fake_whmcs: FakeWhmcs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_whmcs.add_invoice(
+        1, "2026-11-02", [line("a [vb:1:m:a]", "1.00"), line("b [vb:1:m:b]", "2.00")]
+    )
+    whmcs = client(fake_whmcs, monkeypatch)
+    assert whmcs.find_token("[vb:1:m:a]", client_id=1, amount=Decimal(1)) is not None
+    assert whmcs.find_token("[vb:1:m:b]", client_id=1, amount=Decimal(2)) is not None
+    assert [r.form["action"] for r in fake_whmcs.requests].count("GetInvoice") == 1

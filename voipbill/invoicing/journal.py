@@ -176,6 +176,17 @@ def push_whmcs(store: JournalStore, whmcs: BillableItems, lines: Sequence[WhmcsL
         except InvoicingFailure as failure:
             if not failure.maybe_done:
                 store.mark_not_sent(entry.id)
+                raise
+            failure.message += (
+                f"; {entry.label}: {line.service} {line.category} {line.amount_text} may be "
+                f"on WHMCS now, for client {target.client_id}"
+            )
+            failure.args = (failure.message,)
+            failure.hint = (
+                "once WHMCS has invoiced it, `voipbill invoice reconcile` finds it; before "
+                "that, look under the client's Billable Items and settle it with `voipbill "
+                f"invoice reconcile --line {entry.id} --sent` or `--not-sent`"
+            )
             raise
         sent.append(store.mark_sent(entry.id, str(billable_id)))
     return PushReport(tuple(sent), tuple(already))
@@ -231,6 +242,12 @@ def push_lago(
     except InvoicingFailure as failure:
         if not failure.maybe_done and not new and not resend:
             store.mark_not_sent(line.id)  # certainly nothing of it reached Lago
+        elif failure.maybe_done:
+            failure.message += f"; {line.label}: some of its events may be in Lago now"
+            failure.args = (failure.message,)
+            failure.hint = (
+                "push again: it resends the line whole, and Lago refuses what it already has"
+            )
         raise
     line = store.mark_sent(line.id, f"{new} new, {had} already in Lago")
     ours, foreign = (had, 0) if resend else (0, had)
