@@ -60,7 +60,7 @@ def _as_sqlite(value: object) -> object:
     return value
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def ledger_backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     if request.param == "sqlite":
         yield Backend()

@@ -39,10 +39,16 @@ class Sleeps(list[float]):
         self.append(seconds)
 
 
+_held: list[socket.socket] = []
+
+
 def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
+    """A port on 127.0.0.1 that refuses connections: bound and never listening, and kept bound
+    until the tests end, so no server of a test running alongside (pytest-xdist) can take it."""
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    _held.append(probe)
+    port: int = probe.getsockname()[1]
     return port
 
 

@@ -1,4 +1,5 @@
-"""A real PostgreSQL for the tests: one server per test session, started by the suite itself.
+"""A real PostgreSQL for the tests: one server per test session (so one per pytest-xdist
+worker), started by the suite itself.
 
 initdb and pg_ctl on a Unix socket in a temp directory: no TCP, no port to clash, fsync off.
 As root (CI), PostgreSQL refuses to run, so it runs as the `postgres` user (Debian's package
@@ -107,6 +108,13 @@ def _start(bindir: Path) -> Iterator[PgServer]:
             )
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses the server is `slow`: `pytest -m "not slow"` starts no PostgreSQL."""
+    for item in items:
+        if "pg_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ from tests.cdrfactory import write_export
 from tests.ledgerhelpers import Billing, epoch
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow  # real processes
 
 HOLD_LOCK = """
 import fcntl, sys, time

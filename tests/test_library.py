@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -18,6 +20,7 @@ def library_example() -> str:
     return found.group(1)
 
 
+@pytest.mark.slow  # a new Python process
 def test_the_readme_library_example_prints_each_services_total() -> None:
     done = subprocess.run(
         [sys.executable, "-c", library_example()],

@@ -75,6 +75,7 @@ def _voipbill(args: list[str], stdout: int | object, cwd: Path) -> subprocess.Co
     )
 
 
+@pytest.mark.slow  # `python -m voipbill` in a process of its own
 def test_output_through_a_link_to_stdout_writes_to_stdout_and_never_replaces_it(
     setup: tuple[Path, Path], tmp_path: Path
 ) -> None:
@@ -146,6 +147,7 @@ def test_a_full_disk_on_output_is_exit_2_with_the_reason(
     assert "internal error" not in result.stderr
 
 
+@pytest.mark.slow  # `python -m voipbill` in a process of its own
 def test_a_full_disk_on_stdout_is_exit_2_with_the_reason(
     setup: tuple[Path, Path], tmp_path: Path
 ) -> None:
@@ -213,6 +215,7 @@ def test_output_target_follows_links_and_stops_at_open_file_links(tmp_path: Path
     assert output_target(tmp_path / "new.csv") == (tmp_path / "new.csv", False)
 
 
+@pytest.mark.slow  # `python -m voipbill` in a process of its own
 def test_help_into_a_full_disk_is_exit_2_not_a_bug(tmp_path: Path) -> None:
     with Path("/dev/full").open("w") as full:
         done = _voipbill(["--help"], full, tmp_path)
