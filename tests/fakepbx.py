@@ -33,12 +33,19 @@ API (other tests are written against it; keep it stable)::
     fixtures: fake_pbx (mode 5.5), fake_pbx_56 (mode 5.6); both seeded with SEED_CDRS and the
     three users, with domain_tz="UTC" because that is what the captured exports show.
 
-    Mode "5.0" is FusionPBX 5.0.1 (and 5.1.0's export page), from the 50_* captures: the key is
-    checked against the tenant of ``domain_name`` (else Host), but the rows exported are those
-    of the tenant the **Host header** names (none for an IP); a bad key is a 302 to
-    ``/login.php?path=...``; its login page (served verbatim from the capture) has a 64-hex
-    hidden input too; the export has the 5.0 columns (no ``status``, real ``duration``).
-    ``host_override`` plays a reverse proxy that rewrites Host before PHP sees it.
+    Modes "5.0" (FusionPBX 5.0.1) and "5.1" (5.1.0), from the 50_* and 51_* captures: the key
+    is checked against the tenant of ``domain_name`` (else Host), but the rows exported are
+    those of the tenant the session held when the request began, and in a session that held
+    none, those of the tenant the **Host header** names (none for an IP). A key login sets the
+    session's tenant for the *next* request: so in 5.0 the first keyed export of a session
+    has the Host's rows and a second keyed export in the same session the key's tenant's
+    (50_23 to 50_28). 5.0's login page ignores ``domain_name`` and 5.0 keeps no key login: a
+    request with the cookie alone is a 302 to ``/login.php?path=<request URI>`` (50_25). 5.1's
+    login page sets the session's tenant from ``domain_name`` (51_24, 51_28) and keeps the key
+    login. A bad key is a 302 to ``/login.php?path=...`` in 5.0 and ``/?path=...`` in 5.1; the
+    login pages are served verbatim from the captures (5.0's has a 64-hex hidden input too).
+    The exports have the 5.0 columns (no ``status``, real ``duration``); 5.1 adds
+    ``missed_call``. tests/hostproxy.py plays a reverse proxy that rewrites Host.
 
 CDR rows are dicts of ``v_xml_cdr`` column name -> text, plus ``extension`` and
 ``extension_name`` (what the export joins from ``v_extensions``). A missing key is NULL.
@@ -78,6 +85,8 @@ DOMAIN_UUID = "75a468d8-3a9e-4544-bc8b-7c03aa13e10c"
 EXPORT_PATH = "/app/xml_cdr/xml_cdr_export.php"
 LIST_PATH = "/app/xml_cdr/xml_cdr.php"
 DASHBOARD_PATH = "/core/dashboard/"
+MODES = ("5.0", "5.1", "5.5", "5.6")
+OLD_MODES = ("5.0", "5.1")  # the export's tenant is the session's, else the Host's
 
 FAILURES = frozenset(
     {
@@ -445,6 +454,7 @@ class _Session:
     domain: str = ""
     user_agent: str = ""
     token: tuple[str, str] | None = None  # 5.6 login CSRF token (name, value)
+    key_login: bool = False  # authorized by a key (5.0 does not keep those)
 
 
 @dataclass
@@ -476,8 +486,8 @@ class FakeFusionPBX(FakeServer):
         domain_tz: str = "America/New_York",
         time_format: str = "12h",
     ) -> None:
-        if mode not in ("5.0", "5.5", "5.6"):
-            raise ValueError(f"mode must be 5.0, 5.5 or 5.6, not {mode!r}")
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         super().__init__()
         self.mode = mode
         self.users = list(users) if users is not None else default_users()
@@ -487,7 +497,6 @@ class FakeFusionPBX(FakeServer):
         self.time_format = time_format
         self.failures: set[str] = set()
         self.slow_seconds = 3.0
-        self.host_override: str | None = None
         self._sessions: dict[str, _Session] = {}
 
     def add_cdr(self, **fields: object) -> dict[str, str]:
@@ -535,8 +544,6 @@ class FakeFusionPBX(FakeServer):
         _write(handler, self.mode, request, self.handle(request))
 
     def handle(self, req: RecordedRequest) -> _Response:
-        if self.host_override is not None:
-            req.headers["host"] = self.host_override  # a proxy rewrote it before PHP
         self.record(req)
         host = req.headers.get("host", "")
         if "slow" in self.failures:
@@ -573,7 +580,7 @@ class FakeFusionPBX(FakeServer):
             return _Context(session, new=True)
 
     def _new_sid(self) -> str:
-        if self.mode == "5.0":  # PHP 8.2's default: 26 characters of [0-9a-v] (50_* captures)
+        if self.mode in OLD_MODES:  # PHP 8.2's default: 26 characters of [0-9a-v] (captures)
             return "".join(
                 secrets.choice(string.digits + "abcdefghijklmnopqrstuv") for _ in "x" * 26
             )
@@ -589,11 +596,10 @@ class FakeFusionPBX(FakeServer):
         ctx.send_cookie = True
 
     def _login_html(self, ctx: _Context) -> _Response:
-        if self.mode == "5.0":
-            # 5.0.1's page as captured, hidden 64-hex input included (not a login token)
-            return _Response(
-                200, (DATA / "50_22_login_page.body").read_bytes(), [("Content-type", _HTML)]
-            )
+        if self.mode in OLD_MODES:
+            # the captured page; 5.0.1's has a hidden 64-hex input (not a login token)
+            page = DATA / f"{self.mode.replace('.', '')}_22_login_page.body"
+            return _Response(200, page.read_bytes(), [("Content-type", _HTML)])
         token = ""
         if self.mode == "5.6":
             # The login form carries a fresh CSRF token stored in the session (CONTRACT §1.1).
@@ -613,6 +619,8 @@ class FakeFusionPBX(FakeServer):
         ctx = self.open_session(req.cookies)
         params = {**req.query, **req.form}
         if req.method != "POST" or not (params.get("username") or params.get("key")):
+            if self.mode == "5.1" and params.get("domain_name") in self._domains():
+                ctx.session.domain = params["domain_name"]  # 5.1 pins the session (51_24)
             return self._finish(ctx, self._login_html(ctx))
         if not self._token_ok(ctx, params):
             return self._finish(ctx, _redirect("login.php"))
@@ -627,6 +635,9 @@ class FakeFusionPBX(FakeServer):
         params = {**req.query, **req.form}  # PHP's $_REQUEST: GET, then POST wins
         session = ctx.session
         user_agent = req.headers.get("user-agent", "")
+        began_with = session.domain  # the tenant the session held when this request began
+        if self.mode == "5.0" and session.key_login:
+            session.authorized = False  # 5.0 keeps no key login (50_25)
         if session.authorized:
             if session.user_agent != user_agent:
                 # The session is bound to the User-Agent (CONTRACT §1.1 step 5).
@@ -640,36 +651,44 @@ class FakeFusionPBX(FakeServer):
                 return self._finish(ctx, _redirect("login.php"))
             user = self._authenticate(params, req.headers.get("host", ""))
             if user is None:
-                if self.mode == "5.0":  # 50_08_bad_key
+                if self.mode == "5.0":  # 50_08_bad_key (5.1: /?path=, 51_08)
                     return self._finish(ctx, _redirect(_login_path(req.path)))
                 return self._finish(ctx, _redirect("/?path=" + quote(req.path, safe="")))
             self._authorize(ctx, user, req)
+            session.key_login = bool(params.get("key"))
             if not params.get("key"):
                 # check_auth.php skips its dashboard redirect only for key logins (§1.1 step 4).
                 return self._finish(ctx, _redirect(DASHBOARD_PATH))
         if req.path == EXPORT_PATH:
-            return self._finish(ctx, self._export(session, params, self._row_tenant(session, req)))
+            tenant = self._row_tenant(session, began_with, req)
+            return self._finish(ctx, self._export(session, params, tenant))
         title = "Call Detail Records" if req.path == LIST_PATH else "Dashboard"
         body = f"<!DOCTYPE html>\n<html><head><title>{title}</title></head></html>\n".encode()
         return self._finish(ctx, _Response(200, body, [("Content-type", _HTML)]))
 
     def _finish(self, ctx: _Context, response: _Response) -> _Response:
         if ctx.send_cookie:
-            flags = "" if self.mode == "5.0" else "; HttpOnly; SameSite=Lax"  # 50_* captures
+            flags = "" if self.mode in OLD_MODES else "; HttpOnly; SameSite=Lax"  # captures
             cookie = f"PHPSESSID={ctx.session.sid}; path=/{flags}"
             response.headers.insert(0, ("Set-Cookie", cookie))
         return response
 
-    def _row_tenant(self, session: _Session, req: RecordedRequest) -> str:
-        """Whose rows the export selects: the session's tenant, but in 5.0 the Host's (LIVE)."""
-        if self.mode != "5.0":
+    def _row_tenant(self, session: _Session, began_with: str, req: RecordedRequest) -> str:
+        """Whose rows the export selects: the session's tenant; in 5.0 and 5.1 the one it held
+        when the request began, else the Host's (50_20, 50_26, 51_20, 51_24)."""
+        if self.mode not in OLD_MODES:
             return session.domain
+        if began_with:
+            return began_with
         host = req.headers.get("host", "")
         name = host.rsplit(":", 1)[0] if not host.startswith("[") else host
-        known = {user.domain for user in self.users} | {
-            row.get("domain_name", "") for row in self.cdrs
-        }
-        return name if name in known else ""  # an IP names no tenant: no rows (50_12)
+        return name if name in self._domains() else ""  # an IP names no tenant (50_12)
+
+    def _domains(self) -> set[str]:
+        with self.lock:
+            return {user.domain for user in self.users} | {
+                row.get("domain_name", "") for row in self.cdrs
+            }
 
     def _resolve_domain(self, params: dict[str, str], host: str) -> str:
         # authentication::get_domain(): domain_name, else user@domain, else Host (§1.1 step 2)
@@ -729,8 +748,10 @@ class FakeFusionPBX(FakeServer):
         return _Response(200, body, headers)
 
     def _columns(self, user: FakeUser, show_all: bool) -> list[str]:
-        if self.mode == "5.0":
+        if self.mode in OLD_MODES:
             columns = list(COLUMNS_50)
+            if self.mode == "5.1":  # 51_01's header: 5.0's columns and missed_call
+                columns.insert(columns.index("billmsec") + 1, "missed_call")
             if user.role == "superadmin":
                 columns.insert(columns.index("pdd_ms") + 1, "rtp_audio_in_mos")
             return columns + (["domain_name"] if show_all else [])
@@ -878,12 +899,12 @@ class FakeFusionPBX(FakeServer):
             if self.time_format == "24h":
                 return local.strftime("%H:%M")
             suffix = "pm" if local.hour >= 12 else "am"
-            seconds = f":{local.second:02d}" if self.mode == "5.0" else ""  # 'HH12:MI:SS am'
+            seconds = f":{local.second:02d}" if self.mode in OLD_MODES else ""  # 'HH12:MI:SS am'
             return f"{(local.hour % 12) or 12:02d}:{local.minute:02d}{seconds} {suffix}"
         if column == "domain_uuid":
             return row.get("domain_uuid") or _domain_uuid(row.get("domain_name", ""))
         if column == "duration":
-            if self.mode == "5.0":  # before 5.2 it is FreeSWITCH's total duration (§3)
+            if self.mode in OLD_MODES:  # before 5.2 it is FreeSWITCH's total duration (§3)
                 return row.get("duration", "")
             return row.get("billsec", "")  # duration is billsec since 5.2 (§3)
         if column == "tta":
@@ -972,8 +993,8 @@ def _write(
         handler.send_header("Host", request.headers.get("host", ""))
         handler.send_header("Date", handler.date_time_string())
         handler.send_header("Connection", "close")
-        # 5.0 sends none of 5.5's security headers (50_* captures)
-        for name, value in _PHP_HEADERS[:1] if mode == "5.0" else _PHP_HEADERS:
+        # 5.0 and 5.1 send none of 5.5's security headers (50_*, 51_* captures)
+        for name, value in _PHP_HEADERS[:1] if mode in OLD_MODES else _PHP_HEADERS:
             handler.send_header(name, value)
         for name, value in response.headers:
             if name == "Set-Cookie":

@@ -1,12 +1,17 @@
-"""FusionPBX 5.0: the export's tenant comes from the Host header, so voipbill sends it.
+"""FusionPBX 5.0 and 5.1 as operators run them: by IP, by another tenant's name, and behind a
+reverse proxy that rewrites Host (to another tenant's name, or to 127.0.0.1 as nginx does).
 
-Against the fake's 5.0 mode (the 5.0.1 captures), with the URLs a real operator had: an IP,
-and another tenant's host name. Also the 5.0 and 5.2 messages that used to mislead.
+5.0 and 5.1 export the tenant their session holds, else the one the Host header names
+(docs/fusionpbx.md §3). Against the fake's 5.0 and 5.1 modes (the captures). Also the 5.0 and
+5.2 messages that used to mislead.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from tests.clirunner import invoke
-from tests.fakepbx import EXPORT_PATH, FakeFusionPBX, FakeUser
+from tests.fakepbx import DOMAIN, EXPORT_PATH, FakeFusionPBX, FakeUser
+from tests.hostproxy import HostRewritingProxy, behind_proxy
 from tests.pbxhelpers import KEY_ENV, write_config
 from tests.test_fakepbx_50 import ACME, ACME_KEY, add_pbx_test_rows
 
@@ -27,21 +33,43 @@ def acme_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(KEY_ENV, ACME_KEY)
 
 
-@pytest.fixture
-def pbx50() -> Iterator[FakeFusionPBX]:
+def three_tenants(mode: str) -> FakeFusionPBX:
     """acme.test (two calls, the key's tenant), pbx.test (three) and "localhost" (one)."""
-    fake = FakeFusionPBX(mode="5.0", users=[FakeUser(ACME_KEY, ACME, "admin")], domain_tz="UTC")
+    fake = FakeFusionPBX(mode=mode, users=[FakeUser(ACME_KEY, ACME, "admin")], domain_tz="UTC")
     add_pbx_test_rows(fake)
     for offset, uuid in enumerate(ACME_UUIDS):
         fake.add_cdr(
             xml_cdr_uuid=uuid, domain_name=ACME, extension="301", start_epoch=NOV_4 + offset * 60
         )
     fake.add_cdr(domain_name="localhost", extension="1001", start_epoch=NOV_4 + 3600)
-    fake.start()
-    try:
+    return fake
+
+
+@pytest.fixture
+def pbx50() -> Iterator[FakeFusionPBX]:
+    with three_tenants("5.0") as fake:
         yield fake
-    finally:
-        fake.stop()
+
+
+@pytest.fixture(params=["5.0", "5.1"])
+def old_pbx(request: pytest.FixtureRequest) -> Iterator[FakeFusionPBX]:
+    with three_tenants(request.param) as fake:
+        yield fake
+
+
+# nginx's $proxy_host without `proxy_set_header Host $host`, and another site's name
+PROXY_HOSTS = ["127.0.0.1", DOMAIN]
+
+
+@pytest.fixture(params=PROXY_HOSTS)
+def proxy(old_pbx: FakeFusionPBX, request: pytest.FixtureRequest) -> Iterator[HostRewritingProxy]:
+    with behind_proxy(old_pbx, request.param) as started:
+        yield started
+
+
+def recent_calls(fake: FakeFusionPBX, domain: str, extension: str) -> None:
+    """A call of `domain` ten minutes ago, that test-connection's 7-day look-back finds."""
+    fake.add_cdr(domain_name=domain, extension=extension, start_epoch=int(time.time()) - 600)
 
 
 def acme_config(tmp_path: Path, url: str) -> Path:
@@ -92,32 +120,130 @@ def test_an_export_with_two_tenants_rows_is_never_billed(
     assert not out.exists()
 
 
-def test_test_connection_on_50_sees_the_tenants_calls_through_the_host_header(
-    pbx50: FakeFusionPBX, tmp_path: Path
+def run_test_connection(config: Path) -> tuple[int, dict[str, dict[str, str]], str]:
+    result = invoke("--config", str(config), "test-connection", "--format", "json")
+    server = json.loads(result.stdout)["servers"][0]
+    return result.exit_code, {c["check"]: c for c in server["checks"]}, result.stderr
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_a_stock_50_or_51_passes_test_connection_by_any_url(
+    old_pbx: FakeFusionPBX, tmp_path: Path, host: str
 ) -> None:
-    pbx50.add_cdr(domain_name=ACME, extension="301", start_epoch=int(time.time()) - 600)
-    url = pbx50.url.replace("127.0.0.1", "localhost")
-    result = invoke("--config", str(acme_config(tmp_path, url)), "test-connection",
-                    "--format", "json")  # fmt: skip
-    assert result.exit_code == 0, result.stderr
-    checks = {c["check"]: c for c in json.loads(result.stdout)["servers"][0]["checks"]}
+    """No proxy: an IP URL, another tenant's URL ("localhost"), the tenant's own name."""
+    recent_calls(old_pbx, ACME, "301")
+    recent_calls(old_pbx, "localhost", "1001")
+    exit_code, checks, stderr = run_test_connection(
+        acme_config(tmp_path, old_pbx.url.replace("127.0.0.1", host))
+    )
+    assert exit_code == 0, stderr
+    assert "1 of 1 connection(s) OK" in stderr
     assert checks["tenant"]["status"] == "ok"
-    assert "Host header" in checks["tenant"]["detail"]
+    assert f"FusionPBX {old_pbx.mode} gets Host {ACME}" in checks["tenant"]["detail"]
+    # plain http: a warning on the URL and no TLS to check; everything else passes
+    assert {name for name, c in checks.items() if c["status"] != "ok"} == {"url", "tls"}
     assert "5.6" not in checks["login_page"]["detail"]
 
 
-def test_test_connection_catches_an_export_that_is_another_tenants(
+def test_test_connection_behind_a_host_rewriting_proxy_says_so_and_what_voipbill_does(
+    proxy: HostRewritingProxy, old_pbx: FakeFusionPBX, tmp_path: Path
+) -> None:
+    recent_calls(old_pbx, ACME, "301")
+    # the proxy's tenant had no call in the last 7 days: the old check then said OK
+    exit_code, checks, stderr = run_test_connection(acme_config(tmp_path, proxy.url))
+    assert exit_code == 0, stderr  # voipbill's exports are acme's (the pull tests prove it)
+    tenant = checks["tenant"]
+    assert tenant["status"] == "warn"
+    assert "rewrites the Host header" in tenant["detail"]
+    assert "by Host alone the export holds no calls" in tenant["detail"]  # its tenant had none
+    assert f"a session the key's login fixed to {ACME}" in tenant["detail"]
+    assert "resolves" not in checks["domain"]["detail"]
+    assert "with a warning (tenant)" in stderr
+
+
+def test_test_connection_says_plainly_when_it_could_not_check_the_tenant(
+    proxy: HostRewritingProxy, tmp_path: Path
+) -> None:
+    exit_code, checks, stderr = run_test_connection(acme_config(tmp_path, proxy.url))
+    assert exit_code == 0, stderr
+    assert checks["tenant"]["status"] == "skip"
+    assert checks["tenant"]["detail"].startswith("not checked: no CDRs in the last 7 days")
+    assert "rewrites the Host header could not be seen" in checks["tenant"]["detail"]
+
+
+@pytest.mark.parametrize("proxy_host", [None, *PROXY_HOSTS])
+def test_pull_and_rate_get_the_tenants_calls_on_50_and_51_behind_any_proxy(
+    old_pbx: FakeFusionPBX, tmp_path: Path, proxy_host: str | None
+) -> None:
+    with contextlib.ExitStack() as stack:
+        url = old_pbx.url
+        if proxy_host is not None:
+            url = stack.enter_context(behind_proxy(old_pbx, proxy_host)).url
+        config = acme_config(tmp_path, url)
+        out = tmp_path / "cdrs.csv"
+        pulled = invoke("--config", str(config), "pull", "--service", "acme",
+                        "--from", "2026-11-04", "--to", "2026-11-04", "-o", str(out))  # fmt: skip
+        rated = invoke("--config", str(config), "rate", "--service", "acme",
+                       "--from", "2026-11-04", "--to", "2026-11-04", "--format", "json",
+                       "--detail", "calls")  # fmt: skip
+    assert pulled.exit_code == 0, pulled.stderr
+    uuid_column = 13 if old_pbx.mode == "5.0" else 14  # 5.1 has missed_call before it
+    lines = out.read_text(encoding="utf-8").splitlines()[1:]
+    assert sorted(line.split('","')[uuid_column] for line in lines) == ACME_UUIDS
+    assert rated.exit_code == 0, rated.stderr
+    assert sorted(call["call_uuid"] for call in json.loads(rated.stdout)["calls"]) == ACME_UUIDS
+
+
+def test_on_50_each_chunk_is_one_keyed_request_in_one_session(
     pbx50: FakeFusionPBX, tmp_path: Path
 ) -> None:
-    pbx50.add_cdr(domain_name="localhost", extension="1001", start_epoch=int(time.time()) - 600)
-    pbx50.host_override = "localhost"  # a proxy in front sets Host to another tenant's name
-    result = invoke("--config", str(acme_config(tmp_path, pbx50.url)), "test-connection",
-                    "--format", "json")  # fmt: skip
+    with behind_proxy(pbx50, "127.0.0.1") as proxy:
+        out = tmp_path / "cdrs.csv"
+        result = invoke("--config", str(acme_config(tmp_path, proxy.url)), "pull", "--service",
+                        "acme", "--from", "2026-11-01", "--to", "2026-11-10",
+                        "-o", str(out))  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    login, first, cookie_only, *chunks = pbx50.requests
+    assert login.path == "/login.php" and "key" in first.form and "key" not in cookie_only.form
+    assert first.form["start_epoch"] == cookie_only.form["start_epoch"]  # the first asked again
+    assert len(chunks) == 10  # one request a day, each with the key and the same session
+    assert all(r.path == EXPORT_PATH and r.form["key"] == ACME_KEY for r in chunks)
+    assert len({r.cookies["PHPSESSID"] for r in [first, cookie_only, *chunks]}) == 1
+
+
+def test_a_50_whose_session_cookie_never_comes_back_is_refused_not_billed(
+    pbx50: FakeFusionPBX, tmp_path: Path
+) -> None:
+    with behind_proxy(pbx50, DOMAIN) as proxy:
+        proxy.drop_cookies = True
+        out = tmp_path / "cdrs.csv"
+        result = invoke("--config", str(acme_config(tmp_path, proxy.url)), "pull", "--service",
+                        "acme", "--period", "2026-11", "-o", str(out))  # fmt: skip
+        rated = invoke("--config", str(acme_config(tmp_path, proxy.url)), "rate", "--service",
+                       "acme", "--period", "2026-11")  # fmt: skip
     assert result.exit_code == 5
-    server = json.loads(result.stdout)["servers"][0]
-    assert server["error"]["code"] == "wrong_tenant"
-    assert {c["check"]: c["status"] for c in server["checks"]}["tenant"] == "fail"
-    assert "0 of 1" not in result.stderr and "OK" not in result.stderr
+    assert "started a new session for each request" in result.stderr
+    assert "nothing is billed" in result.stderr and "PHPSESSID" in result.stderr
+    assert not out.exists()
+    assert rated.exit_code == 5 and rated.stdout == ""
+
+
+def test_test_connection_service_counts_the_tenants_calls_behind_the_proxy(
+    proxy: HostRewritingProxy, old_pbx: FakeFusionPBX, tmp_path: Path
+) -> None:
+    recent_calls(old_pbx, ACME, "301")
+    for _ in range(2):
+        old_pbx.add_cdr(domain_name=ACME, extension="", start_epoch=int(time.time()) - 900)
+    recent_calls(old_pbx, DOMAIN, "2112")
+    result = invoke("--config", str(acme_config(tmp_path, proxy.url)), "test-connection",
+                    "--service", "acme", "--format", "json")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    service = json.loads(result.stdout)["service"]
+    assert service["calls"] == 3  # acme's: 301, and the two outbound calls with no extension
+    assert {f["value"]: f["calls"] for f in service["fields"]}["301"] == 1
+    assert service["unbilled"]["extensions"] == []  # never pbx.test's 2112
+    assert service["outbound_without_extension"] == 2
+    assert "2 outbound call(s) with no extension, which no service bills" in result.stderr
 
 
 def test_a_bad_key_on_50_is_a_refused_key_not_a_56_login_token(
@@ -161,3 +287,39 @@ def test_https_on_a_plain_http_port_says_so_without_a_certificate_hint(
     assert result.exit_code == 4
     assert "answered in plain http, not TLS" in result.stderr
     assert "self-signed" not in result.stderr and "ca_bundle" not in result.stderr
+
+
+@pytest.fixture
+def closes_on_greeting() -> Iterator[str]:
+    """A plain-http port that closes the connection on a TLS greeting (PHP's built-in server)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with connection:
+                connection.recv(4096)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        listener.close()
+
+
+def test_https_on_a_port_that_closes_the_connection_says_it_may_be_plain_http(
+    closes_on_greeting: str, tmp_path: Path
+) -> None:
+    result = invoke("--config", str(write_config(tmp_path, closes_on_greeting)), "test-connection")
+    assert result.exit_code == 4
+    assert "closed the connection during the TLS handshake" in result.stderr
+    assert "may speak plain http" in result.stderr
+    assert "certificate" not in result.stderr and "ca_bundle" not in result.stderr

@@ -44,7 +44,7 @@ def targets(config: Config, server_name: str | None) -> list[tuple[str, str | No
         domains: list[str | None] = [
             *sorted({config.export_domain(s) for s in config.services.values() if s.server == name})
         ]
-        # A server no service uses: its own domain, else the URL's host name (CONTRACT §1.1)
+        # A server no service uses: its own domain, else the URL's host name (docs/fusionpbx.md §1)
         pairs.extend((name, domain) for domain in domains or [config.servers[name].domain])
     return pairs
 
@@ -88,7 +88,21 @@ def command(
     if failed:
         assert failed[0].error is not None
         raise failed[0].error
-    output.info(f"{len(results)} of {len(results)} connection(s) OK")
+    output.info(f"{len(results)} of {len(results)} connection(s) OK{_warned(results)}")
+
+
+def _warned(results: list[ProbeResult]) -> str:
+    """ ", 1 with a warning (tenant)": the checks that passed with a warning, beyond plain http."""
+    warned = [
+        f"{r.server} {r.domain}: " + ", ".join(c.name for c in r.checks if c.status == "warn")
+        if len(results) > 1
+        else ", ".join(c.name for c in r.checks if c.status == "warn" and c.name != "url")
+        for r in results
+        if any(c.status == "warn" and c.name != "url" for c in r.checks)
+    ]
+    if not warned:
+        return ""
+    return f", {len(warned)} with a warning ({'; '.join(warned)})"
 
 
 def _check_service(
@@ -145,6 +159,8 @@ def _counts_table(check: ServiceCheck) -> Table:
     if len(check.unbilled) > NAMED_UNBILLED:
         rest = check.unbilled[NAMED_UNBILLED:]
         table.add_row("[yellow]no service[/]", f"{len(rest)} more", str(sum(n for _, n in rest)))
+    if check.outbound_without_extension:
+        table.add_row("[yellow]no extension[/]", "outbound", str(check.outbound_without_extension))
     table.add_row("all calls", "", str(check.calls))
     return table
 
@@ -161,6 +177,7 @@ def _service_json(check: ServiceCheck) -> dict[str, Any]:
             "calls": check.unbilled_calls,
             "extensions": [{"extension": e, "calls": n} for e, n in check.unbilled],
         },
+        "outbound_without_extension": check.outbound_without_extension,
         "unreadable_rows": len(check.problems),
         "warnings": check.warnings(),
     }

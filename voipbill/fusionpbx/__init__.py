@@ -1,16 +1,15 @@
-"""FusionPBX over HTTP: the CSV export behind an API-key login (CONTRACT §1, §2, §5)."""
+"""FusionPBX over HTTP: the CSV export behind an API-key login (docs/fusionpbx.md)."""
 
 from __future__ import annotations
 
+from voipbill.fusionpbx.answers import Export, export_version, login_token, row_tenants
 from voipbill.fusionpbx.chunks import chunk_bounds
 from voipbill.fusionpbx.client import (
     EXPORT_PATH,
     LOGIN_PATH,
     PROBE_UUID,
     USER_AGENT,
-    Export,
     FusionPBXClient,
-    login_token,
 )
 
 __all__ = [
@@ -21,5 +20,7 @@ __all__ = [
     "Export",
     "FusionPBXClient",
     "chunk_bounds",
+    "export_version",
     "login_token",
+    "row_tenants",
 ]

@@ -1,4 +1,12 @@
-"""The FusionPBX HTTP client: log in with the API key, export CDRs as CSV (CONTRACT §1, §2, §5)."""
+"""The FusionPBX HTTP client: log in with the API key, export CDRs as CSV (docs/fusionpbx.md).
+
+Every export it returns is proven to be the configured tenant's (docs/fusionpbx.md §3): FusionPBX
+5.2+ exports the key's domain; 5.0 and 5.1 export the tenant their session held when the
+request began, and a session that held none exports the tenant the Host header names, which a
+proxy may rewrite. So the rows of the first keyed request of a session count only from 5.2+;
+otherwise the same search is asked again in that session, which the key login fixed to the
+tenant. An answer that started a new session (the cookie was lost) is never believed.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +16,6 @@ import re
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import datetime
-from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Protocol, TypeVar
 from urllib.parse import urlsplit
@@ -19,10 +24,19 @@ import requests
 from urllib3.exceptions import InsecureRequestWarning
 
 from voipbill import __version__
-from voipbill.cdrs import CdrProblem, CdrRecord, header_columns, read_cdrs
+from voipbill.cdrs import CdrProblem, CdrRecord, read_cdrs
 from voipbill.config import Server
 from voipbill.errors import ConfigError, VoipbillError
 from voipbill.fusionpbx import errors
+from voipbill.fusionpbx.answers import (
+    Export,
+    export_version,
+    host_header,
+    in_session,
+    login_token,
+    row_tenants,
+    server_date,
+)
 from voipbill.fusionpbx.chunks import chunk_bounds
 
 log = logging.getLogger(__name__)
@@ -33,15 +47,10 @@ ChunkProgress = Callable[[int, int], None]
 USER_AGENT = f"voipbill/{__version__}"
 LOGIN_PATH = "/login.php"
 EXPORT_PATH = "/app/xml_cdr/xml_cdr_export.php"
-# The cheap probe of CONTRACT §0: a primary-key lookup that matches nothing.
+# The cheap probe (docs/fusionpbx.md §5): a primary-key lookup that matches nothing.
 PROBE_UUID = "00000000-0000-0000-0000-000000000000"
 
 _T = TypeVar("_T")
-_INPUT = re.compile(r"<input\b[^>]*>", re.IGNORECASE)
-_ATTRIBUTE = re.compile(r"""(\w+)\s*=\s*(?:'([^']*)'|"([^"]*)"|([^\s>]+))""")
-_HEX64 = re.compile(r"[0-9a-fA-F]{64}")
-# The first field of each data line: domain_uuid leads every FusionPBX export (CONTRACT §2.2).
-_FIRST_FIELD = re.compile(r'^"([^"\n]*)"', re.MULTILINE)
 
 
 class HasEpochs(Protocol):
@@ -50,53 +59,6 @@ class HasEpochs(Protocol):
 
     @property
     def end_epoch(self) -> int: ...
-
-
-@dataclass(frozen=True)
-class Export:
-    """One export answer: the CSV text exactly as FusionPBX wrote it."""
-
-    body: str
-    filename: str | None
-    server_date: datetime | None
-
-
-def host_header(url: str, domain: str) -> str:
-    """`Host: <tenant domain>` (with the URL's port, if it names one)."""
-    port = urlsplit(url).port
-    return f"{domain}:{port}" if port is not None else domain
-
-
-def row_tenants(body: str) -> set[str]:
-    """The distinct `domain_uuid` values of an export's rows (empty without that column)."""
-    columns = header_columns(body)
-    if "domain_uuid" not in columns:
-        return set()
-    data = body.lstrip("\n").partition("\n")[2]
-    index = columns.index("domain_uuid")
-    if index == 0:
-        values = _FIRST_FIELD.findall(data)
-    else:  # split as the reader's quote repair does (CONTRACT §8.19)
-        values = [
-            fields[index]
-            for line in data.split("\n")
-            if len(fields := line.strip().strip('"').split('","')) > index
-        ]
-    return {value for value in values if value}
-
-
-def login_token(page: str) -> dict[str, str]:
-    """The hidden login-form token of FusionPBX 5.6+ (name and value both 64 hex), if any."""
-    token = {}
-    for tag in _INPUT.findall(page):
-        attributes = {
-            match.group(1).lower(): next(g for g in match.groups()[1:] if g is not None)
-            for match in _ATTRIBUTE.finditer(tag)
-        }
-        name, value = attributes.get("name", ""), attributes.get("value", "")
-        if attributes.get("type", "").lower() == "hidden" and _HEX64.fullmatch(name):
-            token[name] = value
-    return token
 
 
 class FusionPBXClient:
@@ -124,11 +86,14 @@ class FusionPBXClient:
         self._key = server.api_key().reveal()
         self._token: dict[str, str] | None = None
         self._authenticated = False
+        # FusionPBX 5.0 keeps no key login: every export of the session carries the key.
+        self.key_every_time = False
+        self.requests_sent = 0
         self.session = requests.Session()
-        # check_auth.php binds the session to the User-Agent (CONTRACT §1.1 step 5).
+        # FusionPBX binds the session to the User-Agent (docs/fusionpbx.md §1).
         self.session.headers["User-Agent"] = USER_AGENT
-        # FusionPBX 5.0/5.1 export the rows of the tenant the Host header names, whatever
-        # domain_name says (CONTRACT §0): connect to the URL, but name the tenant.
+        # A FusionPBX 5.0/5.1 session that holds no tenant yet exports the one the Host
+        # header names, whatever domain_name says (§3): connect to the URL, name the tenant.
         self.session.headers["Host"] = host_header(server.url, self.domain)
         self.session.verify = self._verify_setting()
         if self.where.is_http:
@@ -193,7 +158,7 @@ class FusionPBXClient:
         return self.export({"xml_cdr_uuid": PROBE_UUID})
 
     def export_range(self, start_epoch: int, stop_epoch: int) -> Export:
-        """CDRs with start_epoch in [start_epoch, stop_epoch], both inclusive (CONTRACT §2.3)."""
+        """CDRs with start_epoch in [start_epoch, stop_epoch], both inclusive (§2)."""
         if start_epoch < 1 or stop_epoch < 1:
             chunk_bounds(0, 1, 1)  # raises the epoch-0 refusal
         return self.export({"start_epoch": str(start_epoch), "stop_epoch": str(stop_epoch)})
@@ -245,18 +210,24 @@ class FusionPBXClient:
         self._check_tenant(export.body)
         return export
 
-    def export_as_host(self, host: str, start_epoch: int, stop_epoch: int) -> Export:
-        """The same range with another Host header, unchecked: test-connection compares."""
-        search = {"start_epoch": str(start_epoch), "stop_epoch": str(stop_epoch)}
-        self.session.headers["Host"] = host
-        try:
-            return self._export_once(search)
-        finally:
-            self.session.headers["Host"] = host_header(self.server.url, self.domain)
+    def export_by_host(self, start_epoch: int, stop_epoch: int) -> Export:
+        """The range as the only keyed request of a new session, unchecked: on 5.0 and 5.1 its
+        rows are those of the tenant the Host header names when it reaches FusionPBX (§3)."""
+        form = {
+            "export_format": "csv",
+            "domain_name": self.domain,
+            "start_epoch": str(start_epoch),
+            "stop_epoch": str(stop_epoch),
+            "key": self._key,
+        }
+        with requests.Session() as fresh:
+            fresh.headers.update(self.session.headers)
+            fresh.verify = self.session.verify
+            return self._classify_export(self._send("POST", EXPORT_PATH, data=form, via=fresh))
 
     def _check_tenant(self, body: str) -> None:
         # One tenant's export holds one domain_uuid; another one means the rows are (partly)
-        # another tenant's, and none of them may be billed (CONTRACT §0).
+        # another tenant's, and none of them may be billed (docs/fusionpbx.md §3).
         tenants = row_tenants(body)
         if self.tenant_uuid is not None:
             tenants.add(self.tenant_uuid)
@@ -275,26 +246,56 @@ class FusionPBXClient:
 
     def _export_once(self, search: dict[str, str]) -> Export:
         form = {"export_format": "csv", "domain_name": self.domain, **search}
-        if self._authenticated:
-            try:
-                return self._classify_export(self._send("POST", EXPORT_PATH, data=form))
-            except (
-                errors.LoginPageReturned,
-                errors.LoginTokenRequired,
-                errors.AuthenticationFailed,
-            ):
-                pass  # the session expired on the server: log in again, once
+        if not self._authenticated:
+            export = self._log_in(form)
+            if export_version(export.body) == "5.2+":
+                return export  # 5.2+ exports the key's domain, first request or not (§3)
+            # 5.0/5.1, or no rows to tell: ask again in the session the key login fixed
+        elif self.key_every_time:
+            return self._export_keyed(form)
+        try:
+            return self._classify_export(self._send("POST", EXPORT_PATH, data=form))
+        except errors.AuthenticationFailed:
+            # The cookie alone sent to login.php?path=…: FusionPBX 5.0 keeps no key login (§1)
+            self.key_every_time = True
+            return self._export_keyed(form)
+        except (errors.LoginPageReturned, errors.LoginTokenRequired):
+            pass  # the session expired on the server: log in again, once
+        export = self._log_in(form)
+        if export_version(export.body) == "5.2+":
+            return export
+        return self._classify_export(self._send("POST", EXPORT_PATH, data=form))
+
+    def _log_in(self, form: dict[str, str]) -> Export:
+        """The first keyed request of a new session, primed with the login page."""
         if self._token is None:
             self.open_login_page()
         assert self._token is not None
-        # CONTRACT §1.1: the key goes in the POST body (never the URL, §8.13) with the
-        # 5.6 login token; 5.5 ignores the token. The token is single-use.
-        form.update(self._token, key=self._key)
+        # The key goes in the POST body (never the URL: it would land in nginx's logs) with
+        # the 5.6 login token, which older versions ignore; the token is single-use (§1).
+        keyed = {**form, **self._token, "key": self._key}
         self._token = None
-        export = self._classify_export(self._send("POST", EXPORT_PATH, data=form))
-        # The answer set a new PHPSESSID (CONTRACT §8.22); the session sends it from now on.
+        export = self._classify_export(self._send("POST", EXPORT_PATH, data=keyed))
+        # The answer may set a new PHPSESSID (5.6); the session sends it from now on.
         self._authenticated = True
         return export
+
+    def _export_keyed(self, form: dict[str, str]) -> Export:
+        """5.0: the key again, in the session an earlier key login fixed to the tenant."""
+        for _ in range(2):
+            response = self._send("POST", EXPORT_PATH, data={**form, "key": self._key})
+            export = self._classify_export(response)
+            if in_session(response):
+                return export
+            # The session was lost: that answer was a first key login, so its rows are the
+            # Host's tenant's (§3). Ask once more, in the session it may just have started.
+        raise errors.TenantUnproven(
+            f"{self.server.name}: FusionPBX 5.0 started a new session for each request, so "
+            f"nothing proves the export is domain {self.domain}'s: nothing is billed from it",
+            hint="the PHPSESSID cookie does not come back: a proxy or cache in front of "
+            "FusionPBX may drop it; FusionPBX 5.0 without its session exports the tenant the "
+            "Host header names",
+        )
 
     def _with_retries(self, action: Callable[[], _T]) -> _T:
         attempt = 0
@@ -317,18 +318,20 @@ class FusionPBXClient:
         *,
         params: dict[str, str] | None = None,
         data: dict[str, str] | None = None,
+        via: requests.Session | None = None,
     ) -> requests.Response:
+        self.requests_sent += 1
         try:
             with warnings.catch_warnings():
                 # verify_tls = false already produced one warning of our own
                 warnings.simplefilter("ignore", InsecureRequestWarning)
-                return self.session.request(
+                return (via or self.session).request(
                     method,
                     self.server.url + path,
                     params=params,
                     data=data,
                     timeout=self.server.timeout_s,
-                    allow_redirects=False,  # CONTRACT §5: classify the first answer
+                    allow_redirects=False,  # classify the first answer (§5)
                 )
         except requests.RequestException as exc:
             raise self._sanitized(errors.network_error(exc, self.where)) from None
@@ -372,10 +375,3 @@ class FusionPBXClient:
         if error.hint:
             error.hint = errors.redact(error.hint, self._key)
         return error
-
-
-def server_date(response: requests.Response) -> datetime | None:
-    try:
-        return parsedate_to_datetime(response.headers.get("Date", ""))
-    except (TypeError, ValueError):
-        return None

@@ -1,6 +1,6 @@
 """Every way a FusionPBX request can fail, each its own error with a hint for the PBX admin.
 
-The signatures are those of CONTRACT §5. Connection, TLS, authentication and permission
+The signatures are those of docs/fusionpbx.md §5. Connection, TLS, authentication and permission
 failures exit 4 (ConnectionFailure); answers that are not a CDR export exit 5
 (BadResponseError), per rules §8. Each class has a stable `code` for JSON output.
 """
@@ -116,6 +116,10 @@ class WrongTenant(BadResponseError):
     code = "wrong_tenant"
 
 
+class TenantUnproven(BadResponseError):
+    code = "tenant_unproven"
+
+
 # Transient failures worth another try; an authentication failure never is.
 RETRYABLE: tuple[type[VoipbillError], ...] = (
     ConnectionRefused,
@@ -143,6 +147,9 @@ _PHP_ERROR = re.compile(
 # What FusionPBX 5.0-5.4 print when PostgreSQL is unreachable (database.php: "error: " and
 # the PDO message, then die()), and other one-line PHP error texts.
 _ERROR_TEXT = re.compile(r"^\s*error:|SQLSTATE\[", re.IGNORECASE | re.MULTILINE)
+# The peer closed the connection during the handshake: PHP's built-in server (plain http)
+# does that to a TLS greeting, and so may a TLS server that refuses our protocols.
+_CLOSED_IN_HANDSHAKE = ("UNEXPECTED_EOF_WHILE_READING", "EOF occurred in violation of protocol")
 _NOT_TLS = (
     "WRONG_VERSION_NUMBER",
     "wrong version number",
@@ -223,6 +230,14 @@ def _tls_error(text: str, where: Where) -> TlsFailure:
             hint=f"servers -> {where.server} -> url names a plain-http port: use the https port "
             "(443 unless nginx listens elsewhere)",
         )
+    if any(sign in text for sign in _CLOSED_IN_HANDSHAKE):
+        return TlsFailure(
+            f"{where.server}: {address} closed the connection during the TLS handshake: it "
+            "may speak plain http, not https",
+            hint=f"if {address} is a plain-http port (PHP's built-in server closes the "
+            "connection on a TLS greeting), use the https port, or http:// on a trusted "
+            "network only; otherwise check the TLS protocols of the PBX's nginx and any proxy",
+        )
     return TlsFailure(
         f"{where.server}: the TLS handshake with {address} failed",
         hint="check the TLS setup of the PBX's nginx (certificate, protocols), and any proxy",
@@ -247,7 +262,7 @@ def _causes(exc: BaseException) -> list[BaseException]:
 
 
 def redirect_error(response: requests.Response, where: Where) -> VoipbillError:
-    """CONTRACT §5: each redirect FusionPBX sends means one specific thing."""
+    """Each redirect FusionPBX sends means one specific thing (docs/fusionpbx.md §5)."""
     location = response.headers.get("Location", "")
     target = urlsplit(location)
     if target.scheme == "https" and where.is_http:
@@ -318,7 +333,7 @@ def error_page(body: str, where: Where) -> ErrorPage:
 
 
 def body_error(body: str, where: Where) -> VoipbillError:
-    """A 200 answer without a CSV attachment: never read as "zero CDRs" (CONTRACT §5)."""
+    """A 200 answer without a CSV attachment: never read as "zero CDRs" (docs/fusionpbx.md §5)."""
     stripped = body.strip()
     if is_php_error(body):
         return PhpError(

@@ -1,4 +1,4 @@
-"""`test-connection` as a library: a checklist of one server and domain (CONTRACT §5).
+"""`test-connection` as a library: a checklist of one server and domain (docs/fusionpbx.md §5).
 
 The steps run in order and stop at the first failure; the checks after it are "skip".
 """
@@ -15,7 +15,8 @@ from voipbill.cdrs import REQUIRED_COLUMNS, header_columns
 from voipbill.config import Server
 from voipbill.errors import ConfigError, VoipbillError
 from voipbill.fusionpbx import errors
-from voipbill.fusionpbx.client import Export, FusionPBXClient, row_tenants
+from voipbill.fusionpbx.answers import Export, export_version, row_tenants
+from voipbill.fusionpbx.client import FusionPBXClient
 
 CHECKS = {
     "url": "URL",
@@ -46,8 +47,9 @@ _FAILED_CHECK: dict[type[VoipbillError], str] = {
     errors.ColumnsMissing: "columns",
     errors.MixedTenants: "tenant",
     errors.WrongTenant: "tenant",
+    errors.TenantUnproven: "tenant",
 }
-# The FusionPBX permission that shows each column (CONTRACT §1.3).
+# The FusionPBX permission that shows each column (docs/fusionpbx.md §2).
 _COLUMN_PERMISSION = {
     "caller_destination": "xml_cdr_caller_destination",
     "extension": "xml_cdr_extension",
@@ -57,11 +59,9 @@ _COLUMN_PERMISSION = {
     "billsec": "xml_cdr_duration",
 }
 # The reader needs REQUIRED_COLUMNS; `leg` may be absent from a file (read as "a"), but a
-# live export always has it, so its absence means something is wrong (CONTRACT §2.2).
+# live export always has it, so its absence means something is wrong (docs/fusionpbx.md §2).
 NEEDED_COLUMNS = (*REQUIRED_COLUMNS, "leg")
 CLOCK_TOLERANCE_S = 60
-# A Host name no tenant has (RFC 2606): what a Host-scoped export answers without the tenant.
-NO_TENANT_HOST = "voipbill-check.invalid"
 DAY = 86400
 
 
@@ -162,11 +162,11 @@ def probe(
         try:
             latest, window = _check_columns(client, checks, int(now()))
         except VoipbillError as error:
-            return checks.fail(error, "columns")
+            return _fail_tenant(checks, error, "columns", client.domain)
         try:
             checks.set(*tenant_check(client, latest, window))
         except VoipbillError as error:
-            return checks.fail(error, "tenant")
+            return _fail_tenant(checks, error, "tenant", client.domain)
         checks.set(*_clock_check(result, latest or export, now()))
     return result
 
@@ -189,48 +189,73 @@ def _tls_check(server: Server) -> tuple[str, str, str]:
 
 
 def _domain_check(export: Export, domain: str) -> tuple[str, str, str]:
-    # The attachment is named cdr_<session domain>_<stamp>.csv (CONTRACT §2.2).
+    # The attachment is named cdr_<key's domain>_<stamp>.csv, whoever's rows it holds (§2):
+    # it says the key logged in to the domain, not whose calls the rows are (that is "tenant").
     if export.filename is None:
         return "domain", "warn", "no file name in the answer to confirm the domain"
     if export.filename.startswith(f"cdr_{domain}_"):
-        return "domain", "ok", f"{domain} resolves on the server"
+        return "domain", "ok", f"the key logged in to domain {domain}"
     return "domain", "warn", f"exported as {export.filename}, not from domain {domain}"
+
+
+def _fail_tenant(
+    checks: _Checklist, error: VoipbillError, default: str, domain: str
+) -> ProbeResult:
+    """A failure; when it says the rows are not the tenant's, "domain" is not left "ok"."""
+    if isinstance(error, (errors.MixedTenants, errors.WrongTenant, errors.TenantUnproven)):
+        checks.set(
+            "domain", "warn", f"the key logged in to domain {domain}, but see the tenant check"
+        )
+    return checks.fail(error, default)
 
 
 def tenant_check(
     client: FusionPBXClient, export: Export | None, window: tuple[int, int]
 ) -> tuple[str, str, str]:
-    """Whose calls the export holds: the configured tenant's, not the Host's (CONTRACT §0).
+    """Whose calls the export holds, and what the Host header would have given (§3).
 
-    FusionPBX 5.2+ exports the tenant the key was checked against. 5.0 and 5.1 (whose exports
-    have no `status` column) export the tenant the Host header names: voipbill sends the
-    tenant there, so the rows must change when the Host does; if they do not, something in
-    between rewrites Host and the rows are whichever tenant it names.
+    FusionPBX 5.2+ exports the key's domain. 5.0 and 5.1 (told apart by their columns, §4)
+    export the tenant their session holds, else the one the Host header names; the client
+    exports only in a session the key login fixed to the tenant, so a proxy that rewrites
+    Host cannot change the rows voipbill bills. What is left to check there is the Host
+    header: the same window as the only request of a new session shows whose calls a
+    Host-scoped export holds, which tells whether a proxy rewrites Host.
     """
     tenants = row_tenants(export.body) if export is not None else set()
     if export is None or not tenants:
-        return "tenant", "skip", "no CDRs in the last 7 days to tell whose calls they are"
-    uuid = next(iter(tenants))
-    if "status" in header_columns(export.body):
-        return "tenant", "ok", f"one tenant's calls (domain_uuid {uuid}), the key's domain"
-    try:
-        other = client.export_as_host(NO_TENANT_HOST, *window)
-    except VoipbillError as error:
-        return "tenant", "warn", f"cannot compare with another Host header: {error.message}"
-    if row_tenants(other.body) == tenants:
-        raise errors.WrongTenant(
-            f"{client.server.name}: the export is not domain {client.domain}'s for sure: this "
-            "FusionPBX (5.0/5.1 export columns) takes the tenant from the Host header, and its "
-            f"rows stay those of domain_uuid {uuid} whatever Host voipbill sends",
-            hint="a proxy in front of FusionPBX rewrites Host: make it pass Host on (nginx: "
-            f"proxy_set_header Host $host), or point servers -> {client.server.name} -> url "
-            "at FusionPBX itself",
+        return (
+            "tenant",
+            "skip",
+            "not checked: no CDRs in the last 7 days, so whose calls the export holds and "
+            "whether a proxy rewrites the Host header could not be seen",
         )
+    uuid = next(iter(tenants))
+    version = export_version(export.body)
+    if version == "5.2+":
+        return "tenant", "ok", f"domain_uuid {uuid}: FusionPBX 5.2+ exports the key's domain"
+    where = f"domain_uuid {uuid}, from a session the key's login fixed to {client.domain}"
+    try:
+        by_host = client.export_by_host(*window)
+    except VoipbillError as error:
+        return (
+            "tenant",
+            "warn",
+            f"{where} (FusionPBX {version}); the Host header could not be checked: {error.message}",
+        )
+    host_tenants = row_tenants(by_host.body)
+    if host_tenants == tenants:
+        return (
+            "tenant",
+            "ok",
+            f"{where}; FusionPBX {version} gets Host {client.domain} and exports the same calls",
+        )
+    seen = f"domain_uuid {', '.join(sorted(host_tenants))}'s calls" if host_tenants else "no calls"
     return (
         "tenant",
-        "ok",
-        f"domain_uuid {uuid}: this FusionPBX (5.0/5.1 export) takes the tenant from the Host "
-        f"header, and voipbill sends Host: {client.domain}",
+        "warn",
+        f"{where}. A proxy in front of FusionPBX {version} rewrites the Host header: by Host "
+        f"alone the export holds {seen} (voipbill does not depend on Host; nginx: "
+        "proxy_set_header Host $host)",
     )
 
 
@@ -238,7 +263,7 @@ def _check_columns(
     client: FusionPBXClient, checks: _Checklist, now: int
 ) -> tuple[Export | None, tuple[int, int]]:
     """Export recent chunks, newest first, until one has CDRs; check its header."""
-    # The probe's empty answer has no header (CONTRACT §2.2), so look at real CDRs:
+    # The probe's empty answer has no header (docs/fusionpbx.md §2), so look at real CDRs:
     # the last day first, then back a week, one chunk at a time.
     stop = now
     export = None

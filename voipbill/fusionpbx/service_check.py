@@ -39,6 +39,7 @@ class ServiceCheck:
     calls: int = 0  # a-leg calls in the export, each uuid once
     counts: list[FieldCount] = field(default_factory=list)
     unbilled: list[tuple[str, int]] = field(default_factory=list)  # busiest first
+    outbound_without_extension: int = 0  # no service bills those (an outbound call has no DID)
     problems: list[CdrProblem] = field(default_factory=list)
 
     @property
@@ -61,6 +62,11 @@ class ServiceCheck:
             lines.append(
                 f"{self.unbilled_calls} call(s) on {len(self.unbilled)} extension(s) of "
                 f"{self.domain} that no service bills: {named}"
+            )
+        if self.outbound_without_extension:
+            lines.append(
+                f"{self.outbound_without_extension} outbound call(s) with no extension, which no "
+                "service bills"
             )
         if self.problems:
             lines.append(f"{len(self.problems)} row(s) of the export could not be read")
@@ -111,6 +117,8 @@ def count_calls(
         extension = record.extension.strip()
         if extension:
             per_extension[extension] += 1
+        elif record.direction == "outbound":
+            result.outbound_without_extension += 1
         if record.direction == "inbound":
             dialled = record.caller_destination.strip() or record.destination_number.strip()
             if dialled:
