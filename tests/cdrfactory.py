@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tests.fakepbx import COLUMNS_55
 
-# CONTRACT §2.2: the 5.5 admin column list is the superadmin's without rtp_audio_in_mos
+# docs/fusionpbx.md §2: the 5.5 admin column list is the superadmin's without rtp_audio_in_mos
 COLUMNS = [column for column in COLUMNS_55 if column != "rtp_audio_in_mos"]
 
 _counter = itertools.count(1)

@@ -1,6 +1,6 @@
 """A fake FusionPBX for the tests: a real HTTP server on 127.0.0.1 that answers like the captures.
 
-It mirrors the LIVE behaviour recorded in the FusionPBX contract (§1, §2, §5, §8, §9) and the
+It mirrors the behaviour described in docs/fusionpbx.md (the § below are its sections) and the
 captured responses copied into ``tests/data/fusionpbx/``, byte for byte where a client could
 notice: header lines and their order, the 302 ``Location`` values, the ``\\n\\n`` empty export,
 the unescaped CSV quoting, the ``access denied`` body and the PHP fatal-error page.
@@ -15,7 +15,7 @@ API (other tests are written against it; keep it stable)::
     @dataclass
     class FakeUser:
         key: str; domain: str; role: str     # role: "superadmin" | "admin" | "user"
-        username: str = ""; password: str = ""   # for the username/password login (CONTRACT §1.2)
+        username: str = ""; password: str = ""   # for the username/password login (§1)
 
     class FakeFusionPBX(FakeServer):   # the shared fake server of tests/fakehttp.py
         def __init__(self, *, mode="5.5", users=None, cdrs=None, db_tz="America/New_York",
@@ -55,7 +55,7 @@ Behaviour worth knowing when writing a client test:
 * The server listens on 127.0.0.1, so the Host header is ``127.0.0.1:PORT``; like a real
   FusionPBX reached by IP, a key only works with ``domain_name=pbx.test`` (or ``Host: pbx.test``).
 * Mode "5.6" wants the hidden login token from ``GET /login.php`` (same PHPSESSID cookie) with
-  the key, else ``302 login.php``; a successful login issues a new PHPSESSID (CONTRACT §8.22).
+  the key, else ``302 login.php``; a successful login issues a new PHPSESSID (§1).
 * An authorized session is bound to its User-Agent; another UA gets ``302 /logout.php``.
 """
 
@@ -90,20 +90,20 @@ OLD_MODES = ("5.0", "5.1")  # the export's tenant is the session's, else the Hos
 
 FAILURES = frozenset(
     {
-        "php_fatal",  # every export answers the captured PHP fatal error, HTTP 200 (§2.4)
+        "php_fatal",  # every export answers the captured PHP fatal error, HTTP 200 (§2)
         "empty_no_attachment",  # export: 200, empty body, no Content-Disposition (no _csv perm)
-        "https_redirect",  # nginx: 301 to https for every path (§8.12)
+        "https_redirect",  # nginx: 301 to https for every path (§5)
         "server_error",  # 500 from nginx/php-fpm
         "slow",  # sleep slow_seconds before answering anything
         "garbage_html",  # 200 text/html that is neither login page nor export
-        "sql_error",  # export: the SQL failed, which FusionPBX turns into "\n\n" (§2.2)
-        "cidr_denied",  # client IP outside domain→cidr: body "access denied" (§1.2)
+        "sql_error",  # export: the SQL failed, which FusionPBX turns into "\n\n" (§2)
+        "cidr_denied",  # client IP outside domain→cidr: body "access denied" (§1)
         "db_down",  # PostgreSQL is down: 5.0-5.4 print "error: SQLSTATE[08006] ...<br/>", 200
         "mixed_tenants",  # a broken export: every tenant's rows in one answer
     }
 )
 
-# The PHP fatal error of a 24h start_stamp_begin under the default 12h setting (LIVE, §2.4).
+# The PHP fatal error of a 24h start_stamp_begin under the default 12h setting (LIVE, §2).
 FATAL_ERROR_BODY = (
     b"<br />\n"
     b"<b>Fatal error</b>:  Uncaught Error: Call to a member function format() on bool in"
@@ -154,7 +154,7 @@ _LOGIN_PAGE = """<!DOCTYPE html>
 </html>
 """
 
-# Column order of the 5.5 export for a superadmin with default settings (LIVE, CONTRACT §2.2).
+# Column order of the 5.5 export for a superadmin with default settings (§2).
 COLUMNS_55 = [
     "domain_uuid",
     "sip_call_id",
@@ -315,7 +315,7 @@ SEED_CDRS: list[dict[str, str]] = [
         waitsec="5",
         voicemail_message="false",
     ),
-    _seed_row(  # 2 inbound answered from PSTN to DID -> ext 1001; the quoting bug (§8.19)
+    _seed_row(  # 2 inbound answered from PSTN to DID -> ext 1001; the quoting bug (§6)
         xml_cdr_uuid="aaaaaaaa-0000-4000-8000-000000000002",
         extension_uuid="11111111-1111-4111-8111-111111111001",
         extension="1001",
@@ -402,7 +402,7 @@ SEED_CDRS: list[dict[str, str]] = [
         last_arg="user/1002@pbx.test",
         voicemail_message="false",
     ),
-    _seed_row(  # 5 ring group leg that lost the race: hidden from every export (§2.3)
+    _seed_row(  # 5 ring group leg that lost the race: hidden from every export (§2)
         xml_cdr_uuid="cccccccc-0000-4000-8000-000000000005",
         extension_uuid="11111111-1111-4111-8111-111111111002",
         extension="1002",
@@ -587,7 +587,7 @@ class FakeFusionPBX(FakeServer):
         return secrets.token_hex(16)
 
     def _regenerate(self, ctx: _Context) -> None:
-        # FusionPBX 5.6 replaces the session cookie on login (CONTRACT §8.22).
+        # FusionPBX 5.6 replaces the session cookie on login (§1).
         with self.lock:
             old = ctx.session
             self._sessions.pop(old.sid, None)
@@ -602,7 +602,7 @@ class FakeFusionPBX(FakeServer):
             return _Response(200, page.read_bytes(), [("Content-type", _HTML)])
         token = ""
         if self.mode == "5.6":
-            # The login form carries a fresh CSRF token stored in the session (CONTRACT §1.1).
+            # The login form carries a fresh CSRF token stored in the session (§1).
             name, value = secrets.token_hex(32), secrets.token_hex(32)
             ctx.session.token = (name, value)
             token = f"<input type='hidden' name='{name}' value='{value}'>\n"
@@ -640,7 +640,7 @@ class FakeFusionPBX(FakeServer):
             session.authorized = False  # 5.0 keeps no key login (50_25)
         if session.authorized:
             if session.user_agent != user_agent:
-                # The session is bound to the User-Agent (CONTRACT §1.1 step 5).
+                # The session is bound to the User-Agent (§1).
                 return self._finish(ctx, _redirect("/logout.php"))
         else:
             if not params.get("key") and not params.get("username"):
@@ -657,7 +657,7 @@ class FakeFusionPBX(FakeServer):
             self._authorize(ctx, user, req)
             session.key_login = bool(params.get("key"))
             if not params.get("key"):
-                # check_auth.php skips its dashboard redirect only for key logins (§1.1 step 4).
+                # check_auth.php skips its dashboard redirect only for key logins (§1 step 4).
                 return self._finish(ctx, _redirect(DASHBOARD_PATH))
         if req.path == EXPORT_PATH:
             tenant = self._row_tenant(session, began_with, req)
@@ -691,7 +691,7 @@ class FakeFusionPBX(FakeServer):
             }
 
     def _resolve_domain(self, params: dict[str, str], host: str) -> str:
-        # authentication::get_domain(): domain_name, else user@domain, else Host (§1.1 step 2)
+        # authentication::get_domain(): domain_name, else user@domain, else Host (§1 step 2)
         if params.get("domain_name"):
             return params["domain_name"]
         username = params.get("username", "")
@@ -759,7 +759,7 @@ class FakeFusionPBX(FakeServer):
         if self.mode == "5.6":
             columns.insert(columns.index("sip_hangup_disposition") + 1, "call_disposition")
         if user.role != "superadmin":
-            columns.remove("rtp_audio_in_mos")  # xml_cdr_mos is superadmin-only (§1.3)
+            columns.remove("rtp_audio_in_mos")  # xml_cdr_mos is superadmin-only (§1)
         if show_all:
             columns.append("domain_name")
         return columns
@@ -769,7 +769,7 @@ class FakeFusionPBX(FakeServer):
             raise _SqlError
         superadmin = user.role == "superadmin"
         conditions: list[tuple[str, str]] = []
-        # Without xml_cdr_b_leg the leg is forced to a (§1.3).
+        # Without xml_cdr_b_leg the leg is forced to a (§1).
         leg = params.get("leg", "") if superadmin else "a"
         if leg:
             conditions.append(("leg", leg))
@@ -798,7 +798,7 @@ class FakeFusionPBX(FakeServer):
         for row in cdrs:
             if not show_all and row.get("domain_name") != tenant:
                 continue
-            # NULL != 'LOSE_RACE' is not true, so NULL hangup_cause rows vanish too (§8.18).
+            # NULL != 'LOSE_RACE' is not true, so NULL hangup_cause rows vanish too (§6).
             cause = row.get("hangup_cause")
             if cause is None or cause == "LOSE_RACE":
                 continue
@@ -819,7 +819,7 @@ class FakeFusionPBX(FakeServer):
     @staticmethod
     def _epoch_range(params: dict[str, str]) -> tuple[float, float] | None:
         start, stop = params.get("start_epoch", ""), params.get("stop_epoch", "")
-        # PHP empty(): "" and "0" both mean "not given", so no time filter at all (§8.17).
+        # PHP empty(): "" and "0" both mean "not given", so no time filter at all (§2).
         if start in ("", "0") or stop in ("", "0"):
             return None
         try:
@@ -836,7 +836,7 @@ class FakeFusionPBX(FakeServer):
         return low, high
 
     def _parse_stamp(self, text: str) -> float:
-        """Minute-resolution input in the domain time zone, format by time_format (§2.3, §2.4)."""
+        """Minute-resolution input in the domain time zone, format by time_format (§2, §2)."""
         if self.time_format == "24h":
             match = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2}) (\d{1,2}):(\d{2})", text)
             if match is None:
@@ -858,7 +858,7 @@ class FakeFusionPBX(FakeServer):
 
     @staticmethod
     def _order(rows: list[dict[str, str]], params: dict[str, str]) -> list[dict[str, str]]:
-        # ORDER BY <sanitized column> <dir>, default start_stamp desc (§2.2).
+        # ORDER BY <sanitized column> <dir>, default start_stamp desc (§2).
         column = re.sub(r"[^A-Za-z0-9\-_.]", "", params.get("order_by", ""))
         descending = params.get("order") == "desc" if column else True
         column = column or "start_stamp"
@@ -877,7 +877,7 @@ class FakeFusionPBX(FakeServer):
         return sorted(rows, key=key, reverse=descending)
 
     def _csv(self, columns: list[str], rows: list[dict[str, str]]) -> bytes:
-        # FusionPBX wraps every value in quotes and never escapes; empty result = "\n\n" (§2.2).
+        # FusionPBX wraps every value in quotes and never escapes; empty result = "\n\n" (§2).
         if not rows:
             return b"\n\n"
         lines = [",".join(f'"{name}"' for name in columns)]
@@ -904,9 +904,9 @@ class FakeFusionPBX(FakeServer):
         if column == "domain_uuid":
             return row.get("domain_uuid") or _domain_uuid(row.get("domain_name", ""))
         if column == "duration":
-            if self.mode in OLD_MODES:  # before 5.2 it is FreeSWITCH's total duration (§3)
+            if self.mode in OLD_MODES:  # before 5.2 it is FreeSWITCH's total duration (§2)
                 return row.get("duration", "")
-            return row.get("billsec", "")  # duration is billsec since 5.2 (§3)
+            return row.get("billsec", "")  # duration is billsec since 5.2 (§2)
         if column == "tta":
             start, answer = row.get("start_epoch"), row.get("answer_epoch")
             if start is None or answer is None:
@@ -918,7 +918,7 @@ class FakeFusionPBX(FakeServer):
         if value is None:
             return ""
         if column in ("missed_call", "voicemail_message"):
-            return "1" if value.lower() in _TRUE else ""  # PDO booleans (§2.2)
+            return "1" if value.lower() in _TRUE else ""  # PDO booleans (§2)
         return value
 
 
@@ -947,7 +947,7 @@ def _bounds(low: str | None, high: str | None) -> tuple[float, float] | None:
 
 
 def _like_pattern(column: str, value: str) -> re.Pattern[str]:
-    # `*` is the wildcard; number filters are stripped to [+0-9.%/] first (§2.3).
+    # `*` is the wildcard; number filters are stripped to [+0-9.%/] first (§2).
     value = value.replace("*", "%")
     if column != "caller_id_name":
         value = re.sub(r"[^+0-9.%/]", "", value)
@@ -1042,5 +1042,5 @@ def fake_pbx_50() -> Iterator[FakeFusionPBX]:
 
 @pytest.fixture
 def fake_pbx_56() -> Iterator[FakeFusionPBX]:
-    """FusionPBX 5.6-dev: a key needs the login token primed from /login.php (§1.1)."""
+    """FusionPBX 5.6-dev: a key needs the login token primed from /login.php (§1)."""
     yield from _started(FakeFusionPBX(mode="5.6", cdrs=SEED_CDRS, domain_tz="UTC"))

@@ -30,7 +30,7 @@ HEADER = (
 
 
 def fusionpbx_line(*values: str) -> str:
-    """A row as FusionPBX writes it: every value quote-wrapped, nothing escaped (CONTRACT §2.2)."""
+    """A row as FusionPBX writes it: every value quoted, none escaped (docs/fusionpbx.md §2)."""
     return ",".join(f'"{value}"' for value in values)
 
 
@@ -84,7 +84,7 @@ def test_superadmin_sample_gives_every_row_including_the_b_leg() -> None:
 
 
 def test_acme_corp_row_of_the_sample_keeps_its_columns_in_place() -> None:
-    # `"ACME "Corp", Inc"` makes Python's csv see 34 columns instead of 33 (CONTRACT §2.2).
+    # `"ACME "Corp", Inc"` makes Python's csv see 34 columns instead of 33 (docs/fusionpbx.md §2).
     records, problems = read_sample("55_export_admin.csv")
     assert problems == []
     inbound = records[2]
@@ -129,7 +129,7 @@ def test_quote_and_comma_in_a_value_does_not_shift_the_columns() -> None:
 
 
 def test_quote_at_the_end_of_a_value_is_not_silently_corrupted() -> None:
-    # Python's csv keeps the count here but reads `Smith, John JJ""` (CONTRACT §8.19).
+    # Python's csv keeps the count here but reads `Smith, John JJ""` (docs/fusionpbx.md §6).
     records, problems = read(HEADER + "\n" + row(extension='Smith, John "JJ"') + "\n")
     assert problems == []
     assert records[0].extension == 'Smith, John "JJ"'

@@ -1,4 +1,4 @@
-"""Chunking a period into inclusive export ranges (CONTRACT §2.3, §8.17)."""
+"""Chunking a period into inclusive export ranges (docs/fusionpbx.md §2)."""
 
 from __future__ import annotations
 

@@ -58,7 +58,7 @@ def test_records_of_a_day_are_the_admins_a_legs(pbx: FakeFusionPBX) -> None:
     problems: list[CdrProblem] = []
     with client_for(pbx) as client:
         uuids = {record.xml_cdr_uuid for record in client.records(MARCH_10, problems)}
-    # admins never see b-legs, and LOSE_RACE legs are hidden (CONTRACT §1.3)
+    # admins never see b-legs, and LOSE_RACE legs are hidden (docs/fusionpbx.md §6)
     assert uuids == {f"aaaaaaaa-0000-4000-8000-00000000000{n}" for n in (1, 2, 3, 4)}
     assert problems == []
 
@@ -131,7 +131,7 @@ def test_a_period_reaching_epoch_zero_is_refused_before_any_request(pbx: FakeFus
     assert pbx.requests == []
 
 
-# --- failures: each CONTRACT §5 signature is its own error ----------------------------------
+# --- failures: each answer of docs/fusionpbx.md §5 is its own error -----------------------
 
 
 def expect_failure(client: FusionPBXClient, code: str, exit_code: ExitCode) -> str:
@@ -217,7 +217,7 @@ def test_login_page_instead_of_export_means_the_key_was_not_delivered(pbx: FakeF
 
 
 def test_sql_error_reads_as_an_empty_export_like_fusionpbx_itself(pbx: FakeFusionPBX) -> None:
-    pbx.failures.add("sql_error")  # indistinguishable from "no CDRs" (CONTRACT §2.2)
+    pbx.failures.add("sql_error")  # indistinguishable from "no CDRs" (docs/fusionpbx.md §2)
     with client_for(pbx) as client:
         assert client.probe_export().body == "\n\n"
 

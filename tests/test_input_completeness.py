@@ -33,7 +33,7 @@ def truncated() -> bytes:
 
 
 def quote_comma_name() -> bytes:
-    # CONTRACT: FusionPBX never escapes; a name holding `","` adds a field no repair can undo
+    # FusionPBX never escapes (docs/fusionpbx.md §6): a name holding `","` adds a field for good
     rows = good_rows()
     rows.insert(1, cdr(xml_cdr_uuid="bad", start_epoch=epoch(10, 3), caller_id_name='A","B'))
     return export_text(rows).encode()

@@ -1,16 +1,16 @@
 """Read FusionPBX CDR CSV exports into compact records, one per row.
 
-The export (CONTRACT §2.2) wraps every value in ``"…"`` and never escapes a quote inside a
+The export (docs/fusionpbx.md §2) wraps every value in ``"…"`` and never escapes a quote inside a
 value, so a caller name like ``ACME "Corp", Inc`` breaks an ordinary CSV parser: it either adds a
-column or silently corrupts the value (CONTRACT §8.19). Because every field is wrapped, stripping
-the outer quotes and splitting on the literal ``","`` recovers the values exactly; that is also
-the fast path, which is why this reader runs near ``csv.reader`` speed. Rows that need it fall
-back to ``csv`` (an RFC-4180 file, e.g. one re-saved by a spreadsheet, for ``--cdr-file``).
+column or silently corrupts the value (docs/fusionpbx.md §6). Because every field is wrapped,
+stripping the outer quotes and splitting on the literal ``","`` recovers the values exactly; that
+is also the fast path, which is why this reader runs near ``csv.reader`` speed. Rows that need
+it fall back to ``csv`` (an RFC-4180 file, e.g. one re-saved by a spreadsheet, for ``--cdr-file``).
 
 Columns are mapped by header name, case-insensitively, never by position: the column set depends
-on the FusionPBX version and the permissions of the key (CONTRACT §2.2, §8.9). A row that still
+on the FusionPBX version and the permissions of the key (docs/fusionpbx.md §2). A row that still
 cannot be split into the header's column count is reported in ``problems``, never dropped
-silently (rules §4). Time comes from ``start_epoch`` only (CONTRACT §8.1, §8.20).
+silently (rules §4). Time comes from ``start_epoch`` only (docs/fusionpbx.md §6).
 
 Input completeness (rules §7): every data row is yielded or reported as bad, and the reader finds
 the bad ones before rating leaves any row out (a b-leg, a repeated uuid): a row of the wrong
@@ -241,7 +241,7 @@ def _split_header(line: str) -> list[str] | None:
 
 
 def _kind_of_non_csv(text: str) -> str | None:
-    """Which of the bodies FusionPBX sends instead of CSV this line belongs to (CONTRACT §5)."""
+    """Which of the bodies FusionPBX sends instead of CSV this line is of (docs/fusionpbx.md §5)."""
     lowered = text.strip().lower()
     if lowered.startswith(("<b>fatal error", "fatal error", "php fatal error", "parse error")):
         return "php"
@@ -256,7 +256,8 @@ def _reject_non_csv(text: str, following: Iterator[str], source: str, line_numbe
     """Raise CdrFormatError when `text` starts an HTML page, a PHP error or `access denied`.
 
     On the first line it means the whole body is not an export; later, that the export was cut
-    off (PHP runs out of memory on big exports, CONTRACT §2.2, and prints its error mid-body).
+    off (PHP runs out of memory on big exports and prints its error mid-body, docs/fusionpbx.md
+    §2).
     """
     kind = _kind_of_non_csv(text)
     if kind is None:
@@ -372,7 +373,7 @@ def _split_slowly(text: str, layout: _Layout) -> list[str] | None:
         if len(unwrapped) != count:
             unwrapped = None
         elif '""' not in text[1:-1].replace(layout.separator, "\x00"):
-            # Unescaped quotes inside a value, both shapes of CONTRACT §8.19.
+            # Unescaped quotes inside a value, both shapes of docs/fusionpbx.md §6.
             return unwrapped
     try:
         fields = next(csv.reader([text], delimiter=layout.delimiter))

@@ -67,7 +67,7 @@ def local_midnight_epoch(day: date, zone: ZoneInfo) -> int:
     return int(datetime.combine(day, time(0), tzinfo=zone).timestamp())
 
 
-# CDRs carry Unix epochs; FusionPBX treats an epoch of 0 as "no filter" (CONTRACT §8.17), and
+# CDRs carry Unix epochs; FusionPBX treats an epoch of 0 as "no filter" (docs/fusionpbx.md §2), and
 # no FusionPBX CDR predates 2000: dates outside this range are typing mistakes.
 FIRST_BILLABLE_DAY = date(2000, 1, 1)
 LAST_BILLABLE_DAY = date(2099, 12, 31)

@@ -3,7 +3,7 @@
     python tests/benchmarks/bench_rate.py [--cdrs N] [--prefixes P] [--services S]
 
 Generates (once per size, with a fixed seed) into tests/benchmarks/data/ (gitignored):
-- a FusionPBX 5.5 superadmin export (CONTRACT §2.2 quoting: every value in quotes, never escaped)
+- a FusionPBX 5.5 superadmin export (docs/fusionpbx.md §2: every value quoted, none escaped)
   of N CDRs for October 2026, newest first: about 60% outbound, 20% inbound, 15% local and 5%
   missed a-legs, plus 10% b-legs; numbers repeat as real traffic does (Zipf-like over ~50k
   distinct destinations);
@@ -45,7 +45,7 @@ ZONE = ZoneInfo("America/Toronto")
 SEED = 2026
 DISTINCT_DESTINATIONS = 50_000
 
-# CONTRACT §2.2: the 5.5 superadmin column list, domain_name appended by `show=all`
+# docs/fusionpbx.md §2: the 5.5 superadmin column list, domain_name appended by `show=all`
 COLUMNS = [*COLUMNS_55, "domain_name"]
 AT = {name: index for index, name in enumerate(COLUMNS)}
 
@@ -250,7 +250,7 @@ def make_export(
         row[AT["sip_hangup_disposition"]] = "send_bye" if billsec else "recv_cancel"
         rows.append((epoch, call_uuid, row))
         if kind == "outbound" and random_() < b_leg_share and len(rows) < cdrs:
-            # log-b-leg enabled: the b-leg has its own uuid and no extension (CONTRACT §8.3)
+            # log-b-leg enabled: the b-leg has its own uuid and no extension (docs/fusionpbx.md §6)
             b_uuid = str(uuid.UUID(int=getrandbits(128), version=4))
             row[AT["bridge_uuid"]] = b_uuid
             b_row = list(row)

@@ -117,7 +117,7 @@ class CsvJoiner:
 
     def add(self, body: str, start: int, stop: int) -> None:
         if not body.strip():
-            return  # FusionPBX's empty export is "\n\n", without a header (CONTRACT §2.2)
+            return  # FusionPBX's empty export is "\n\n", without a header (docs/fusionpbx.md §2)
         header, _, data = body.lstrip("\n").partition("\n")
         if self.header is None:
             self.header = header

@@ -1,4 +1,4 @@
-"""Splitting a billing period into export requests (CONTRACT §2.2, §2.3, §8.17)."""
+"""Splitting a billing period into export requests (docs/fusionpbx.md §2)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from voipbill.errors import UsageError
 def chunk_bounds(start_epoch: int, end_epoch: int, chunk_seconds: int) -> list[tuple[int, int]]:
     """Inclusive (start, stop) pairs covering every second of [start_epoch, end_epoch) once.
 
-    FusionPBX filters `start_epoch BETWEEN start AND stop`, both ends inclusive (CONTRACT
-    §2.3), so chunk k asks for [s_k, s_{k+1} - 1]: no second is asked twice or skipped.
-    PHP reads "0" as "not given" and would export everything (CONTRACT §8.17), so a range
+    FusionPBX filters `start_epoch BETWEEN start AND stop`, both ends inclusive
+    (docs/fusionpbx.md §2), so chunk k asks for [s_k, s_{k+1} - 1]: no second is asked twice
+    or skipped.
+    PHP reads "0" as "not given" and would export everything (docs/fusionpbx.md §2), so a range
     reaching epoch 0 is refused rather than sent.
     """
     if chunk_seconds < 1:
