@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from voipbill import config as config_module
+from voipbill.cli import output
 
 
 @dataclass
@@ -15,7 +16,11 @@ class State:
     config_path: Path | None = None
 
     def load_config(self, *, check_fields: bool = True) -> config_module.Config:
-        return config_module.load(self.config_path, check_fields=check_fields)
+        config = config_module.load(self.config_path, check_fields=check_fields)
+        for warning in config.warnings:
+            # a setting that would misprice calls silently: shown even with -q
+            output.warn(warning, about_money=True)
+        return config
 
 
 def state(ctx: typer.Context) -> State:

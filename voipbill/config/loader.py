@@ -6,6 +6,7 @@ Every problem is a ConfigError naming its key path, e.g.
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from collections.abc import Mapping
@@ -32,10 +33,11 @@ from voipbill.config.model import (
     default_config_path,
     default_ledger_path,
 )
+from voipbill.config.package_checks import package_warnings
 from voipbill.config.postgresql import postgres_ledger
 from voipbill.config.table import Table
 from voipbill.errors import ConfigError
-from voipbill.money import ROUNDING_MODES
+from voipbill.money import ISO_4217, ROUNDING_MODES
 
 
 def load(path: Path | None = None, *, check_fields: bool = True) -> Config:
@@ -102,6 +104,7 @@ class _Loader:
         self.path = path
         self.base = path.parent
         self.check_fields = check_fields
+        self.warnings: list[str] = []  # settings that load but most likely bill wrong
 
     def resolve(self, text: str) -> Path:
         candidate = Path(text).expanduser()
@@ -117,8 +120,12 @@ class _Loader:
                 "timezone", f"unknown time zone {zone_name!r}", hint='e.g. "America/Toronto"'
             ) from None
         currency = top.require("currency", str)
-        if not re.fullmatch(r"[A-Z]{3}", currency):
-            raise top.error("currency", f"{currency!r} is not a currency code", hint='e.g. "CAD"')
+        if currency not in ISO_4217:
+            close = difflib.get_close_matches(currency.upper(), sorted(ISO_4217), n=1, cutoff=0.6)
+            hint = f'did you mean "{close[0]}"?' if close else 'an ISO 4217 code, e.g. "CAD"'
+            if currency.upper() in ISO_4217:
+                hint = f'write it in capitals: "{currency.upper()}"'
+            raise top.error("currency", f"{currency!r} is not an ISO 4217 currency code", hint=hint)
         servers = self.named_tables(top.table("servers"), self.server)
         decks = self.named_tables(top.table("decks"), self.deck)
         packages = self.named_tables(top.table("packages"), self.package)
@@ -156,6 +163,7 @@ class _Loader:
             invoicing=invoicing,
             statement=statement,
             ledger_postgresql=postgresql,
+            warnings=tuple(self.warnings),
         )
 
     def statement(self, table: Table) -> StatementSettings:
@@ -322,6 +330,7 @@ class _Loader:
             billing_day=billing_day(table),
         )
         table.finish()
+        self.warnings.extend(package_warnings(package))
         return package
 
     @staticmethod

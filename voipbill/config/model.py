@@ -234,6 +234,8 @@ class Config:
     invoicing: InvoicingConfig = InvoicingConfig()
     statement: StatementSettings = field(default_factory=StatementSettings)
     ledger_postgresql: PostgresSettings | None = None  # when set, the ledger lives there
+    # settings that load but most likely bill wrong (config.package_checks): money warnings
+    warnings: tuple[str, ...] = ()
 
     @property
     def timezone_name(self) -> str:

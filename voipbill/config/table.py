@@ -77,6 +77,14 @@ class Table:
                 ) from None
         else:
             number = Decimal(value)
+            if isinstance(value, Decimal) and number.is_finite():
+                # rules §2: a TOML float (config.load reads floats as Decimal, to say so here)
+                # cannot hold money exactly; the quoted form keeps every digit as written
+                raise self.error(
+                    key,
+                    f"{value} is a TOML float, which cannot hold money exactly",
+                    hint=f'quote it: {key} = "{value}"',
+                )
             if number.is_finite() and number < 0:
                 raise self.error(key, f"must not be negative (got {value})")
             if not number.is_finite():
