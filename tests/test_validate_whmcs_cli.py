@@ -145,3 +145,112 @@ def test_without_an_invoicing_whmcs_table_it_is_a_config_error(tmp_path: Path) -
 )
 def test_whmcs_options_do_not_mix_with_other_sources(args: tuple[str, ...]) -> None:
     assert invoke("validate-fields", *args).exit_code == 2
+
+
+# -- which country the DIDs are checked in --------------------------------------------------------
+
+AU_CONFIG = """\
+timezone = "Australia/Sydney"
+currency = "AUD"
+
+[packages.business]
+country = "AU"
+number_mode = "local-prefix"
+
+[packages.{second}]
+country = "{second_country}"
+
+[services.harbour]
+package = "{known_package}"
+tenant = "harbour.example.au | 0292345670"
+extensions = "201"
+whmcs_service_id = 7
+
+[invoicing.whmcs]
+url = "{url}"
+identifier_env = "VB_WHMCS_ID"
+secret_env = "VB_WHMCS_SECRET"
+"""
+
+
+def au_config(
+    tmp_path: Path,
+    fake: FakeWhmcs,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    second_country: str = "AU",
+    known_package: str = "business",
+) -> Path:
+    monkeypatch.setenv("VB_WHMCS_ID", fakewhmcs.IDENTIFIER)
+    monkeypatch.setenv("VB_WHMCS_SECRET", fakewhmcs.SECRET)
+    path = tmp_path / "voipbill.toml"
+    text = AU_CONFIG.format(
+        url=fake.url,
+        second="other",
+        second_country=second_country,
+        known_package=known_package,
+    )
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def add_au_services(fake: FakeWhmcs) -> None:
+    # Sydney and Melbourne numbers, as an Australian admin types them; none is a Canadian DID
+    fake.add_service(7, 1, "harbour.example.au | 0292345670", "201 | 202")
+    fake.add_service(8, 1, "dental.example.au | 0398765430", "301")
+    fake.add_service(9, 2, "plumbing.example.au | +61298765432", "401")
+
+
+def test_dids_are_checked_in_the_packages_country_not_canada(
+    tmp_path: Path, fake_whmcs: FakeWhmcs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_au_services(fake_whmcs)
+    path = au_config(tmp_path, fake_whmcs, monkeypatch)
+    result = invoke("validate-fields", "--whmcs", "-f", "json", "-c", str(path))
+    assert result.exit_code == 0, result.stdout + result.stderr
+    document = json.loads(result.stdout)
+    assert document["country"] == "AU"
+    assert [r["tenant"]["dids"] for r in document["results"]] == [
+        ["+61292345670"],
+        ["+61398765430"],
+        ["+61298765432"],
+    ]
+    assert {r["country"] for r in document["results"]} == {"AU"}
+    # --country does not override the config's one country
+    again = invoke("validate-fields", "--whmcs", "--country", "CA", "-c", str(path))
+    assert again.exit_code == 0, again.stdout
+
+
+def test_a_known_service_uses_its_package_and_the_rest_need_country_when_packages_differ(
+    tmp_path: Path, fake_whmcs: FakeWhmcs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_au_services(fake_whmcs)
+    path = au_config(tmp_path, fake_whmcs, monkeypatch, second_country="NZ")
+    refused = invoke("validate-fields", "--whmcs", "-c", str(path))
+    assert refused.exit_code == 2
+    assert "cannot tell which country the DIDs of 2 WHMCS service(s) belong to" in refused.stderr
+    assert "whmcs 8" in refused.stderr and "AU, NZ" in refused.stderr
+    assert "--country" in refused.stderr
+    result = invoke("validate-fields", "--whmcs", "--country", "AU", "-f", "json", "-c", str(path))
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert [r["country"] for r in json.loads(result.stdout)["results"]] == ["AU", "AU", "AU"]
+
+
+def test_the_known_service_is_checked_in_its_own_packages_country(
+    tmp_path: Path, fake_whmcs: FakeWhmcs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # service 7 is the NZ package's: its Melbourne DID (03 9876 5430) is no New Zealand number
+    # (an NZ 03 number has 7 digits after the 03)
+    fake_whmcs.add_service(7, 1, "harbour.example.au | 0398765430", "201 | 202")
+    fake_whmcs.add_service(8, 1, "dental.example.au | 0398765430", "301")
+    fake_whmcs.add_service(9, 2, "plumbing.example.au | +61298765432", "401")
+    path = au_config(tmp_path, fake_whmcs, monkeypatch, second_country="NZ", known_package="other")
+    result = invoke("validate-fields", "--whmcs", "--country", "AU", "-f", "json", "-c", str(path))
+    assert result.exit_code == 1
+    results = json.loads(result.stdout)["results"]
+    assert [(r["whmcs_service_id"], r["country"], r["valid"]) for r in results] == [
+        (7, "NZ", False),
+        (8, "AU", True),
+        (9, "AU", True),
+    ]
+    assert json.loads(result.stdout)["country"] == "AU, NZ"

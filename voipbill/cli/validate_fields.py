@@ -12,6 +12,7 @@ import io
 import re
 import shlex
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -166,10 +167,24 @@ def command(
     if whmcs:
         from voipbill.cli import validate_whmcs  # it uses this module's renderers
 
+        def check_for(where: str) -> Callable[[str, str | None], fields.FieldsResult]:
+            def check_in(tenant_text: str, extensions_text: str | None) -> fields.FieldsResult:
+                return fields.validate(
+                    tenant_text, extensions_text, pbx=pbx.value, country=where, ext_digits=digits
+                )
+
+            return check_in
+
         as_json = output_format is TableOrJson.json
-        options = {"pbx": pbx.value, "country": region}
+        # each service's country comes from the config first; --country only when it cannot
         validate_whmcs.run(
-            ctx, check, product=product, snippet=config_snippet, as_json=as_json, **options
+            ctx,
+            check_for,
+            product=product,
+            snippet=config_snippet,
+            as_json=as_json,
+            pbx=pbx.value,
+            country=region if country else None,
         )
         return
     if file is not None:

@@ -18,7 +18,8 @@ from rich.text import Text
 from voipbill import fields
 from voipbill.cli import output, validate_fields
 from voipbill.cli.context import state
-from voipbill.errors import ConfigError, ExitCode
+from voipbill.config import Config
+from voipbill.errors import ConfigError, ExitCode, UsageError
 from voipbill.invoicing.whmcs import WhmcsClient, WhmcsService
 
 Check = Callable[[str, str | None], fields.FieldsResult]
@@ -26,14 +27,15 @@ Check = Callable[[str, str | None], fields.FieldsResult]
 
 def run(
     ctx: typer.Context,
-    check: Check,
+    check_for: Callable[[str], Check],
     *,
     product: int | None,
     snippet: bool,
     as_json: bool,
     pbx: str,
-    country: str,
+    country: str | None,
 ) -> None:
+    """`check_for(region)` checks one service's fields with its DIDs in that region."""
     config = state(ctx).load_config(check_fields=False)
     settings = config.invoicing.whmcs
     if settings is None:
@@ -47,19 +49,25 @@ def run(
         which = f" of product {product}" if product is not None else ""
         output.info(f"WHMCS has no services{which}: nothing to check")
         return
+    regions = service_regions(config, services, country)
+    checks = {region: check_for(region) for region in set(regions.values())}
     checked = [
         (
             service,
-            validate_fields.Checked(label(service), None, check(service.domain, service.username)),
+            validate_fields.Checked(
+                label(service), None, checks[regions[service.id]](service.domain, service.username)
+            ),
         )
         for service in services
     ]
     items = [item for _, item in checked]
+    shown_country = ", ".join(sorted(set(regions.values())))
     if as_json:
-        document = validate_fields.to_json(items, pbx, country)
+        document = validate_fields.to_json(items, pbx, shown_country)
         for (service, _), result in zip(checked, document["results"], strict=True):
             result["whmcs_service_id"] = service.id
             result["whmcs_client_id"] = service.client_id
+            result["country"] = regions[service.id]
         output.write_json(document, None)
     elif snippet:
         known = {s.whmcs_service_id: name for name, s in config.services.items()}
@@ -68,11 +76,48 @@ def run(
             checked, known, packages[0] if len(packages) == 1 else None, set(config.services)
         )
     else:
-        output.stdout().print(validate_fields.render_table(items, pbx, country, bulk=False))
+        output.stdout().print(validate_fields.render_table(items, pbx, shown_country, bulk=False))
         validate_fields.print_problems(items)
         validate_fields.summarise(items)
     if any(not item.result.ok for item in items):
         raise typer.Exit(int(ExitCode.INVALID_INPUT))
+
+
+def service_regions(
+    config: Config, services: list[WhmcsService], country: str | None
+) -> dict[int, str]:
+    """The region each WHMCS service's DIDs are checked in (rules §1: the service's country).
+
+    The package's country of the config service with that `whmcs_service_id`; else the
+    packages' country when they all have one; else `--country`; else no guess: exit 2.
+    """
+    known = {
+        service.whmcs_service_id: config.package_of(service).country.upper()
+        for service in config.services.values()
+        if service.whmcs_service_id is not None and service.package in config.packages
+    }
+    countries = sorted({package.country.upper() for package in config.packages.values()})
+    fallback = countries[0] if len(countries) == 1 else country
+    regions: dict[int, str] = {}
+    unknown: list[int] = []
+    for service in services:
+        region = known.get(service.id, fallback)
+        if region is None:
+            unknown.append(service.id)
+        else:
+            regions[service.id] = region
+    if unknown:
+        have = (
+            f"the packages are in {', '.join(countries)}"
+            if countries
+            else "the config has no package"
+        )
+        raise UsageError(
+            f"cannot tell which country the DIDs of {len(unknown)} WHMCS service(s) belong to "
+            f"(e.g. whmcs {unknown[0]}): they are in no [services.X] and {have}",
+            hint="give the country with --country, e.g. --country AU",
+        )
+    return regions
 
 
 def label(service: WhmcsService) -> str:
