@@ -5,6 +5,8 @@ billing.run(config, selection, period, sources, ledger) -> RunResult   # rate no
 billing.committed(config, services, period, ledger) -> RunResult | None  # the ledger alone
 billing.result_for(config, selection, period, sources, ledger) -> RunResult  # committed, or now
 billing.commit(ledger, result, layout, text, output_path) -> run id | None
+billing.commit_window(config, selection, period, sources, ledger, layout, output_path,
+                      strict=..., render=...) -> CommitOutcome   # the whole commit protocol
 ```
 A `RunResult` holds the calls per service, their totals, what was left out and why, and its
 warnings (`messages(result)`); `report` and `cli/tables` render it. Nothing here prints.
@@ -13,6 +15,7 @@ warnings (`messages(result)`); `report` and `cli/tables` render it. Nothing here
 from __future__ import annotations
 
 from voipbill.billing.audit import AuditRun, audit_numbers
+from voipbill.billing.commit import CommitOutcome, Renderer, StrictFailure, commit_window
 from voipbill.billing.explain import Explanation, explain
 from voipbill.billing.messages import messages
 from voipbill.billing.raters import select_services
@@ -26,19 +29,23 @@ __all__ = [
     "CategoryTotal",
     "CdrFile",
     "CdrSource",
+    "CommitOutcome",
     "Difference",
     "Explanation",
     "Layout",
     "Message",
     "Pulled",
+    "Renderer",
     "RunResult",
     "Selection",
     "Servers",
     "ServiceResult",
     "ServiceTotals",
+    "StrictFailure",
     "audit_numbers",
     "billed_minutes",
     "commit",
+    "commit_window",
     "committed",
     "explain",
     "messages",

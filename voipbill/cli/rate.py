@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import io
 import logging
 from enum import StrEnum
+from pathlib import Path
 from typing import IO, Annotated
 
 import typer
@@ -25,7 +25,7 @@ from voipbill.cli.options import (
     ToOption,
 )
 from voipbill.cli.tables import render_result
-from voipbill.errors import InvalidInputError, UsageError
+from voipbill.errors import UsageError
 from voipbill.ledger import open_ledger
 from voipbill.outputs import refuse_inputs, run_inputs
 from voipbill.periods import resolve_period
@@ -125,35 +125,29 @@ def command(
         tuple(services), late_days, commit=commit, stream=not commit, skip_bad_rows=skip_bad_rows
     )
     with open_ledger(config, commit=commit, lock_timeout=lock_timeout) as ledger:
-        result = billing.run(config, selection, period, billing.source_of(cdr_file), ledger)
-        stored = result.output_for(layout, names)
-        if stored is None and chosen is Format.table and not to_file:
-            render_result(output.stdout(), result)
-        elif stored is None and not commit:
-            with output.data_stream(output_path) as stream:  # streamed: no calls held
-                _write(stream, result, layout)
-        else:
-            text = stored if stored is not None else _render(result, layout)
-            result.drain()
-            if commit and strict and result.unrated:
-                output.messages(billing.messages(result))
-                _strict_failure(result, committed=False)  # a failed run commits nothing
-            run_id = None
-            if commit and ledger is not None and output_path is not None:
-                run_id = billing.commit(ledger, result, layout, text, output_path)
-            if run_id is None:
-                with output.data_stream(output_path) as stream:
-                    stream.write(text)
-            if run_id is not None:
+        if commit and ledger is not None and output_path is not None:
+            try:
+                outcome = billing.commit_window(
+                    config, selection, period, billing.source_of(cdr_file), ledger, layout,
+                    output_path, strict=strict, render=_write,
+                )  # fmt: skip
+            except billing.StrictFailure as failure:
+                output.messages(billing.messages(failure.result))
+                raise
+            result = outcome.result
+            if outcome.run_id is not None:
                 output.info(
-                    f"committed run {run_id}: {period.label}, "
-                    f"{sum(1 for _ in result.calls())} calls, written to {output_path}"
+                    f"committed run {outcome.run_id}: {period.label}, "
+                    f"{outcome.calls} calls, written to {output_path}"
                 )
-            elif commit and result.reproduced is not None:
+            elif outcome.reproduced is not None:
                 output.info(
-                    f"{period.label} was committed by run {result.reproduced.id}: "
+                    f"{period.label} was committed by run {outcome.reproduced.id}: "
                     "nothing new to commit"
                 )
+        else:
+            result = billing.run(config, selection, period, billing.source_of(cdr_file), ledger)
+            _preview(result, layout, chosen, output_path, to_file=to_file)
 
     result.drain()
     output.messages(billing.messages(result))
@@ -161,27 +155,31 @@ def command(
         "done: %d calls listed, %d late, %d unrated", _listed(result), result.late, result.unrated
     )
     if strict and result.unrated:
-        _strict_failure(result, committed=commit)
+        raise billing.StrictFailure(result, committed=commit)
+
+
+def _preview(
+    result: billing.RunResult,
+    layout: billing.Layout,
+    chosen: Format,
+    output_path: Path | None,
+    *,
+    to_file: bool,
+) -> None:
+    names = tuple(service.name for service in result.services)
+    stored = result.output_for(layout, names)
+    if stored is None and chosen is Format.table and not to_file:
+        render_result(output.stdout(), result)
+        return
+    with output.data_stream(output_path) as stream:
+        if stored is not None:
+            stream.write(stored)
+        else:
+            _write(stream, result, layout)  # streamed: no calls held
 
 
 def _listed(result: billing.RunResult) -> int:
     return sum(sum(service.totals.statuses.values()) for service in result.services)
-
-
-def _strict_failure(result: billing.RunResult, *, committed: bool) -> None:
-    # an error, so it is printed even with -q
-    raise InvalidInputError(
-        f"{result.unrated} calls unrated (--strict)"
-        + ("" if committed else "; nothing was committed to the ledger"),
-        hint="add the missing deck rows or custom_rates; `voipbill explain` shows why",
-    )
-
-
-def _render(result: billing.RunResult, layout: billing.Layout) -> str:
-    """The whole output as text: a commit hashes and stores it."""
-    buffer = io.StringIO()
-    _write(buffer, result, layout)
-    return buffer.getvalue()
 
 
 def _write(stream: IO[str], result: billing.RunResult, layout: billing.Layout) -> None:
