@@ -18,7 +18,7 @@ from tests.ledgerbackends import Backend
 from tests.ledgerhelpers import SERVICES, Billing, epoch
 from voipbill import billing, config
 from voipbill.ledger import open_ledger
-from voipbill.ledger.sqlite_schema import SCHEMA_1
+from voipbill.ledger.sqlite.migrations import MIGRATIONS
 from voipbill.periods import resolve_period
 
 # Deck row 1 (Canada/US): 0.0100/min, 6/6; no markup; costs rounded to 4 decimals.
@@ -148,9 +148,9 @@ def test_a_version_1_ledger_is_upgraded_by_a_commit_and_keeps_its_runs(tmp_path:
     setup.add("nov-a", epoch(11, 3), billsec=61)
     setup.ledger.parent.mkdir(parents=True)
     with sqlite3.connect(setup.ledger) as connection:
-        connection.executescript(SCHEMA_1 + "PRAGMA user_version = 1;")
+        connection.executescript(MIGRATIONS[0][1] + "PRAGMA user_version = 1;")
     setup.commit("2026-11", "nov.csv")
-    assert setup.query("PRAGMA user_version") == [(2,)]
+    assert setup.query("PRAGMA user_version") == [(len(MIGRATIONS),)]
     assert setup.query("SELECT run_id FROM run_rows") == [(1,)]
 
 

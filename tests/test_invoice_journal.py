@@ -10,13 +10,13 @@ import pytest
 from tests.fakelago import FakeLago
 from tests.fakewhmcs import FakeWhmcs
 from tests.invoicinghelpers import lago_settings, whmcs_settings
+from tests.memoryjournal import MemoryJournal
 from tests.test_lago_client import events
 from voipbill.errors import ExitCode, UsageError
 from voipbill.invoicing.journal import (
     LAGO,
     WHMCS,
     LineState,
-    MemoryJournal,
     PendingLines,
     WhmcsLine,
     push_lago,

@@ -111,3 +111,41 @@ def test_two_commits_at_once_bill_the_period_once(billing: Billing) -> None:
     assert billing.file("a.csv") == billing.file("b.csv")
     assert billing.query("SELECT count(*) FROM runs") == [(1,)]
     assert billing.query("SELECT count(*) FROM calls") == [(28,)]
+
+
+def test_a_run_waiting_on_a_lock_file_its_holder_removed_takes_the_new_one(
+    tmp_path: Path,
+) -> None:
+    """A failed first commit removes its lock file (it leaves nothing behind): a run that was
+    waiting on it must not go on holding a lock on a file no longer at the path, where a third
+    run could lock a new file at the same time."""
+    import fcntl
+    import os
+    import threading
+
+    from voipbill.ledger.session import ledger_lock, lock_path_of
+
+    ledger = tmp_path / "ledger.sqlite"
+    lock = lock_path_of(ledger)
+    holder = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    held: list[tuple[bool, bool]] = []
+
+    def wait_for_it() -> None:
+        with ledger_lock(ledger, timeout=5):
+            probe = os.open(lock, os.O_RDWR)
+            try:  # the file at the path is the locked one: a third run cannot lock it
+                fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                held.append((True, False))
+            except BlockingIOError:
+                held.append((True, True))
+            finally:
+                os.close(probe)
+
+    waiter = threading.Thread(target=wait_for_it)
+    waiter.start()
+    lock.unlink()  # the holder's first commit failed: it removes the lock file, then lets go
+    fcntl.flock(holder, fcntl.LOCK_UN)
+    os.close(holder)
+    waiter.join(10)
+    assert held == [(True, True)]

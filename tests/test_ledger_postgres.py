@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 HOLD_LOCK = """
 import sys, time, psycopg
-from voipbill.ledger.pgconnect import RUN_LOCK
+from voipbill.ledger.postgres.connect import RUN_LOCK
 with psycopg.connect(sys.argv[1], autocommit=True) as connection:
     connection.execute("SELECT pg_advisory_lock(%s)", (RUN_LOCK,))
     print("locked", flush=True)
@@ -42,7 +42,7 @@ from pathlib import Path
 from voipbill.ledger import commit
 from voipbill.config import PostgresSettings
 from voipbill.errors import VoipbillError
-from voipbill.ledger.pgconnect import RaceLostError
+from voipbill.ledger.postgres.connect import RaceLostError
 from voipbill.ledger.postgres import PostgresLedger
 from voipbill.ledger.records import LedgerCall, RunSelection
 from voipbill.periods import make_period
@@ -262,12 +262,12 @@ def test_many_calls_are_committed_and_looked_up(pg: PgServer, tmp_path: Path) ->
 
 def test_a_version_1_ledger_is_upgraded_by_a_commit(pg: PgServer, tmp_path: Path) -> None:
     """A ledger of the first PostgreSQL voipbill (no run_rows, no void reasons) is brought to
-    version 2 by the next commit, which then keeps its calls for reruns."""
-    from voipbill.ledger.pgschema import SCHEMA
+    the newest version by the next commit, which then keeps its calls for reruns."""
+    from voipbill.ledger.postgres.migrations import MIGRATIONS
 
-    pg.execute(SCHEMA + "INSERT INTO voipbill.ledger_version VALUES (1);")
+    pg.execute(MIGRATIONS[0][1] + "INSERT INTO voipbill.ledger_version VALUES (1);")
     setup = Billing(tmp_path, backend=Backend("postgresql", pg))
     setup.add("oct-a", epoch(10, 3))
     assert setup.commit("2026-10", "oct.csv").exit_code == 0
-    assert pg.execute("SELECT version FROM voipbill.ledger_version") == [(2,)]
+    assert pg.execute("SELECT version FROM voipbill.ledger_version") == [(len(MIGRATIONS),)]
     assert pg.execute("SELECT run_id FROM voipbill.run_rows") == [(1,)]

@@ -21,7 +21,7 @@ from voipbill.invoicing.journal import PushReport, settle
 from voipbill.invoicing.lago import LagoClient
 from voipbill.invoicing.records import JournalLine
 from voipbill.invoicing.whmcs import WhmcsClient
-from voipbill.ledger import RunRecord, open_ledger
+from voipbill.ledger import LedgerJournal, RunRecord, ledger_location, open_ledger
 from voipbill.periods import make_period, parse_month
 
 app = typer.Typer(
@@ -64,14 +64,14 @@ def push(
             f"invoicing -> {to.value}: not configured",
             hint=f"add an [invoicing.{to.value}] table (see the README)",
         )
-    if not config.ledger_path.exists():
-        raise UsageError(
-            f"no ledger at {config.ledger_path}: no committed run for {month.label} to push",
-            hint=f"commit it first: `voipbill rate --all --period {month.label} --commit -o FILE`",
-        )
-    with open_ledger(config.ledger_path, commit=not dry_run, lock_timeout=lock_timeout) as ledger:
+    _require_ledger(
+        config,
+        f"no committed run for {month.label} to push",
+        hint=f"commit it first: `voipbill rate --all --period {month.label} --commit -o FILE`",
+    )
+    with open_ledger(config, commit=not dry_run, lock_timeout=lock_timeout) as ledger:
         assert ledger is not None
-        journal = pushing.journal_of(config, ledger)
+        journal = ledger.journal
         runs = pushing.committed_runs(config, ledger, month, service or ())
         if dry_run:
             _dry_run(config, journal, runs, to, format)
@@ -89,7 +89,7 @@ def push(
 
 def _dry_run(
     config: Config,
-    journal: pushing.SqliteJournal,
+    journal: LedgerJournal,
     runs: list[pushing.CommittedRun],
     to: System,
     format: TableOrJson,
@@ -160,11 +160,11 @@ def status(
     """List the journal: every line handed to an invoicing system, and its state."""
     config = state(ctx).load_config(check_fields=False)
     wanted = parse_month(period) if period is not None else None
-    with open_ledger(config.ledger_path, commit=False, lock_timeout=0) as ledger:
+    with open_ledger(config, commit=False, lock_timeout=0) as ledger:
         lines: list[JournalLine] = []
         runs: dict[int, RunRecord] = {}
         if ledger is not None:
-            lines = pushing.journal_of(config, ledger).all_lines()
+            lines = ledger.journal.all_lines()
             for record in ledger.runs():
                 if wanted is None or (record.first_day, record.last_day) == wanted:
                     runs[record.id] = record
@@ -224,11 +224,10 @@ def reconcile(
     config = state(ctx).load_config(check_fields=False)
     if (line is None) != (sent is None):
         raise UsageError("--line and --sent/--not-sent go together")
-    if not config.ledger_path.exists():
-        raise UsageError(f"no ledger at {config.ledger_path}: nothing was pushed")
-    with open_ledger(config.ledger_path, commit=True, lock_timeout=lock_timeout) as ledger:
+    _require_ledger(config, "nothing was pushed")
+    with open_ledger(config, commit=True, lock_timeout=lock_timeout) as ledger:
         assert ledger is not None
-        journal = pushing.journal_of(config, ledger)
+        journal = ledger.journal
         if line is not None and sent is not None:
             settled = settle(journal, line, sent=sent)
             output.info(f"{settled.label} is now {settled.state.value}")
@@ -252,6 +251,13 @@ def reconcile(
         )
     if left:
         raise typer.Exit(1)
+
+
+def _require_ledger(config: Config, what: str, *, hint: str | None = None) -> None:
+    """UsageError (exit 2) when the configured ledger does not exist yet: `what` follows."""
+    with open_ledger(config, commit=False, lock_timeout=0) as found:
+        if found is None:
+            raise UsageError(f"no ledger at {ledger_location(config)}: {what}", hint=hint)
 
 
 def _table(columns: tuple[str, ...]) -> Table:

@@ -10,16 +10,16 @@ bill the customer twice. `push_whmcs` refuses to go on (exit 1) and names it;
 `reconcile_whmcs` looks for its token on the client's invoices, and `settle` records what the
 operator found. Lago refuses a repeated transaction_id, so its pending lines are resent.
 
-The journal is written against `JournalStore`, so the ledger can keep it in its own tables;
-`MemoryJournal` is the reference implementation the tests use.
+The journal is written against `JournalStore`: the ledger keeps it (voipbill.ledger.journal,
+on either backend); the tests also use one in memory (tests/memoryjournal.py).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Protocol
 
@@ -34,64 +34,6 @@ WHMCS = "whmcs"
 LAGO = "lago"
 LAGO_ITEM = "events"  # a service's events of a run are one journal line
 _TOKEN = re.compile(r"\[vb:[^\[\]]*\]\s*$")
-
-
-class MemoryJournal:
-    """A JournalStore in a dict."""
-
-    def __init__(self) -> None:
-        self.lines: dict[int, JournalLine] = {}
-
-    def add_pending(
-        self,
-        system: str,
-        run_id: int,
-        service: str,
-        item: str,
-        account: str,
-        amount: Decimal,
-        description: str,
-    ) -> JournalLine:
-        for line in self.lines.values():
-            if (line.system, line.run_id, line.service, line.item) == (
-                system,
-                run_id,
-                service,
-                item,
-            ):
-                if line.state is not LineState.NOT_SENT:
-                    raise ValueError(f"{line.label} is {line.state}")
-                return self._put(
-                    replace(
-                        line,
-                        state=LineState.PENDING,
-                        amount=amount,
-                        description=description,
-                        since=datetime.now(UTC),
-                    )
-                )
-        fields = (system, run_id, service, item, account, amount, description)
-        return self._put(
-            JournalLine(len(self.lines) + 1, *fields, LineState.PENDING, since=datetime.now(UTC))
-        )
-
-    def mark_sent(self, line_id: int, remote_id: str) -> JournalLine:
-        return self._put(replace(self.lines[line_id], state=LineState.SENT, remote_id=remote_id))
-
-    def mark_not_sent(self, line_id: int) -> JournalLine:
-        return self._put(replace(self.lines[line_id], state=LineState.NOT_SENT, remote_id=None))
-
-    def line(self, line_id: int) -> JournalLine | None:
-        return self.lines.get(line_id)
-
-    def lines_for_run(self, system: str, run_id: int) -> list[JournalLine]:
-        return [
-            line for line in self.lines.values() if (line.system, line.run_id) == (system, run_id)
-        ]
-
-    def _put(self, line: JournalLine) -> JournalLine:
-        self.lines[line.id] = line
-        return line
 
 
 class BillableItems(Protocol):

@@ -16,10 +16,10 @@ from voipbill.config import Config, Service
 from voipbill.invoicing.journal import LAGO, LAGO_ITEM, EventSender, PushReport, push_lago
 from voipbill.invoicing.lago import LagoEvent, call_event
 from voipbill.invoicing.preflight import LagoLookups, metric_problem, subscription_problem
-from voipbill.invoicing.push import CommittedRun, Preview, SqliteJournal, action_of
+from voipbill.invoicing.push import CommittedRun, Preview, action_of
 from voipbill.invoicing.push import lago_subscription as lago_subscription
 from voipbill.invoicing.records import JournalLine, LineState
-from voipbill.ledger import server_key
+from voipbill.ledger import LedgerJournal, server_key
 from voipbill.rating import CHARGED_STATUSES, LATE
 
 
@@ -28,7 +28,7 @@ class LagoSystem(EventSender, LagoLookups, Protocol):
 
 
 def lago_events(
-    config: Config, journal: SqliteJournal, run: CommittedRun, service: Service
+    config: Config, journal: LedgerJournal, run: CommittedRun, service: Service
 ) -> list[LagoEvent]:
     """One event per billed call (rated or late) of one service, in the run's call order.
 
@@ -70,7 +70,7 @@ class _Work:
 
 
 def push_to_lago(
-    config: Config, journal: SqliteJournal, lago: LagoSystem, runs: Sequence[CommittedRun]
+    config: Config, journal: LedgerJournal, lago: LagoSystem, runs: Sequence[CommittedRun]
 ) -> PushReport:
     """Every billed call of the runs as a Lago event, service by service.
 
@@ -127,7 +127,7 @@ def push_to_lago(
     )
 
 
-def _sent_line(journal: SqliteJournal, item: _Work) -> JournalLine | None:
+def _sent_line(journal: LedgerJournal, item: _Work) -> JournalLine | None:
     """The service's `events` line when an earlier push sent it all, else None."""
     for entry in journal.lines_for_run(LAGO, item.run.run_id):
         if entry.service == item.service.name and entry.item == LAGO_ITEM:
@@ -166,7 +166,7 @@ def _foreign_warning(item: _Work, count: int) -> str:
 
 
 def preview_lago(
-    journal: SqliteJournal, run: CommittedRun, service: Service, events: Sequence[LagoEvent]
+    journal: LedgerJournal, run: CommittedRun, service: Service, events: Sequence[LagoEvent]
 ) -> list[Preview]:
     """The one line of a service's events, as a dry run shows it."""
     if not events:

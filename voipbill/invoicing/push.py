@@ -1,5 +1,5 @@
 """`invoice push`, `status` and `reconcile` over the ledger: the committed runs of a period, their
-lines and events, and the journal in the ledger file (rules §11).
+lines and events, and the journal the ledger keeps on either backend (rules §11).
 
 Only a committed run is pushed: its calls, costs and totals come from the ledger (the billing
 core's `committed`), never from rating again, so a push carries exactly the committed amounts.
@@ -27,29 +27,15 @@ from voipbill.invoicing.lines import CategoryUsage, InvoiceLine, build_lines
 from voipbill.invoicing.preflight import WhmcsTarget, whmcs_checks
 from voipbill.invoicing.records import JournalLine, LineState
 from voipbill.invoicing.whmcs import InvoiceItem, WhmcsClient
-from voipbill.ledger import COMMITTED, LedgerStore, RunRecord, SqliteLedger
-from voipbill.ledger.journal_sqlite import SqliteJournal as SqliteJournal
+from voipbill.ledger import COMMITTED, LedgerJournal, LedgerStore, RunRecord
 from voipbill.periods import Period
 
 SYSTEMS = (WHMCS, LAGO)
 
 
-def journal_of(config: Config, ledger: LedgerStore) -> SqliteJournal:
-    """The journal in the ledger file; the PostgreSQL ledger keeps none yet."""
-    if getattr(config, "ledger_postgresql", None) or not isinstance(ledger, SqliteLedger):
-        raise ConfigError(
-            "the invoicing journal needs the SQLite ledger for now: `invoice` commands do not "
-            "work with [ledger] postgresql yet",
-            hint="keep [ledger] path (SQLite) on the host that pushes to the invoicing system",
-        )
-    return SqliteJournal(ledger)
-
-
 def pushed_lines(ledger: LedgerStore, run_id: int) -> list[JournalLine]:
     """The lines of a run an invoicing system has, or may have (sent or pending)."""
-    if not isinstance(ledger, SqliteLedger):
-        return []  # nothing is ever pushed from a ledger that keeps no journal
-    journal = SqliteJournal(ledger)
+    journal = ledger.journal
     return [
         line
         for system in SYSTEMS
@@ -192,7 +178,7 @@ def journal_entry(line: JournalLine, record: RunRecord) -> dict[str, object]:
 
 
 def preview_whmcs(
-    config: Config, journal: SqliteJournal, lines: Sequence[InvoiceLine]
+    config: Config, journal: LedgerJournal, lines: Sequence[InvoiceLine]
 ) -> list[Preview]:
     previews = []
     for line in lines:
@@ -227,7 +213,7 @@ def action_of(entry: JournalLine | None, system: str) -> str:
 
 
 def push_to_whmcs(
-    config: Config, journal: SqliteJournal, whmcs: WhmcsClient, runs: Sequence[CommittedRun]
+    config: Config, journal: LedgerJournal, whmcs: WhmcsClient, runs: Sequence[CommittedRun]
 ) -> PushReport:
     """Every line of the runs not sent yet, as billable items; nothing asked of WHMCS when
     every line is sent already. A pending line stops it before any request (exit 1).
@@ -278,7 +264,7 @@ def push_to_whmcs(
 
 
 def reconcile(
-    journal: SqliteJournal, whmcs: TokenFinder
+    journal: LedgerJournal, whmcs: TokenFinder
 ) -> list[tuple[JournalLine, InvoiceItem | None]]:
     """Look for every pending WHMCS line on its client's invoices (`invoice reconcile`)."""
     runs = dict.fromkeys(

@@ -16,8 +16,8 @@ from pathlib import Path
 from voipbill.config import Config, PostgresSettings
 from voipbill.errors import LockedError
 from voipbill.ledger.errors import LedgerError
-from voipbill.ledger.sqlite import SqliteLedger
-from voipbill.ledger.sqlite_file import FILE_MODE, LedgerFile, ledger_file, remove_if_unused
+from voipbill.ledger.sqlite.file import FILE_MODE, LedgerFile, ledger_file, remove_if_unused
+from voipbill.ledger.sqlite.store import SqliteLedger, error
 from voipbill.ledger.store import LedgerStore
 
 log = logging.getLogger("voipbill.ledger")
@@ -31,43 +31,70 @@ def lock_path_of(ledger_path: Path) -> Path:
 def ledger_lock(ledger_path: Path, timeout: float) -> Iterator[None]:
     """Hold the ledger's lock file (fcntl.flock) for the whole block (rules §9: exit 6).
 
-    flock locks vanish with the process, so a run that dies never leaves a stale lock.
+    flock locks vanish with the process, so a run that dies never leaves a stale lock. The
+    holder may remove the lock file (a failed first commit leaves nothing behind), so a lock
+    taken on a file no longer at the path is let go and taken again on the new one.
     """
     path = lock_path_of(ledger_path)
+    deadline = time.monotonic() + max(timeout, 0)
+    waited = False
+    while True:
+        fd = _open_lock(path)
+        try:
+            locked = _try_lock(fd, path)
+            if locked and _still_at(fd, path):
+                break
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)  # also lets go of a lock on a file its last holder removed
+        if locked:
+            continue  # take the lock on the file now at the path
+        if time.monotonic() >= deadline:
+            raise LockedError(
+                f"another voipbill run holds the ledger lock {path}",
+                hint="wait for it to finish, or give --lock-timeout SECONDS to wait",
+            )
+        if not waited:
+            log.info("ledger lock %s is held; waiting up to %ss", path, timeout)
+            waited = True
+        time.sleep(0.05)
+    log.debug("ledger lock %s acquired", path)
+    try:
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def _open_lock(path: Path) -> int:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)  # beside a 0600 ledger
+        return os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)  # beside a 0600 ledger
     except OSError as exc:
         raise LedgerError(
             f"cannot open the ledger lock {path}: {exc.strerror}",
             hint="check [ledger] path and its directory's permissions",
         ) from exc
+
+
+def _try_lock(fd: int, path: Path) -> bool:
     try:
-        deadline = time.monotonic() + max(timeout, 0)
-        waited = False
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise LedgerError(f"cannot lock {path}: {exc.strerror}") from exc
-                if time.monotonic() >= deadline:
-                    raise LockedError(
-                        f"another voipbill run holds the ledger lock {path}",
-                        hint="wait for it to finish, or give --lock-timeout SECONDS to wait",
-                    ) from None
-                if not waited:
-                    log.info("ledger lock %s is held; waiting up to %ss", path, timeout)
-                    waited = True
-                time.sleep(0.05)
-        log.debug("ledger lock %s acquired", path)
-        try:
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno not in (errno.EAGAIN, errno.EACCES):
+            raise LedgerError(f"cannot lock {path}: {exc.strerror}") from exc
+        return False
+    return True
+
+
+def _still_at(fd: int, path: Path) -> bool:
+    try:
+        here = path.stat()
+    except FileNotFoundError:
+        return False
+    mine = os.fstat(fd)
+    return (here.st_dev, here.st_ino) == (mine.st_dev, mine.st_ino)
 
 
 @contextlib.contextmanager
@@ -94,7 +121,7 @@ def ledger_location(config: Config) -> str:
     database and role (never a password)."""
     if config.ledger_postgresql is None:
         return str(config.ledger_path)
-    from voipbill.ledger.pgconnect import location
+    from voipbill.ledger.postgres.connect import location
 
     return location(config.ledger_postgresql)
 
@@ -104,8 +131,8 @@ def _postgres(
     settings: PostgresSettings, *, commit: bool, lock_timeout: float
 ) -> Iterator[LedgerStore | None]:
     from voipbill.config.postgresql import import_psycopg
-    from voipbill.ledger.pgconnect import failure
-    from voipbill.ledger.postgres import PostgresLedger
+    from voipbill.ledger.postgres.connect import failure
+    from voipbill.ledger.postgres.store import PostgresLedger
 
     psycopg = import_psycopg()
     try:
@@ -133,8 +160,9 @@ def _sqlite(path: Path, *, commit: bool, lock_timeout: float) -> Iterator[Ledger
                     with ledger:
                         yield ledger
                 finally:
-                    if created:  # a run that fails creates no ledger file (rules §9)
-                        remove_if_unused(path)
+                    # a run that fails creates no ledger file (rules §9), nor its lock file
+                    if created and remove_if_unused(path):
+                        lock_path_of(path).unlink(missing_ok=True)
         else:
             found = SqliteLedger.open(path, create=False)
             try:
@@ -142,13 +170,5 @@ def _sqlite(path: Path, *, commit: bool, lock_timeout: float) -> Iterator[Ledger
             finally:
                 if found is not None:
                     found.close()
-    except sqlite3.OperationalError as exc:
-        if "locked" in str(exc) or "busy" in str(exc):
-            raise LockedError(
-                f"the ledger {path} is busy: {exc}", hint="another program has it open; retry later"
-            ) from exc
-        raise LedgerError(f"ledger {path}: {exc}") from exc
     except sqlite3.Error as exc:
-        raise LedgerError(
-            f"ledger {path}: {exc}", hint="check [ledger] path: it must be a voipbill ledger"
-        ) from exc
+        raise error(path, exc, hint="check [ledger] path: it must be a voipbill ledger") from exc

@@ -1,8 +1,9 @@
 """What a billing run needs of a ledger store, whichever database keeps it (rules §9).
 
 `SqliteLedger` (voipbill.ledger.sqlite) and `PostgresLedger` (voipbill.ledger.postgres) implement
-it, each with its own SQL, lock and error mapping; the run code (voipbill.billing,
-voipbill.ledger.plan and voipbill.ledger.commit) does not know which one it talks to.
+it with one body (voipbill.ledger.base), each supplying only its dialect's hooks; the run code
+(voipbill.billing, voipbill.ledger.plan and voipbill.ledger.commit) and the invoicing code do
+not know which one they talk to. tests/test_ledger_contract.py runs every method on both.
 
 The write side is one transaction per commit, driven by `voipbill.ledger.commit.commit_run`:
 `begin`, `insert_run`, then the output file is put in place, then `commit` (or `rollback`).
@@ -12,12 +13,15 @@ A store maps its driver's errors to `LedgerError` and `LockedError` (voipbill.le
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
 from voipbill.ledger.records import LedgerCall, RunRecord, RunSelection
 from voipbill.periods import Period
 from voipbill.rating import RatedCall
+
+if TYPE_CHECKING:
+    from voipbill.ledger.journal import LedgerJournal
 
 
 class LedgerStore(Protocol):
@@ -26,6 +30,17 @@ class LedgerStore(Protocol):
     @property
     def where(self) -> str:
         """Where the ledger is, for messages (a path; never a password)."""
+        ...
+
+    @property
+    def ledger_id(self) -> str:
+        """The ledger's own id: 8 hex digits made when it was created (a ledger of an older
+        voipbill gets one in its upgrade; "" while such a one is only read)."""
+        ...
+
+    @property
+    def journal(self) -> LedgerJournal:
+        """The invoicing journal kept in the ledger (rules §11), on either backend."""
         ...
 
     # -- reading ---------------------------------------------------------------------------------

@@ -47,22 +47,35 @@ def ledger_file(path: Path) -> LedgerFile:
     if magic != b"SQLite format 3\x00":
         raise _foreign(path, "not an SQLite database")
     try:
-        # immutable: reads the file alone, never writes it or makes -wal/-shm files beside it
-        uri = f"{path.resolve().as_uri()}?mode=ro&immutable=1"
-        with contextlib.closing(sqlite3.connect(uri, uri=True)) as connection:
+        with contextlib.closing(_read_only(path)) as connection:
             version = int(connection.execute("PRAGMA user_version").fetchone()[0])
             tables = {
                 str(row[0])
                 for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
             }
     except sqlite3.Error as exc:
-        raise _foreign(path, f"an unreadable SQLite database ({exc})") from exc
+        raise LedgerError(
+            f"cannot read the ledger {path}: {exc}; it was left untouched",
+            hint="if it is your ledger, keep it and its -wal file together: free space on its "
+            "disk and run again; `sqlite3 FILE 'PRAGMA integrity_check'` checks it",
+        ) from exc
     if version == 0 and not tables:
         return LedgerFile.ABSENT  # an SQLite file with nothing in it (an older voipbill's)
     if not tables >= LEDGER_TABLES:
         what = f"another program's SQLite database (tables: {', '.join(sorted(tables)[:5])})"
         raise _foreign(path, what)
     return LedgerFile.LEDGER  # of any version: SqliteLedger.check_version judges it
+
+
+def _read_only(path: Path) -> sqlite3.Connection:
+    """A read-only look at the file, the way SQLite recovers it: with its -wal file when there
+    is one (a commit cut off by a full disk leaves its last transactions there, and the main
+    file alone may read as malformed); without one, immutable, so nothing is made beside it."""
+    uri = path.resolve().as_uri()
+    wal = path.with_name(path.name + "-wal")
+    if wal.is_file() and wal.stat().st_size > 0:
+        return sqlite3.connect(f"{uri}?mode=ro", uri=True)
+    return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True)
 
 
 def create_ledger_file(path: Path, initialise: Callable[[sqlite3.Connection], None]) -> None:
@@ -84,17 +97,19 @@ def create_ledger_file(path: Path, initialise: Callable[[sqlite3.Connection], No
         remove_files(temporary)
 
 
-def remove_if_unused(path: Path) -> None:
+def remove_if_unused(path: Path) -> bool:
     """Remove the ledger at `path` when no run was ever committed to it (a failed first
-    commit): rules §9, a run that fails creates no ledger file."""
+    commit): rules §9, a run that fails creates no ledger file. Whether it removed it."""
     try:
         uri = f"{path.resolve().as_uri()}?mode=ro"
         with contextlib.closing(sqlite3.connect(uri, uri=True)) as connection:
             runs = int(connection.execute("SELECT count(*) FROM runs").fetchone()[0])
     except sqlite3.Error:
-        return
-    if runs == 0:
-        remove_files(path)
+        return False
+    if runs:
+        return False
+    remove_files(path)
+    return True
 
 
 def remove_files(path: Path) -> None:

@@ -1,10 +1,11 @@
 """Reaching the PostgreSQL ledger: the connection, its errors and the locks (the tables are in
-pgschema).
+voipbill.ledger.postgres.migrations).
 
 psycopg 3 is imported only by the PostgreSQL modules of voipbill.ledger, and only when a config
 names a PostgreSQL ledger. Every failure becomes one line naming the server, database and role,
 never the password: a server that is down, a wrong password or a missing database is exit 4; a
-database that holds something other than a voipbill ledger is exit 3, as for SQLite.
+database that holds something other than a voipbill ledger is exit 3, as for SQLite; a full
+disk is exit 2 and a lock another session holds past its timeout exit 6, the ledger as it was.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from voipbill.config import PostgresSettings
 from voipbill.config.postgresql import conninfo_fields, import_psycopg
 from voipbill.errors import ExitCode, LockedError, VoipbillError
-from voipbill.ledger.errors import LedgerError
+from voipbill.ledger.errors import LedgerError, StorageError
 
 if TYPE_CHECKING:
     import psycopg
@@ -118,6 +119,16 @@ def failure(exc: Exception, settings: PostgresSettings, *, connecting: bool = Fa
             hint = "is PostgreSQL running? check host and port in [ledger] postgresql"
         verb = "cannot connect to" if connecting else "lost or refused by"
         return LedgerConnectionError(f"{verb} the ledger {where}: {reason}", hint=hint)
+    if state.startswith("53") or state.startswith("58"):  # disk full, out of memory, I/O
+        return StorageError(
+            f"the ledger {where} could not be written: {reason}; it was left as it was",
+            hint="free space for the PostgreSQL server, then run again",
+        )
+    if state in ("55P03", "40P01", "57014"):  # a lock not granted, a deadlock, a timeout
+        return LockedError(
+            f"the ledger {where} is busy: {reason}; it was left as it was",
+            hint="another session holds a lock on it; retry later",
+        )
     return LedgerError(f"the ledger {where}: {reason}")
 
 

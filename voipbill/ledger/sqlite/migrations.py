@@ -1,12 +1,16 @@
-"""The tables of the SQLite ledger, by schema version (PRAGMA user_version)."""
+"""The SQLite ledger's schema as numbered migrations (voipbill.ledger.migrations).
+
+The version is the file's `PRAGMA user_version`. Versions 1 and 2 are the schemas voipbill wrote
+before migrations were numbered; a version 2 file may already hold some tables of migration 3
+(an older voipbill made them on the fly), hence its `IF NOT EXISTS`.
+"""
 
 from __future__ import annotations
 
-# 2 adds run_rows (every listed call of a committed run); a version 1 file is upgraded in place
-SCHEMA_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+from voipbill.ledger.migrations import Migration, check
 
-SCHEMA_1 = """
+# 1: the runs, their per-service totals, the billed calls and the calls of voided runs
+_1 = """
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     period TEXT NOT NULL,
@@ -59,28 +63,23 @@ CREATE TABLE IF NOT EXISTS voided_calls (
     run_id INTEGER NOT NULL REFERENCES runs(id)
 );
 """
-# The calls of a committed run exactly as listed: zlib of a JSON list of rows (records.call_row).
-SCHEMA_2 = """
+
+# 2: every listed call of a committed run, exactly as listed (zlib of JSON, records.call_row)
+_2 = """
 CREATE TABLE IF NOT EXISTS run_rows (
     run_id INTEGER PRIMARY KEY REFERENCES runs(id),
     rows BLOB NOT NULL
 );
 """
 
-# Why a run was voided (`ledger void --reason`); made by the first void that gives one, so a
-# ledger from before reasons were kept needs no new version.
-VOID_REASONS = """
+# 3: void reasons, skipped CDR rows, free seconds given per service and month (a marker row
+# ('', '', 0) says a run's are recorded), the invoicing journal, and the ledger's own id (8 hex
+# digits, made once: invoice line tokens name it, rules §11)
+_3 = """
 CREATE TABLE IF NOT EXISTS void_reasons (
     run_id INTEGER PRIMARY KEY REFERENCES runs(id),
     reason TEXT NOT NULL
-)
-"""
-
-# Tables a run adds without a new schema version (CREATE IF NOT EXISTS on every writable open;
-# a reader of a ledger from before them finds no rows): the bad CDR rows a commit with
-# --skip-bad-rows left out, and the free seconds each committed run gave per service and month
-# in the config timezone (rules §6, §9: each month has one allowance).
-RUN_EXTRAS = """
+);
 CREATE TABLE IF NOT EXISTS run_skipped_rows (
     run_id INTEGER PRIMARY KEY REFERENCES runs(id),
     count INTEGER NOT NULL,
@@ -93,4 +92,24 @@ CREATE TABLE IF NOT EXISTS run_free_seconds (
     seconds INTEGER NOT NULL,
     PRIMARY KEY (run_id, service, month)
 );
+CREATE TABLE IF NOT EXISTS invoice_lines (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    system TEXT NOT NULL,
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    service TEXT NOT NULL,
+    item TEXT NOT NULL,
+    account TEXT NOT NULL,
+    amount TEXT NOT NULL,
+    description TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'not_sent')),
+    remote_id TEXT,
+    updated TEXT NOT NULL,
+    UNIQUE (system, run_id, service, item)
+);
+CREATE TABLE ledger_meta (
+    ledger_id TEXT NOT NULL CHECK (length(ledger_id) = 8)
+);
+INSERT INTO ledger_meta (ledger_id) VALUES (lower(hex(randomblob(4))));
 """
+
+MIGRATIONS: list[Migration] = list(check([(1, _1), (2, _2), (3, _3)]))
