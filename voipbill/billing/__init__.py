@@ -7,6 +7,7 @@ billing.result_for(config, selection, period, sources, ledger) -> RunResult  # c
 billing.commit(ledger, result, layout, text, output_path) -> run id | None
 billing.commit_window(config, selection, period, sources, ledger, layout, output_path,
                       strict=..., render=...) -> CommitOutcome   # the whole commit protocol
+billing.margin_of(config, selection, period, sources, ledger, by) -> (RunResult, margins)
 ```
 A `RunResult` holds the calls per service, their totals, what was left out and why, and its
 warnings (`messages(result)`); `report` and `cli/tables` render it. Nothing here prints.
@@ -17,6 +18,7 @@ from __future__ import annotations
 from voipbill.billing.audit import AuditRun, audit_numbers
 from voipbill.billing.commit import CommitOutcome, Renderer, StrictFailure, commit_window
 from voipbill.billing.explain import Explanation, explain
+from voipbill.billing.margin import margin_of
 from voipbill.billing.messages import messages
 from voipbill.billing.raters import select_services
 from voipbill.billing.result import Difference, Layout, Message, RunResult, ServiceResult
@@ -48,6 +50,7 @@ __all__ = [
     "commit_window",
     "committed",
     "explain",
+    "margin_of",
     "messages",
     "pull",
     "result_for",

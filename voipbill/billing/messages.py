@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from voipbill.billing.completeness import bad_rows, where
 from voipbill.billing.result import Message, RunResult
 from voipbill.cdrs import CdrProblem
-from voipbill.money import format_money
+from voipbill.money import format_amount, format_money
 
 MAX_EXAMPLES = 5
 
@@ -101,6 +101,17 @@ def messages(result: RunResult) -> list[Message]:
                 unrated,
             )
         )
+    for below in result.below_cost.values():
+        if below.calls:
+            found.append(
+                money(
+                    "below_cost",
+                    f"{below.service}: {below.calls} calls sold below carrier cost (margin "
+                    f"{format_amount(below.margin, below.digits)} {result.currency}): "
+                    "see voipbill margin",
+                    below.calls,
+                )
+            )
     difference = result.difference
     if record is not None and difference is not None:
         found.append(

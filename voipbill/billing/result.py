@@ -20,6 +20,7 @@ from voipbill.billing.totals import CategoryTotal, ServiceTotals, tally
 from voipbill.cdrs import CdrProblem
 from voipbill.config import Service
 from voipbill.ledger import RunPlan, RunRecord
+from voipbill.margin import BelowCost, CarrierCosts
 from voipbill.periods import Period
 from voipbill.rating import LATE, UNRATED, PricedCall, RatedCall, ServiceRater
 
@@ -134,6 +135,9 @@ class RunResult:
     held_back_from: int | None = None  # the earliest start_epoch of those
     legacy_rerun: bool = False  # reproduced from a run that kept no rows: rated now instead
     plan: RunPlan | None = None  # how the run used the ledger (for the commit)
+    # rules §15: per service, its calls sold below carrier cost (complete once read)
+    below_cost: dict[str, BelowCost] = field(default_factory=dict)
+    carrier_costs: dict[str, CarrierCosts] = field(default_factory=dict)  # per service
 
     @property
     def fresh(self) -> bool:

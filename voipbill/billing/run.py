@@ -29,6 +29,7 @@ from voipbill.ledger import (
     server_key,
 )
 from voipbill.ledger.records import call_row
+from voipbill.margin import MarginRater, carrier_costs, watch
 from voipbill.periods import Period
 from voipbill.rating import CHARGED_STATUSES, RatedCall, ServiceRater
 
@@ -68,7 +69,9 @@ def run(
     if not services:
         raise UsageError("no service to rate")
     plan = plan_run(ledger, config, services, period, selection.late_days, commit=selection.commit)
-    raters = build_raters(config, services)
+    raters = build_raters(config, services, make=MarginRater)
+    costs = carrier_costs(config, raters)  # rules §15: what each call cost the operator
+    below_cost = watch(raters, costs)  # and the calls sold below it
     use_committed_free_seconds(raters, config, period, ledger, plan, commit=selection.commit)
     scope = RatingRun(raters, period, late_window=plan.late_window, ledger=plan.book)
     problems: list[CdrProblem] = []
@@ -104,6 +107,7 @@ def run(
         empty_sources=empty,
         late_days=selection.late_days,
         plan=plan,
+        carrier_costs=costs,
     )
     if replay is None and ledger is not None and not selection.commit:
         # Some of a period committed by other selections (`rate --service mcon` after
@@ -124,6 +128,7 @@ def run(
         result.difference = _difference(raters, committed_calls)
     else:
         result.services = [_service_result(config, rater, keep=keep) for rater in raters]
+        result.below_cost = below_cost
         if replay is not None:  # a run of an older voipbill: no rows kept, rated now
             result.reproduced, result.legacy_rerun = replay, True
             if ledger is not None:

@@ -11,11 +11,13 @@ from voipbill import __version__
 from voipbill.cli import (
     audit_numbers,
     deck,
+    deck_margin,
     explain,
     init,
     invoice,
     ledger,
     logs,
+    margin,
     output,
     pull,
     rate,
@@ -97,8 +99,10 @@ app.command("validate-fields", cls=validate_fields.FieldsCommand)(validate_field
 app.command("test-connection")(test_connection.command)
 app.command("pull")(pull.command)
 app.command("rate")(rate.command)
+app.command("margin")(margin.command)
 app.command("explain")(explain.command)
 app.command("init")(init.command)
+deck.app.command("margin")(deck_margin.command)
 app.add_typer(deck.app, name="deck")
 app.command("audit-numbers")(audit_numbers.command)
 app.add_typer(ledger.app, name="ledger")

@@ -134,6 +134,12 @@ class _Loader:
                 raise ConfigError(
                     f"packages -> {package.name} -> deck: no deck named {package.deck!r}"
                 )
+            if package.cost_deck is not None and package.cost_deck not in decks:
+                known = ", ".join(decks) or "none"
+                raise ConfigError(
+                    f"packages -> {package.name} -> cost_deck: no deck named {package.cost_deck!r}",
+                    hint=f"name a [decks.X] table holding the carrier's deck (decks: {known})",
+                )
         services_table = top.table("services")
         services = {
             name: self.service(Table(data, ("services", name)), name, servers, packages)
@@ -328,6 +334,8 @@ class _Loader:
             custom_rates=self.custom_rates(table),
             special=self.special_rules(table),
             billing_day=billing_day(table),
+            cost_deck=table.string("cost_deck"),
+            inbound_cost=table.decimal("inbound_cost", Decimal(0)) or Decimal(0),
         )
         table.finish()
         self.warnings.extend(package_warnings(package))

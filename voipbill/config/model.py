@@ -155,6 +155,15 @@ class Package:
     custom_rates: tuple[CustomRate, ...] = ()
     special: tuple[SpecialRule, ...] = ()
     billing_day: int | None = None  # rules §13: periods open on this day; None: calendar months
+    # rules §15 margin: the carrier's deck (None: `deck`, at deck price) and what an inbound
+    # minute costs the operator
+    cost_deck: str | None = None
+    inbound_cost: Decimal = Decimal(0)
+
+    @property
+    def carrier_deck(self) -> str | None:
+        """The deck the carrier bills the operator by: `cost_deck`, else `deck`."""
+        return self.cost_deck if self.cost_deck is not None else self.deck
 
 
 @dataclass(frozen=True)

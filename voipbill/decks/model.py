@@ -37,16 +37,18 @@ class DeckError(ConfigError):
         *,
         hint: str | None = None,
         check_command: str | None = None,
+        where: str | None = None,
     ) -> None:
         self.path = path
         self.errors = list(errors)
         self.fix = hint
         self.check_command = check_command or f"voipbill deck check {path}"
+        before = f"{where}: " if where else ""  # the config key that names the deck, if any
         if len(self.errors) == 1:
-            message = f"rate deck {path}: {self.errors[0]}"
+            message = f"{before}rate deck {path}: {self.errors[0]}"
         else:
             shown = self.errors[:MAX_ERRORS_SHOWN]
-            lines = [f"rate deck {path} refused, {len(self.errors)} problems:"]
+            lines = [f"{before}rate deck {path} refused, {len(self.errors)} problems:"]
             lines += [f"  {error}" for error in shown]
             if len(self.errors) > len(shown):
                 lines.append(f"  ... and {len(self.errors) - len(shown)} more")
