@@ -66,7 +66,18 @@ def test_json_problems_carry_field_segment_text_and_message() -> None:
 
 
 def test_extensions_are_optional() -> None:
-    assert invoke("validate-fields", TENANT).exit_code == 0
+    result = invoke("validate-fields", TENANT)
+    assert result.exit_code == 0, result.stderr
+    [row] = [line for line in result.stdout.splitlines() if "mcon.wat5.ictvoip.ca" in line]
+    cells = [cell.strip() for cell in row.split("│")[1:-1]]
+    assert cells == ["mcon.wat5.ictvoip.ca", "+15192229000", "", "valid"]  # no extensions
+    assert result.stderr.strip() == "valid"
+    document = json.loads(invoke("validate-fields", TENANT, "-f", "json").stdout)
+    assert document["valid"] is True
+    [item] = document["results"]
+    assert item["tenant"]["domain"] == "mcon.wat5.ictvoip.ca"
+    assert item["tenant"]["dids"] == ["+15192229000"]
+    assert item["extensions"] == [] and item["problems"] == []
 
 
 def test_vodia_and_lesnet_forms() -> None:
@@ -150,7 +161,24 @@ def test_file_with_bad_header_or_no_rows_exits_2(tmp_path: Path, text: str) -> N
 
 def test_file_from_stdin(tmp_path: Path) -> None:
     stdin = f"service,tenant,extensions\nmcon,{TENANT},{EXTENSIONS}\n"
-    assert invoke("validate-fields", "--file", "-", stdin=stdin).exit_code == 0
+    result = invoke("validate-fields", "--file", "-", stdin=stdin)
+    assert result.exit_code == 0, result.stderr
+    [row] = [line for line in result.stdout.splitlines() if " mcon " in line]
+    cells = [cell.strip() for cell in row.split("│")[1:-1]]
+    assert cells == [
+        "2",  # the line of the file: the header is line 1
+        "mcon",
+        "mcon.wat5.ictvoip.ca",
+        "+15192229000",
+        "2112 2113 2114 2115 2216",
+        "valid",
+    ]
+    document = json.loads(
+        invoke("validate-fields", "--file", "-", "-f", "json", stdin=stdin).stdout
+    )
+    [item] = document["results"]
+    assert (item["service"], item["line"], item["valid"]) == ("mcon", 2, True)
+    assert item["extensions"] == ["2112", "2113", "2114", "2115", "2216"]
 
 
 def starter_config(tmp_path: Path, extensions: str = "2001 | 2002") -> Path:
