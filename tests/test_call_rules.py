@@ -7,13 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.cdrfactory import cdr, write_export
-from voipbill import config as config_module
-from voipbill.billing.raters import build_raters
-from voipbill.billing.scope import RatingRun
-from voipbill.cdrs import CdrProblem, read_cdr_file
+from tests.billinghelpers import rate_rows
+from tests.cdrfactory import cdr
 from voipbill.errors import ConfigError
-from voipbill.periods import resolve_period
 from voipbill.rating import RatedCall
 
 MAGNUS = (
@@ -55,15 +51,7 @@ extensions = "2112"
 """,
         encoding="utf-8",
     )
-    config = config_module.load(config_path)
-    period = resolve_period(config.timezone, from_day="2026-10-01", to_day="2026-10-31", month=None)
-    assert period is not None
-    raters = build_raters(config, list(config.services.values()))
-    run = RatingRun(raters, period)
-    problems: list[CdrProblem] = []
-    run.feed(read_cdr_file(write_export(tmp_path / "cdrs.csv", rows), problems=problems), "cdrs")
-    assert problems == []
-    return [call for rater in raters for call in rater.calls()]
+    return rate_rows(config_path, rows)
 
 
 def one(tmp_path: Path, deck: str, billsec: int, package: str = "", **options: str) -> RatedCall:

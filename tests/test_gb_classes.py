@@ -17,13 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.cdrfactory import cdr, write_export
+from tests.billinghelpers import rate_rows
+from tests.cdrfactory import cdr
 from voipbill import config as config_module
-from voipbill.billing.raters import build_raters
-from voipbill.billing.scope import RatingRun
-from voipbill.cdrs import CdrProblem, read_cdr_file
 from voipbill.errors import ConfigError
-from voipbill.periods import resolve_period
 from voipbill.rating import RatedCall
 
 GB_DECK = """prefix,description,rate,connect_fee,increment
@@ -66,15 +63,7 @@ extensions = "201 | 202"
 
 
 def rate_gb(tmp_path: Path, rows: list[dict[str, str]], package: str = "") -> list[RatedCall]:
-    config = config_module.load(gb_config(tmp_path, package))
-    period = resolve_period(config.timezone, from_day="2026-10-01", to_day="2026-10-31", month=None)
-    assert period is not None
-    raters = build_raters(config, list(config.services.values()))
-    run = RatingRun(raters, period)
-    problems: list[CdrProblem] = []
-    run.feed(read_cdr_file(write_export(tmp_path / "cdrs.csv", rows), problems=problems), "cdrs")
-    assert problems == []
-    return [call for rater in raters for call in rater.calls()]
+    return rate_rows(gb_config(tmp_path, package), rows)
 
 
 def call_to(number: str, minute: int, billsec: int = 120, **fields: object) -> dict[str, str]:

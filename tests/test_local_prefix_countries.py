@@ -11,14 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.billinghelpers import rate_rows
 from tests.cdrfactory import cdr, write_export
 from tests.clirunner import invoke
 from voipbill import config as config_module
-from voipbill.billing.raters import build_raters
-from voipbill.billing.scope import RatingRun
-from voipbill.cdrs import CdrProblem, read_cdr_file
 from voipbill.errors import ConfigError
-from voipbill.periods import resolve_period
 from voipbill.rating import RatedCall
 
 OCT_15_NOON_UTC = 1792065600  # 2026-10-15 12:00 UTC: 15 October in every zone below
@@ -108,16 +105,9 @@ def call_to(number: str, minute: int, billsec: int = 120, **fields: object) -> d
 def rate(
     tmp_path: Path, country: str, numbers: list[str], package: str = "", **options: str
 ) -> dict[str, RatedCall]:
-    config = config_module.load(write_country_config(tmp_path, country, package, **options))
-    period = resolve_period(config.timezone, from_day="2026-10-01", to_day="2026-10-31", month=None)
-    assert period is not None
-    raters = build_raters(config, list(config.services.values()))
-    run = RatingRun(raters, period)
+    config = write_country_config(tmp_path, country, package, **options)
     rows = [call_to(number, minute) for minute, number in enumerate(numbers)]
-    problems: list[CdrProblem] = []
-    run.feed(read_cdr_file(write_export(tmp_path / "cdrs.csv", rows), problems=problems), "cdrs")
-    assert problems == []
-    return {call.dialed: call for rater in raters for call in rater.calls()}
+    return {call.dialed: call for call in rate_rows(config, rows)}
 
 
 def check(calls: dict[str, RatedCall], expected: dict[str, tuple[object, ...]]) -> None:
@@ -207,14 +197,8 @@ def test_short_digits_that_are_no_valid_au_number_stay_extensions(tmp_path: Path
 
 
 def test_a_13_number_on_a_local_call_stays_local(tmp_path: Path) -> None:
-    config = config_module.load(write_country_config(tmp_path, "AU"))
-    period = resolve_period(config.timezone, from_day="2026-10-01", to_day="2026-10-31", month=None)
-    assert period is not None
-    raters = build_raters(config, list(config.services.values()))
-    run = RatingRun(raters, period)
     rows = [call_to("131008", 0, direction="local")]
-    run.feed(read_cdr_file(write_export(tmp_path / "cdrs.csv", rows), problems=[]), "cdrs")
-    (call,) = [call for rater in raters for call in rater.calls()]
+    (call,) = rate_rows(write_country_config(tmp_path, "AU"), rows)
     assert (call.normalized, call.category, call.status) == ("131008", "local", "local")
 
 

@@ -7,13 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.cdrfactory import cdr, write_config, write_export
-from voipbill import config as config_module
-from voipbill.billing.raters import build_raters
-from voipbill.billing.scope import RatingRun
-from voipbill.cdrs import CdrProblem, read_cdr_file
+from tests.billinghelpers import rate_rows
+from tests.cdrfactory import cdr, write_config
 from voipbill.increments import Increment
-from voipbill.periods import resolve_period
 from voipbill.rating import RatedCall
 
 OCT_15 = 1792069200  # 2026-10-15 09:00 EDT
@@ -28,16 +24,8 @@ def rate_calls(
     last: str = "2026-10-31",
     **config_options: str,
 ) -> list[RatedCall]:
-    config = config_module.load(write_config(tmp_path, package, **config_options))
-    services = list(config.services.values())
-    period = resolve_period(config.timezone, from_day=first, to_day=last, month=None)
-    assert period is not None
-    raters = build_raters(config, services)
-    run = RatingRun(raters, period)
-    problems: list[CdrProblem] = []
-    run.feed(read_cdr_file(write_export(tmp_path / "cdrs.csv", rows), problems=problems), "cdrs")
-    assert problems == []
-    return [call for rater in raters for call in rater.calls()]
+    config = write_config(tmp_path, package, **config_options)
+    return rate_rows(config, rows, first=first, last=last)
 
 
 def only(calls: list[RatedCall]) -> RatedCall:

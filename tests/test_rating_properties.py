@@ -9,12 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.cdrfactory import write_config
+from tests.billinghelpers import rate_rows
+from tests.cdrfactory import cdr, write_config
 from voipbill import config as config_module
-from voipbill.billing.raters import build_raters
-from voipbill.billing.scope import RatingRun
-from voipbill.cdrs import CdrRecord
-from voipbill.periods import resolve_period
 from voipbill.rating import CHARGED_STATUSES, RatedCall
 from voipbill.report import ServiceTotals, billed_minutes
 
@@ -48,32 +45,21 @@ NUMBERS = [
 def rater_factory(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     directory: Path = tmp_path_factory.mktemp("config")
     config = config_module.load(write_config(directory, PACKAGE, deck=DECK))
-    services = list(config.services.values())
-    period = resolve_period(config.timezone, from_day="2026-10-01", to_day="2026-10-31", month=None)
-    assert period is not None
+    assert list(config.services) == ["mcon"]
 
     def rate(calls: list[tuple[str, str, int, int]]) -> list[RatedCall]:
-        raters = build_raters(config, services)
-        run = RatingRun(raters, period)
-        records = [
-            CdrRecord(
-                line=index + 2,
+        rows = [
+            cdr(
                 xml_cdr_uuid=f"uuid-{index:05d}",
                 start_epoch=OCT_15 + offset,
                 billsec=billsec,
                 direction=direction,
-                leg="a",
-                extension="2112",
-                caller_id_number="2112",
                 caller_destination=number,
                 destination_number=number,
-                status="answered",
-                domain_name=None,
             )
             for index, (direction, number, billsec, offset) in enumerate(calls)
         ]
-        run.feed(records, "generated")
-        return list(raters[0].calls())
+        return rate_rows(config, rows, export=directory / "cdrs.csv")
 
     return rate
 
