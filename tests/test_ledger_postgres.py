@@ -221,7 +221,15 @@ def test_ledger_show_prints_the_same_on_both_backends(tmp_path: Path, pg: PgServ
         setup.add("oct-a", epoch(10, 3), billsec=61)
         setup.add("nov-a", epoch(11, 2), billsec=90)
         setup.commit("2026-10", "oct.csv")
-        setup.commit("2026-11", "nov.csv")
+        export = write_export(setup.directory / "cdrs.csv", setup.rows)
+        text = export.read_text()
+        export.write_text(text + text.splitlines()[1][:40])  # a cut-off last line: a bad row
+        nov = invoke(
+            "--config", str(setup.config), "rate", "--cdr-file", str(export), "--format", "csv",
+            "--period", "2026-11", "--commit", "-o", str(setup.directory / "nov.csv"),
+            "--skip-bad-rows",
+        )  # fmt: skip
+        assert nov.exit_code == 0, nov.stderr
         void = invoke(
             "--config", str(setup.config), "ledger", "void", "-y", "--run", "1", "--reason", "typo"
         )
@@ -229,10 +237,13 @@ def test_ledger_show_prints_the_same_on_both_backends(tmp_path: Path, pg: PgServ
         table = invoke("--config", str(setup.config), "ledger", "show").stdout
         # the title names the ledger; the created minute may tick between the two
         body = table[table.index(" run ") :]
+        body = body.replace(str(setup.directory), "<dir>")
         shown.append(re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d", "<created>", body))
     assert shown[0] == shown[1]
     assert "voided" in shown[0] and "committed total: 0.0150 CAD" in shown[0]
     assert "typo" in shown[0]  # the reason it was voided
+    # the rows --skip-bad-rows left out, kept by PostgreSQL too
+    assert "run 2 skipped 1 bad CDR rows (--skip-bad-rows): <dir>/cdrs.csv line 4" in shown[0]
 
 
 def test_many_calls_are_committed_and_looked_up(pg: PgServer, tmp_path: Path) -> None:

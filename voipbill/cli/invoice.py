@@ -19,9 +19,10 @@ from voipbill.invoicing import lago_push
 from voipbill.invoicing import push as pushing
 from voipbill.invoicing.journal import PushReport, settle
 from voipbill.invoicing.lago import LagoClient
+from voipbill.invoicing.plan import PushPlan, plan_push
 from voipbill.invoicing.records import JournalLine
 from voipbill.invoicing.whmcs import WhmcsClient
-from voipbill.ledger import LedgerJournal, RunRecord, ledger_location, open_ledger
+from voipbill.ledger import RunRecord, ledger_location, open_ledger
 from voipbill.periods import make_period, parse_month
 
 app = typer.Typer(
@@ -73,37 +74,23 @@ def push(
         assert ledger is not None
         journal = ledger.journal
         runs = pushing.committed_runs(config, ledger, month, service or ())
+        plan = plan_push(config, to.value, runs, journal)
         if dry_run:
-            _dry_run(config, journal, runs, to, format)
+            _dry_run(plan, to, format)
             return
         if to is System.whmcs:
             assert config.invoicing.whmcs is not None
             whmcs = WhmcsClient(config.invoicing.whmcs)
-            report = pushing.push_to_whmcs(config, journal, whmcs, runs)
+            report = pushing.push_to_whmcs(config, journal, whmcs, plan)
         else:
             assert config.invoicing.lago is not None
             lago = LagoClient(config.invoicing.lago)
-            report = lago_push.push_to_lago(config, journal, lago, runs)
+            report = lago_push.push_to_lago(config, journal, lago, plan)
     _tell(report, to, month.label)
 
 
-def _dry_run(
-    config: Config,
-    journal: LedgerJournal,
-    runs: list[pushing.CommittedRun],
-    to: System,
-    format: TableOrJson,
-) -> None:
-    previews: list[pushing.Preview] = []
-    for run in runs:
-        if to is System.whmcs:
-            previews.extend(
-                pushing.preview_whmcs(config, journal, pushing.invoice_lines(config, run))
-            )
-        else:
-            for found in run.services:
-                events = lago_push.lago_events(config, journal, run, found)
-                previews.extend(lago_push.preview_lago(journal, run, found, events))
+def _dry_run(plan: PushPlan, to: System, format: TableOrJson) -> None:
+    previews = plan.previews()
     if format is TableOrJson.json:
         output.write_json(
             {"version": 1, "dry_run": True, "lines": [p.to_json() for p in previews]}, None

@@ -8,19 +8,20 @@ wrong one with a 200, so a service that fails gets nothing sent and is named (ex
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from decimal import Decimal
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from voipbill.config import Config, Service
-from voipbill.invoicing.journal import LAGO, LAGO_ITEM, EventSender, PushReport, push_lago
+from voipbill.invoicing.journal import EventSender, PushReport, push_lago
 from voipbill.invoicing.lago import LagoEvent, call_event
 from voipbill.invoicing.preflight import LagoLookups, metric_problem, subscription_problem
-from voipbill.invoicing.push import CommittedRun, Preview, action_of
+from voipbill.invoicing.push import Action, CommittedRun
 from voipbill.invoicing.push import lago_subscription as lago_subscription
-from voipbill.invoicing.records import JournalLine, LineState
+from voipbill.invoicing.records import JournalLine
 from voipbill.ledger import LedgerJournal, server_key
 from voipbill.rating import CHARGED_STATUSES, LATE
+
+if TYPE_CHECKING:
+    from voipbill.invoicing.plan import PlannedLine, PushPlan
 
 
 class LagoSystem(EventSender, LagoLookups, Protocol):
@@ -62,38 +63,19 @@ def lago_events(
     ]
 
 
-@dataclass(frozen=True)
-class _Work:
-    run: CommittedRun
-    service: Service
-    events: list[LagoEvent]
-
-
 def push_to_lago(
-    config: Config, journal: LedgerJournal, lago: LagoSystem, runs: Sequence[CommittedRun]
+    config: Config, journal: LedgerJournal, lago: LagoSystem, plan: PushPlan
 ) -> PushReport:
-    """Every billed call of the runs as a Lago event, service by service.
+    """Execute a plan (plan.plan_push): every billed call of its lines as a Lago event,
+    service by service.
 
     Nothing is asked of Lago for a service whose events were all sent before. The others are
     checked first (metric once, each subscription once); a service that fails the check gets
     nothing sent and is in the report's `refused` (exit 5), the others are sent."""
     assert config.invoicing.lago is not None
-    work = [
-        _Work(run, service, events)
-        for run in runs
-        for service in run.services
-        if (events := lago_events(config, journal, run, service))
-    ]
-    before = 0
-    already: list[JournalLine] = []
-    todo: list[_Work] = []
-    for item in work:
-        line = _sent_line(journal, item)
-        if line is None:
-            todo.append(item)
-        else:
-            before += len(item.events)
-            already.append(line)
+    already = [p.entry for p in plan.with_action(Action.ALREADY_SENT) if p.entry]
+    before = sum(len(p.events) for p in plan.with_action(Action.ALREADY_SENT))
+    todo = plan.with_action(Action.SEND, Action.RESEND)
     refused = _checks(config.invoicing.lago.metric_code, lago, todo)
     sent: list[JournalLine] = []
     new = 0
@@ -106,7 +88,7 @@ def push_to_lago(
             lago,
             run_id=item.run.run_id,
             service=item.service.name,
-            subscription=item.events[0].external_subscription_id,
+            subscription=item.account,
             events=item.events,
         )
         if pushed.before:
@@ -127,15 +109,7 @@ def push_to_lago(
     )
 
 
-def _sent_line(journal: LedgerJournal, item: _Work) -> JournalLine | None:
-    """The service's `events` line when an earlier push sent it all, else None."""
-    for entry in journal.lines_for_run(LAGO, item.run.run_id):
-        if entry.service == item.service.name and entry.item == LAGO_ITEM:
-            return entry if entry.state is LineState.SENT else None
-    return None
-
-
-def _checks(metric_code: str, lago: LagoLookups, todo: Sequence[_Work]) -> dict[str, str]:
+def _checks(metric_code: str, lago: LagoLookups, todo: Sequence[PlannedLine]) -> dict[str, str]:
     """service -> why Lago would drop its events, for the services that fail."""
     if not todo:
         return {}
@@ -156,34 +130,10 @@ def _checks(metric_code: str, lago: LagoLookups, todo: Sequence[_Work]) -> dict[
     return refused
 
 
-def _foreign_warning(item: _Work, count: int) -> str:
+def _foreign_warning(item: PlannedLine, count: int) -> str:
     return (
         f"{item.service.name}: Lago already had {count} of the {len(item.events)} events of "
         f"run {item.run.run_id} although this ledger never sent them (a voided and re-committed "
         "run, or another ledger): Lago keeps their old cost, not this run's; where the costs "
         "differ, correct the invoice in Lago (a credit note, or a one-off charge)"
     )
-
-
-def preview_lago(
-    journal: LedgerJournal, run: CommittedRun, service: Service, events: Sequence[LagoEvent]
-) -> list[Preview]:
-    """The one line of a service's events, as a dry run shows it."""
-    if not events:
-        return []
-    known = {
-        e.item: e for e in journal.lines_for_run(LAGO, run.run_id) if e.service == service.name
-    }
-    cost = sum((Decimal(event.properties["cost"]) for event in events), Decimal(0))
-    return [
-        Preview(
-            LAGO,
-            run.run_id,
-            service.name,
-            LAGO_ITEM,
-            events[0].external_subscription_id,
-            str(cost),
-            f"{len(events)} events {events[0].transaction_id} .. {events[-1].transaction_id}",
-            action_of(known.get(LAGO_ITEM), LAGO),
-        )
-    ]

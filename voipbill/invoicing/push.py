@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from voipbill import billing
 from voipbill.config import Config, Service
@@ -29,6 +31,9 @@ from voipbill.invoicing.records import JournalLine, LineState
 from voipbill.invoicing.whmcs import InvoiceItem, WhmcsClient
 from voipbill.ledger import COMMITTED, LedgerJournal, LedgerStore, RunRecord
 from voipbill.periods import Period
+
+if TYPE_CHECKING:
+    from voipbill.invoicing.plan import PushPlan
 
 SYSTEMS = (WHMCS, LAGO)
 
@@ -142,6 +147,15 @@ def lago_subscription(service: Service) -> str:
     return service.lago_subscription
 
 
+class Action(StrEnum):
+    """What a push does with a line (plan.plan_push decides; a dry run shows it)."""
+
+    SEND = "send"
+    ALREADY_SENT = "already sent"
+    STOP = "pending: push stops (exit 1)"
+    RESEND = "resend (Lago drops repeats)"
+
+
 @dataclass(frozen=True)
 class Preview:
     """One line or batch as a dry run shows it: what a push would do with it."""
@@ -177,69 +191,19 @@ def journal_entry(line: JournalLine, record: RunRecord) -> dict[str, object]:
     }
 
 
-def preview_whmcs(
-    config: Config, journal: LedgerJournal, lines: Sequence[InvoiceLine]
-) -> list[Preview]:
-    previews = []
-    for line in lines:
-        known = {
-            e.item: e
-            for e in journal.lines_for_run(WHMCS, line.run_id)
-            if e.service == line.service
-        }
-        entry = known.get(line.category)
-        service_id = config.service(line.service).whmcs_service_id
-        previews.append(
-            Preview(
-                WHMCS,
-                line.run_id,
-                line.service,
-                line.category,
-                f"service {service_id}" if service_id is not None else "(no whmcs_service_id)",
-                line.amount_text,
-                line.description,
-                action_of(entry, WHMCS),
-            )
-        )
-    return previews
-
-
-def action_of(entry: JournalLine | None, system: str) -> str:
-    if entry is None or entry.state is LineState.NOT_SENT:
-        return "send"
-    if entry.state is LineState.SENT:
-        return "already sent"
-    return "resend (Lago drops repeats)" if system == LAGO else "pending: push stops (exit 1)"
-
-
 def push_to_whmcs(
-    config: Config, journal: LedgerJournal, whmcs: WhmcsClient, runs: Sequence[CommittedRun]
+    config: Config, journal: LedgerJournal, whmcs: WhmcsClient, plan: PushPlan
 ) -> PushReport:
-    """Every line of the runs not sent yet, as billable items; nothing asked of WHMCS when
-    every line is sent already. A pending line stops it before any request (exit 1).
+    """Execute a plan (plan.plan_push): its lines to send, as billable items; nothing asked of
+    WHMCS when every line is sent already. A pending line stops it before any request (exit 1).
 
     Before sending, each service's WHMCS status and its client's currency are checked: a
     service that is not Active is a money warning; a client in another currency is refused,
     and nothing is sent for that service (the report's `refused`: exit 5)."""
-    lines = [line for run in runs for line in invoice_lines(config, run)]
-    journal_lines = {
-        (entry.run_id, entry.service, entry.item): entry
-        for run_id in dict.fromkeys(run.run_id for run in runs)
-        for entry in journal.lines_for_run(WHMCS, run_id)
-    }
-    pending = [e for e in journal_lines.values() if e.state is LineState.PENDING]
-    if pending:
-        raise PendingLines(pending)
-    already = [
-        journal_lines[line.key]
-        for line in lines
-        if line.key in journal_lines and journal_lines[line.key].state is LineState.SENT
-    ]
-    todo = [
-        line
-        for line in lines
-        if not any(line.key == (e.run_id, e.service, e.item) for e in already)
-    ]
+    if plan.stops:
+        raise PendingLines(plan.stops)
+    already = [p.entry for p in plan.with_action(Action.ALREADY_SENT) if p.entry]
+    todo = [p.invoice_line for p in plan.with_action(Action.SEND) if p.invoice_line]
     if not todo:
         return PushReport((), tuple(already))
     assert config.invoicing.whmcs is not None
