@@ -221,3 +221,21 @@ def test_no_ledger_is_made_by_a_read_only_open(ledger_backend: Backend, tmp_path
         assert not (tmp_path / "none.sqlite").exists()
     else:
         assert not ledger_backend.has_ledger()
+
+
+def test_each_committed_call_keeps_its_carrier_cost(store: LedgerBase, tmp_path: Path) -> None:
+    # rules §15: a cost, a call with no cost-deck row (None, ""), and one committed without
+    # any (a run of an older voipbill): left out, so it reads as committed before
+    calls = [
+        LedgerCall("wat5", rated_call("a"), Decimal("0.0077"), "1416"),
+        LedgerCall("wat5", rated_call("b"), None, ""),
+        LedgerCall("wat5", rated_call("c")),
+    ]
+    run = commit_run(store, selection("2026-10"), calls, "CAD", tmp_path / "out.csv", "x\n")
+    assert store.carrier_costs(run) == {
+        ("mcon", "a"): (Decimal("0.0077"), "1416"),
+        ("mcon", "b"): (None, ""),
+    }
+    assert store.carrier_costs(run + 1) == {}
+    store.void(run)
+    assert store.carrier_costs(run) == {}  # a voided run bills nothing

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from voipbill.billing.carrier import below_cost, ledger_calls, recorded
 from voipbill.billing.completeness import refuse_bad_rows, skipped_lines
 from voipbill.billing.raters import build_raters, deck_warnings
 from voipbill.billing.result import Difference, Layout, RunResult, ServiceResult
@@ -24,12 +25,11 @@ from voipbill.ledger import (
     RunRecord,
     RunSelection,
     commit_run,
-    ledger_call,
     plan_run,
     server_key,
 )
 from voipbill.ledger.records import call_row
-from voipbill.margin import MarginRater, carrier_costs, watch
+from voipbill.margin import BelowCost, MarginRater, carrier_costs, watch
 from voipbill.periods import Period
 from voipbill.rating import CHARGED_STATUSES, RatedCall, ServiceRater
 
@@ -120,12 +120,14 @@ def run(
             result.difference = _difference(
                 raters, [call for service in earlier.services for call in service.calls()]
             )
+            result.below_cost = _committed_below_cost(ledger, result)
             return result
     if replay is not None and ledger is not None and committed_calls is not None:
         result.services = _reproduced(config, services, committed_calls)
         result.reproduced, result.committed_runs = replay, (replay,)
         result.committed_output = ledger.stored_output(replay.id)
         result.difference = _difference(raters, committed_calls)
+        result.below_cost = _committed_below_cost(ledger, result)
     else:
         result.services = [_service_result(config, rater, keep=keep) for rater in raters]
         result.below_cost = below_cost
@@ -236,7 +238,8 @@ def commit(
     if result.reproduced is not None:
         return None
     keys = result.plan.book.server_keys
-    calls = [ledger_call(call, keys[call.service]) for call in result.calls()]
+    # rules §15: each call with what it cost the operator
+    calls = ledger_calls(result.calls(), keys, result.carrier_costs)
     selection = RunSelection(
         result.period,
         tuple(service.name for service in result.services),
@@ -251,6 +254,12 @@ def commit(
         ),
     )
     return commit_run(ledger, selection, calls, result.currency, output_path, text)
+
+
+def _committed_below_cost(ledger: LedgerStore, result: RunResult) -> dict[str, BelowCost]:
+    """rules §15: the listed committed calls sold below the carrier cost recorded with them."""
+    costs = recorded(ledger, result.committed_runs)
+    return {s.name: below_cost(s.name, s.digits, s.calls(), costs) for s in result.services}
 
 
 def committed_call(

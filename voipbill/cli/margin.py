@@ -87,10 +87,11 @@ def command(
     missing = sum(m.total.no_carrier_cost for m in margins)
     if missing:
         before = sum(m.total.before_carrier_costs for m in margins)
-        older = f", {before} of them committed before carrier costs were recorded" if before else ""
+        why = [f"{missing - before} with no cost-deck row"] if missing > before else []
+        why += [f"{before} committed before carrier costs were recorded"] if before else []
         output.warn(
-            f"{missing} calls with no carrier cost (no cost-deck row{older}): left out of the "
-            "carrier cost and the margin",
+            f"{missing} calls with no carrier cost ({', '.join(why)}): left out of the carrier "
+            "cost and the margin",
             about_money=True,
         )
 

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("voipbill.ledger")
 
+CARRIER_COSTS_VERSION = 4  # the migration that gave each committed call its carrier cost
 RUN_COLUMNS = (
     "id, period, first_day, last_day, services, late_days, format, detail, currency, calls, "
     "late_calls, amount, output_path, output_sha256, status, created, voided"
@@ -318,6 +319,20 @@ class LedgerBase(ABC):
             return None
         return [call_from_row(values) for values in json.loads(zlib.decompress(bytes(row[0])))]
 
+    def carrier_costs(self, run_id: int) -> dict[tuple[str, str], tuple[Decimal | None, str]]:
+        """(service, uuid) -> (carrier cost, cost-deck prefix) recorded with each call the run
+        still bills (rules §15); a call committed before they were recorded is not in it."""
+        if self.version < CARRIER_COSTS_VERSION:
+            return {}  # a ledger of an older voipbill, opened read-only
+        return {
+            (str(service), str(uuid)): (None if cost is None else _money(cost), str(prefix))
+            for service, uuid, cost, prefix in self.execute(
+                "SELECT service, xml_cdr_uuid, carrier_cost, carrier_prefix FROM calls "
+                "WHERE run_id = ? AND carrier_prefix IS NOT NULL",
+                (run_id,),
+            )
+        }
+
     def free_seconds_given(
         self, service: str, timezone: ZoneInfo, *, except_runs: Collection[int] = ()
     ) -> dict[str, int]:
@@ -398,7 +413,7 @@ class LedgerBase(ABC):
             ],
         )
         self._claim_calls(run_id, selection.period.label, calls)
-        rows = json.dumps([call_row(call) for _, call in calls], ensure_ascii=False)
+        rows = json.dumps([call_row(entry.call) for entry in calls], ensure_ascii=False)
         self.execute(
             "INSERT INTO run_rows (run_id, rows) VALUES (?, ?)",
             (run_id, zlib.compress(rows.encode("utf-8"))),

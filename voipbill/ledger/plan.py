@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 
 from voipbill.config import Config, Service
 from voipbill.errors import UsageError
@@ -125,5 +126,11 @@ def plan_run(
     )
 
 
-def ledger_call(call: RatedCall, server: str) -> LedgerCall:
-    return LedgerCall(server, call)
+def ledger_call(
+    call: RatedCall,
+    server: str,
+    carrier_cost: Decimal | None = None,
+    carrier_prefix: str | None = None,
+) -> LedgerCall:
+    """A call as a run commits it; with its carrier cost and cost-deck prefix (rules §15)."""
+    return LedgerCall(server, call, carrier_cost, carrier_prefix)

@@ -15,10 +15,17 @@ COMMITTED, VOIDED = "committed", "voided"
 
 
 class LedgerCall(NamedTuple):
-    """One row of a committed run: the call as its output listed it, and its ledger key."""
+    """One row of a committed run: the call as its output listed it, and its ledger key.
+
+    With it, what the call cost the operator (rules §15): its carrier cost (None: no cost-deck
+    row) and the cost deck's matched prefix ("" for none); a prefix of None records nothing,
+    which reads back as a call committed before carrier costs were recorded.
+    """
 
     server: str  # with call.call_uuid, the key of rules §9: (server, xml_cdr_uuid)
     call: RatedCall
+    carrier_cost: Decimal | None = None
+    carrier_prefix: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +132,8 @@ def service_totals(services: tuple[str, ...], calls: Sequence[LedgerCall]) -> li
     counts = dict.fromkeys(services, 0)
     late = dict.fromkeys(services, 0)
     amounts = dict.fromkeys(services, Decimal(0))
-    for _, call in calls:
+    for entry in calls:
+        call = entry.call
         counts[call.service] += 1
         if call.status == "late":
             late[call.service] += 1

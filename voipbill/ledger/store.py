@@ -13,6 +13,7 @@ A store maps its driver's errors to `LedgerError` and `LockedError` (voipbill.le
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
@@ -75,6 +76,13 @@ class LedgerStore(Protocol):
     def committed_calls(self, run_id: int) -> list[RatedCall] | None:
         """Every call a run listed, with the fields and costs it was committed with, in its
         output's order; None for a run committed before the ledger kept them."""
+        ...
+
+    def carrier_costs(self, run_id: int) -> dict[tuple[str, str], tuple[Decimal | None, str]]:
+        """(service, xml_cdr_uuid) -> (carrier cost, the cost deck's matched prefix) recorded
+        with each call the run bills (rules §15): cost None when the call had no cost-deck row,
+        prefix "" when none matched. A call committed before carrier costs were recorded (or
+        without one: `LedgerCall.carrier_prefix` None) is left out."""
         ...
 
     def free_seconds_given(

@@ -1,15 +1,14 @@
 """`voipbill margin` (rules §15): a run's calls with their carrier costs, totalled and written.
 
-Calls rated now get their carrier cost from the cost deck; committed calls get the one the
-ledger recorded with them (never priced again), and a call committed before carrier costs were
-recorded has none.
+Calls rated now get their carrier cost from the cost deck (`priced_now`); committed calls get
+the one the ledger recorded with them (voipbill.billing.carrier), never priced again.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import IO, Any
 
@@ -42,25 +41,6 @@ def priced_now(costs: CarrierCosts) -> CarrierOf:
 
     def carrier(call: RatedCall) -> tuple[CarrierCost | None, bool]:
         return costs.of_call(call), True
-
-    return carrier
-
-
-def from_ledger(recorded: Mapping[str, Decimal | None], costs: CarrierCosts) -> CarrierOf:
-    """The carrier cost the ledger recorded with a committed call: call uuid -> amount, None
-    when it had no cost-deck row; a call missing from `recorded` was committed before carrier
-    costs were recorded. Its matched prefix is the cost deck's now, for `--by prefix` (a label
-    only: the amount is never priced again)."""
-
-    def carrier(call: RatedCall) -> tuple[CarrierCost | None, bool]:
-        if call.call_uuid not in recorded:
-            return None, False
-        amount = recorded[call.call_uuid]
-        if amount is None:
-            return None, True
-        row = costs.row(call.normalized, costs.number_class(call), call.start_epoch)
-        prefix = "" if row is None or call.direction == "inbound" else row.prefix
-        return CarrierCost(amount, prefix), True
 
     return carrier
 

@@ -113,4 +113,10 @@ INSERT INTO voipbill.ledger_meta (ledger_id)
     VALUES (lpad(to_hex(floor(random() * 4294967296)::bigint), 8, '0'));
 """
 
-MIGRATIONS: list[Migration] = list(check([(1, _1), (2, _2), (3, _3)]))
+# 4: what each committed call cost the operator (rules §15), as in the SQLite ledger
+_4 = """
+ALTER TABLE voipbill.calls ADD COLUMN carrier_cost numeric;
+ALTER TABLE voipbill.calls ADD COLUMN carrier_prefix text;
+"""
+
+MIGRATIONS: list[Migration] = list(check([(1, _1), (2, _2), (3, _3), (4, _4)]))

@@ -181,21 +181,32 @@ class PostgresLedger(LedgerBase):
         connection = self.connection
         connection.execute(
             "CREATE TEMP TABLE staged_calls (server text, xml_cdr_uuid text, service text, "
-            "start_epoch bigint, status text, cost numeric) ON COMMIT DROP"
+            "start_epoch bigint, status text, cost numeric, carrier_cost numeric, "
+            "carrier_prefix text) ON COMMIT DROP"
         )
         with connection.cursor() as cursor:
             with cursor.copy(
-                "COPY staged_calls (server, xml_cdr_uuid, service, start_epoch, status, cost) "
-                "FROM STDIN"
+                "COPY staged_calls (server, xml_cdr_uuid, service, start_epoch, status, cost, "
+                "carrier_cost, carrier_prefix) FROM STDIN"
             ) as copy:
-                for server, c in calls:
+                for server, c, carrier_cost, carrier_prefix in calls:
                     copy.write_row(
-                        (server, c.call_uuid, c.service, c.start_epoch, c.status, c.cost)
+                        (
+                            server,
+                            c.call_uuid,
+                            c.service,
+                            c.start_epoch,
+                            c.status,
+                            c.cost,
+                            carrier_cost,
+                            carrier_prefix,
+                        )
                     )
             row = cursor.execute(
                 "WITH claimed AS (INSERT INTO calls (server, xml_cdr_uuid, service, period, "
-                "start_epoch, status, cost, run_id) SELECT server, xml_cdr_uuid, service, %s, "
-                "start_epoch, status, cost, %s FROM staged_calls "
+                "start_epoch, status, cost, run_id, carrier_cost, carrier_prefix) SELECT server, "
+                "xml_cdr_uuid, service, %s, start_epoch, status, cost, %s, carrier_cost, "
+                "carrier_prefix FROM staged_calls "
                 "ON CONFLICT (server, xml_cdr_uuid) DO NOTHING RETURNING 1) "
                 "SELECT count(*) FROM claimed",
                 (label, run_id),

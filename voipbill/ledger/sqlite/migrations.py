@@ -112,4 +112,12 @@ CREATE TABLE ledger_meta (
 INSERT INTO ledger_meta (ledger_id) VALUES (lower(hex(randomblob(4))));
 """
 
-MIGRATIONS: list[Migration] = list(check([(1, _1), (2, _2), (3, _3)]))
+# 4: what each committed call cost the operator (rules §15): its carrier cost (NULL: no cost-deck
+# row) and the cost deck's matched prefix ('' for none); a call committed before has a NULL
+# prefix: committed before carrier costs were recorded
+_4 = """
+ALTER TABLE calls ADD COLUMN carrier_cost TEXT;
+ALTER TABLE calls ADD COLUMN carrier_prefix TEXT;
+"""
+
+MIGRATIONS: list[Migration] = list(check([(1, _1), (2, _2), (3, _3), (4, _4)]))

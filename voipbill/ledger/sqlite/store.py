@@ -135,7 +135,7 @@ class SqliteLedger(LedgerBase):
         try:
             self.connection.executemany(
                 "INSERT INTO calls (server, xml_cdr_uuid, service, period, start_epoch, status, "
-                "cost, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "cost, run_id, carrier_cost, carrier_prefix) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         server,
@@ -146,8 +146,10 @@ class SqliteLedger(LedgerBase):
                         call.status,
                         None if call.cost is None else str(call.cost),
                         run_id,
+                        None if carrier_cost is None else str(carrier_cost),
+                        carrier_prefix,
                     )
-                    for server, call in calls
+                    for server, call, carrier_cost, carrier_prefix in calls
                 ],
             )
         except sqlite3.IntegrityError as exc:
