@@ -3,8 +3,8 @@ module's `__all__` where it has one (a walk over the CLI's imports).
 
 Which package may import which (the layers, typer and rich in the CLI only, the CLI through the
 billing, ledger and report packages) are import-linter contracts in pyproject.toml, checked by
-`lint-imports` in the README's test command; import-linter sees modules, not the names imported
-from them, hence this walk."""
+`lint-imports` in the README's test command and here, so a plain `pytest` run catches a broken
+one too; import-linter sees modules, not the names imported from them, hence the walk below."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "voipbill"
+PYPROJECT = PACKAGE.parent / "pyproject.toml"
 # packages whose public face is their __init__'s __all__ (the CLI never reaches past it: a
 # contract of pyproject.toml)
 FACADES = ("voipbill.billing", "voipbill.ledger", "voipbill.report")
@@ -83,3 +84,8 @@ def test_the_walk_finds_each_imported_name(tmp_path: Path) -> None:
         ("voipbill.periods", "_private"),
         ("voipbill.periods", "Period"),
     ]
+
+
+def test_the_import_contracts_of_pyproject_hold() -> None:
+    lint = pytest.importorskip("importlinter.cli")
+    assert lint.lint_imports(config_filename=str(PYPROJECT), no_cache=True) == 0, "lint-imports"
