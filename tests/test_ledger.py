@@ -115,7 +115,9 @@ def test_overlapping_commits_bill_every_call_exactly_once(billing: Billing) -> N
     assert mid.exit_code == 0, mid.stderr
     nov = billing.commit("2026-11", "nov.csv")
     assert uuids(billing.file("nov.csv")) == ["nov-b"]
-    assert "1 calls already billed in 2026-10-15..2026-11-15" in nov.stderr
+    # a commit leaves out what the ledger holds: information, not a warning (rules §9)
+    assert "1 calls already committed" in nov.stderr
+    assert "warning" not in nov.stderr
     assert billing.billed() == {
         "oct-a": ("2026-10", "rated"),
         "oct-b": ("2026-10", "rated"),
@@ -305,5 +307,7 @@ extensions = "3001"
     )
     assert again.exit_code == 0
     assert uuids(again.stdout + billing.file("mcon.csv").decode()) == []
-    assert "3 calls already billed in 2026-10" in again.stderr
+    assert "3 calls already committed" in again.stderr
+    assert "nothing new to commit, no run recorded" in again.stderr
+    assert "warning" not in again.stderr
     assert billing.query("SELECT count(*) FROM calls") == [(4,)]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.clirunner import Result
 from tests.ledgerhelpers import Billing, epoch, uuids
 from voipbill import periods
 
@@ -57,3 +58,36 @@ def test_bad_days_are_usage_errors(billing: Billing, args: tuple[str, ...], mess
     assert result.exit_code == 2
     assert message in result.stderr
     assert result.stdout == ""
+
+
+def test_nightly_overlapping_commits_are_quiet_and_record_only_new_calls(
+    billing: Billing, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = str(billing.directory / "night.csv")
+
+    def night(day: int, *args: str) -> Result:
+        monkeypatch.setattr(periods, "today", lambda zone: date(2026, 11, day))
+        result = billing.rate(*args, "--all", "--days", "3", "--commit", "-o", out)
+        assert result.exit_code == 0, result.stderr
+        return result
+
+    assert night(7, "-q").stderr == ""  # Nov 5-7: nov-05-early, nov-07-late
+    # Nov 6-8: nov-07-late is held already; nov-08-early is new: no warning, even without -q
+    assert night(8, "-q").stderr == ""
+    assert "warning" not in night(8).stderr
+    assert uuids(billing.file("night.csv")) == ["nov-08-early"]
+    assert billing.query("SELECT count(*) FROM runs") == [(2,)]
+    # Nov 7-9: nothing new: no run, one information line
+    quiet = night(9, "-q")
+    assert quiet.stderr == ""
+    loud = night(9)
+    assert "2 calls already committed" in loud.stderr
+    assert "nothing new to commit, no run recorded" in loud.stderr
+    assert "warning" not in loud.stderr
+    assert billing.query("SELECT count(*) FROM runs") == [(2,)]
+    # a call that reached FusionPBX since is committed in a run of its own
+    billing.add("nov-08-new", epoch(11, 8, 10, 0))
+    later = night(9)
+    assert "committed run 3" in later.stderr and "2 calls already committed" in later.stderr
+    assert uuids(billing.file("night.csv")) == ["nov-08-new"]
+    assert set(billing.billed()) == {"nov-05-early", "nov-07-late", "nov-08-early", "nov-08-new"}

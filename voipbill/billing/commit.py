@@ -33,8 +33,8 @@ Renderer = Callable[[IO[str], RunResult, Layout], None]
 
 @dataclass(frozen=True)
 class CommitOutcome:
-    """What a commit did: `run_id` of the run it recorded, or None when the window was
-    committed before (`reproduced`: the run whose bytes it wrote again)."""
+    """What a commit did: `run_id` of the run it recorded; None when the window was committed
+    before (`reproduced`: the run whose bytes it wrote again) or had nothing new to commit."""
 
     result: RunResult
     run_id: int | None
@@ -79,10 +79,11 @@ def commit_window(
     result.drain()
     if strict and result.unrated:
         raise StrictFailure(result, committed=False)  # a failed run commits nothing
-    run_id = commit(ledger, result, layout, text, output_path)
+    calls = sum(sum(service.totals.statuses.values()) for service in result.services)
+    # rules §9: a commit with nothing new records no run (its output is still written)
+    run_id = commit(ledger, result, layout, text, output_path) if calls else None
     if run_id is None:
         _write(output_path, text)
-    calls = sum(sum(service.totals.statuses.values()) for service in result.services)
     return CommitOutcome(result, run_id, result.reproduced, calls, output_path)
 
 

@@ -1,7 +1,8 @@
 """What a run says on stderr, as data: every call left out is accounted for (rules §7, §9).
 
-Warnings about money (rows skipped, calls already billed, late calls billed, calls a rerun holds
-back, unrated calls, a rerun that differs from its committed run) are `about_money`: the CLI
+Warnings about money (rows skipped, calls a preview leaves out as billed in another period, late
+calls billed, calls a rerun holds back, unrated calls, a rerun that differs from its committed
+run) are `about_money`: the CLI
 prints each as one line even with `-q`, so cron mail is empty only when nothing needs a look.
 """
 
@@ -57,10 +58,15 @@ def messages(result: RunResult) -> list[Message]:
                 "nothing to bill from it",
             )
         )
-    for label, billed in sorted(counters.billed_elsewhere.items()):
-        found.append(
-            money("billed_elsewhere", f"{billed} calls already billed in {label}: left out", billed)
-        )
+    if not result.commit:
+        for label, billed in sorted(counters.billed_elsewhere.items()):
+            found.append(
+                money(
+                    "billed_elsewhere",
+                    f"{billed} calls already billed in {label}: left out",
+                    billed,
+                )
+            )
     late = result.late
     if late:
         found.append(
@@ -143,6 +149,13 @@ def messages(result: RunResult) -> list[Message]:
                 f"{counters.outside_period} rows outside the period, "
                 f"{counters.other_services} in no service of this run",
             )
+        )
+    held = sum(counters.billed_elsewhere.values()) if result.commit else 0
+    if held:
+        # rules §9: overlapping commit windows are normal (`--days 3` every night): the calls
+        # the ledger holds already are left out of the commit, and that is not news
+        found.append(
+            Message("info", "already_committed", f"{held:,} calls already committed", held)
         )
     if counters.late_already_billed:
         found.append(

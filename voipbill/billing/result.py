@@ -138,6 +138,7 @@ class RunResult:
     # rules §15: per service, its calls sold below carrier cost (complete once read)
     below_cost: dict[str, BelowCost] = field(default_factory=dict)
     carrier_costs: dict[str, CarrierCosts] = field(default_factory=dict)  # per service
+    commit: bool = False  # rated to be committed: calls the ledger holds are information
 
     @property
     def fresh(self) -> bool:

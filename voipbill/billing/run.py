@@ -108,6 +108,7 @@ def run(
         late_days=selection.late_days,
         plan=plan,
         carrier_costs=costs,
+        commit=selection.commit,
     )
     if replay is None and ledger is not None and not selection.commit:
         # Some of a period committed by other selections (`rate --service mcon` after

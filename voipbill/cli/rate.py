@@ -145,6 +145,8 @@ def command(
                     f"{period.label} was committed by run {outcome.reproduced.id}: "
                     "nothing new to commit"
                 )
+            else:
+                output.info(f"{period.label}: nothing new to commit, no run recorded")
         else:
             result = billing.run(config, selection, period, billing.source_of(cdr_file), ledger)
             _preview(result, layout, chosen, output_path, to_file=to_file)
