@@ -16,9 +16,10 @@ import pytest
 
 from tests.clirunner import invoke
 from tests.ledgerbackends import Backend
-from tests.ledgerhelpers import Billing, epoch
+from tests.ledgerhelpers import TORONTO, Billing, epoch
 from tests.pgserver import PgServer
-from voipbill.ledger import migrations
+from voipbill.config import load
+from voipbill.ledger import migrations, open_ledger
 from voipbill.ledger.postgres.migrations import MIGRATIONS as POSTGRES
 from voipbill.ledger.sqlite.migrations import MIGRATIONS as SQLITE
 
@@ -122,6 +123,12 @@ def test_a_v2_ledger_is_upgraded_by_the_first_writing_run_and_keeps_everything(
     assert v2.query("SELECT count(*) FROM voided_calls") == [(2,)]
     [(ledger_id,)] = v2.query("SELECT ledger_id FROM ledger_meta")
     assert re.fullmatch(r"[0-9a-f]{8}", str(ledger_id))
+    # free_minutes = 1: each month's first 60 s free; recorded by the SQLite v2 ledger, derived
+    # from the committed calls for the PostgreSQL one, which kept no record of them
+    with open_ledger(load(v2.config, check_fields=False), commit=False, lock_timeout=0) as store:
+        assert store is not None and store.ledger_id == str(ledger_id)
+        given = store.free_seconds_given("mcon", TORONTO)
+    assert given == {"2026-10": 60, "2026-11": 60, "2026-12": 60}
     # the November rerun still shows what run 3 committed (nov-b is not in today's CDRs)
     rerun = v2.rate("--period", "2026-11")
     assert rerun.exit_code == 0 and "showing the committed result" in rerun.stderr
@@ -178,3 +185,27 @@ def test_a_new_ledger_has_the_same_tables_on_both_backends(pg: PgServer, tmp_pat
         assert made.version == 3
         # each backend's own bookkeeping apart: user_version is SQLite's ledger_version
         assert made.tables - {"sqlite_sequence"} == store.tables - {"ledger_version"}
+
+
+def test_a_migration_that_finds_the_file_locked_leaves_it_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another program holds a write transaction on the v2 file: exit 6, nothing changed."""
+    from voipbill.ledger.sqlite import store
+
+    billing = Billing(tmp_path)
+    billing.ledger.parent.mkdir(parents=True)
+    shutil.copy(DATA / "ledger.sqlite", billing.ledger)
+    billing.add("dec-a", epoch(12, 3))
+    monkeypatch.setattr(store, "BUSY_TIMEOUT_S", 0.2)
+    other = sqlite3.connect(billing.ledger, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        out = billing.directory / "dec.csv"
+        result = billing.rate("--period", "2026-12", "--commit", "-o", str(out))
+        assert result.exit_code == 6, result.stderr
+        assert "left as it was" in result.stderr and not out.exists()
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert version(billing) == 2

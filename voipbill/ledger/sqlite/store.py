@@ -23,6 +23,10 @@ from voipbill.ledger.sqlite.migrations import MIGRATIONS
 
 log = logging.getLogger("voipbill.ledger")
 
+# how long a writer waits for another program's transaction on the file before giving up
+# (exit 6); voipbill's own runs queue on the lock file instead (--lock-timeout)
+BUSY_TIMEOUT_S = 30.0
+
 
 class SqliteLedger(LedgerBase):
     """The SQLite ledger file (a LedgerStore). Open with `SqliteLedger.open`."""
@@ -55,7 +59,7 @@ class SqliteLedger(LedgerBase):
             else:
                 if absent:
                     create_ledger_file(path, _initialise)
-                connection = sqlite3.connect(path, isolation_level=None, timeout=30)
+                connection = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_S)
             ledger = cls(path, connection, writable=create)
             try:
                 if create:
