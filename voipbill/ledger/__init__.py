@@ -1,7 +1,7 @@
 """The billing ledger (rules §9): which call was billed in which period, by which committed run.
 
 The public face, what the rest of voipbill uses:
-- `open_ledger(path, commit=, lock_timeout=)`: the ledger for one command (a `LedgerStore`,
+- `open_ledger(config, commit=, lock_timeout=)`: the ledger for one command (a `LedgerStore`,
   locked and writable to commit; read-only, or None when there is none yet, for a preview);
 - `LedgerStore`: what a store offers, written once in `base.LedgerBase` over each backend's
   hooks: `SqliteLedger` (`[ledger] path`, voipbill.ledger.sqlite), or

@@ -99,20 +99,17 @@ def _still_at(fd: int, path: Path) -> bool:
 
 @contextlib.contextmanager
 def open_ledger(
-    where: Config | Path, *, commit: bool, lock_timeout: float
+    config: Config, *, commit: bool, lock_timeout: float
 ) -> Iterator[LedgerStore | None]:
-    """The ledger of a configuration (or the SQLite file at a path) for one command: locked and
-    writable for `--commit` (the lock held for the whole run, rules §9), else read-only, or None
-    when there is none yet (a preview)."""
-    if isinstance(where, Config) and where.ledger_postgresql is not None:
-        with _postgres(where.ledger_postgresql, commit=commit, lock_timeout=lock_timeout) as found:
+    """The ledger the configuration names, for one command: locked, writable and brought to
+    the newest schema for a write (the lock held for the whole command, rules §9), else
+    read-only, or None when there is none yet (a preview). The only way in: the CLI never
+    opens a ledger path itself."""
+    if config.ledger_postgresql is not None:
+        with _postgres(config.ledger_postgresql, commit=commit, lock_timeout=lock_timeout) as found:
             yield found
         return
-    with _sqlite(
-        where.ledger_path if isinstance(where, Config) else where,
-        commit=commit,
-        lock_timeout=lock_timeout,
-    ) as ledger:
+    with _sqlite(config.ledger_path, commit=commit, lock_timeout=lock_timeout) as ledger:
         yield ledger
 
 
