@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import logging
 from pathlib import Path
 
 import pytest
@@ -88,4 +89,13 @@ def test_the_walk_finds_each_imported_name(tmp_path: Path) -> None:
 
 def test_the_import_contracts_of_pyproject_hold() -> None:
     lint = pytest.importorskip("importlinter.cli")
-    assert lint.lint_imports(config_filename=str(PYPROJECT), no_cache=True) == 0, "lint-imports"
+    # import-linter configures logging with disable_existing_loggers: every logger made before
+    # it (voipbill's) would stay disabled for the tests that run after this one in the process
+    loggers = logging.root.manager.loggerDict
+    enabled = [v for v in loggers.values() if isinstance(v, logging.Logger) and not v.disabled]
+    try:
+        code = lint.lint_imports(config_filename=str(PYPROJECT), no_cache=True)
+    finally:
+        for logger in enabled:
+            logger.disabled = False
+    assert code == 0, "lint-imports"
