@@ -4,6 +4,8 @@ a committed run in a real ledger, the real clients, the fakes on 127.0.0.1."""
 from __future__ import annotations
 
 import json
+import re
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -82,8 +84,11 @@ def test_push_puts_one_line_per_category_and_a_second_push_sends_nothing(
         "1",
     )
     assert item["invoiceaction"] == "nextinvoice"
+    (ledger_id,) = whmcs_month.query("SELECT ledger_id FROM ledger_meta")[0]
+    assert re.fullmatch("[0-9a-f]{8}", ledger_id)
     assert item["description"] == (
-        "national calls 2026-10-01 to 2026-10-31: 3 calls, 4.60 min [vb:1:mcon:national]"
+        "national calls 2026-10-01 to 2026-10-31: 3 calls, 4.60 min "
+        f"[vb:{ledger_id}:1:mcon:national]"
     )
     posts = len(fake_whmcs.requests)
     second = push(whmcs_month)
@@ -140,6 +145,49 @@ def test_reconcile_never_takes_an_older_invoice_with_the_same_token_and_amount(
     fake_whmcs.run_cron()
     found = vb(whmcs_month, "invoice", "reconcile")
     assert found.exit_code == 0 and "found on WHMCS invoice 2" in found.stderr
+
+
+def test_a_new_ledger_whose_run_ids_collide_never_reconciles_the_old_ledgers_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_whmcs: FakeWhmcs
+) -> None:
+    """Two ledgers, each with its run 1 of October for mcon, the same calls and amount, the
+    same day: the new ledger's lost line is not the old ledger's invoiced one."""
+    fake_whmcs.add_service(42, 1, "mcon.wat5.ictvoip.ca|5192229000", "2112")
+    (tmp_path / "old").mkdir()
+    (tmp_path / "new").mkdir()
+    old = setup(tmp_path / "old", monkeypatch, fake_whmcs.url)
+    billed_month(old)
+    assert push(old).exit_code == 0
+    fake_whmcs.run_cron()  # invoice 1: the old ledger's line, 0.05
+    new = setup(tmp_path / "new", monkeypatch, fake_whmcs.url)
+    billed_month(new)
+    fake_whmcs.faults.add("drop_answer")
+    assert push(new).exit_code == 4
+    fake_whmcs.faults.clear()
+    tokens = [item["description"].rsplit(" ", 1)[1] for item in fake_whmcs.billable_items]
+    assert tokens[0] != tokens[1] and tokens[0].endswith(":1:mcon:national]")
+    left = vb(new, "invoice", "reconcile")
+    assert left.exit_code == 1 and "--line 1 --sent" in left.stderr  # not the old line
+    fake_whmcs.run_cron()  # invoice 2: the new ledger's line
+    found = vb(new, "invoice", "reconcile")
+    assert found.exit_code == 0 and "found on WHMCS invoice 2" in found.stderr
+
+
+def test_a_line_sent_with_the_older_token_is_still_found_by_it(
+    fake_whmcs: FakeWhmcs, whmcs_month: Billing
+) -> None:
+    """A line an older voipbill left pending, with `[vb:<run>:<service>:<category>]`."""
+    fake_whmcs.faults.add("drop_answer")
+    assert push(whmcs_month).exit_code == 4
+    fake_whmcs.faults.clear()
+    with sqlite3.connect(whmcs_month.ledger) as connection:
+        connection.execute(
+            "UPDATE invoice_lines SET description = 'national calls [vb:1:mcon:national]'"
+        )
+    fake_whmcs.billable_items[0]["description"] = "national calls [vb:1:mcon:national]"
+    fake_whmcs.run_cron()
+    found = vb(whmcs_month, "invoice", "reconcile")
+    assert found.exit_code == 0 and "found on WHMCS invoice 1" in found.stderr
 
 
 def test_a_line_settled_not_sent_is_sent_by_the_next_push(
@@ -232,7 +280,7 @@ def test_void_of_a_pushed_run_needs_yes_pushed_and_lists_what_to_remove(
     voided = vb(whmcs_month, "-q", "ledger", "void", "--run", "1", "--yes", "--yes-pushed")
     assert voided.exit_code == 0, voided.stderr
     assert "remove from WHMCS, client 1: billable item 1, 0.05" in voided.stderr
-    assert "[vb:1:mcon:national]" in voided.stderr
+    assert ":1:mcon:national]" in voided.stderr
     gone = push(whmcs_month)
     assert gone.exit_code == 2  # the period has no committed run any more
 

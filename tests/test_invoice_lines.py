@@ -125,3 +125,12 @@ def test_rounding_moves_an_amount_by_at_most_half_a_cent(amount: Decimal) -> Non
 
 def test_the_token_names_run_service_and_category() -> None:
     assert line_token(12, "mcon", "national") == "[vb:12:mcon:national]"
+
+
+def test_the_token_names_the_ledger_first() -> None:
+    assert line_token(12, "mcon", "national", ledger_id="0a1b2c3d") == (
+        "[vb:0a1b2c3d:12:mcon:national]"
+    )
+    line = line_of(usage("national", "1.00"), ledger_id="0a1b2c3d")
+    assert line is not None and line.token == "[vb:0a1b2c3d:7:mcon:national]"
+    assert line.description.endswith(" [vb:0a1b2c3d:7:mcon:national]")

@@ -3,8 +3,10 @@
 One line per service and category whose amount, rounded half-up to the currency's minor
 unit, is not zero. `total` is a sum, not a category, and makes no line; a free or no-charge
 category sums to zero and makes none either. Each description ends with a token
-`[vb:<run>:<service>:<category>]`, so the line can be found again on the invoicing system's
-invoices after a crash.
+`[vb:<ledger>:<run>:<service>:<category>]`, so the line can be found again on the invoicing
+system's invoices after a crash. `<ledger>` is the ledger's own id (8 hex digits, made when the
+ledger was created), so a line of a ledger made again from scratch, whose run numbers start at
+1 again, can never be taken for an older ledger's.
 
 Everything here is pure: plain inputs in, frozen lines out, so a line can be built from any
 summary of a committed run (the billing core's result, or a ledger record).
@@ -45,6 +47,7 @@ class InvoiceLine:
     amount: Decimal  # rounded to the currency's minor unit, never zero
     currency: str
     description: str  # the rendered template, a space, then the token
+    ledger_id: str = ""  # the ledger's id, in the token
 
     @property
     def key(self) -> tuple[int, str, str]:
@@ -52,7 +55,7 @@ class InvoiceLine:
 
     @property
     def token(self) -> str:
-        return line_token(self.run_id, self.service, self.category)
+        return line_token(self.run_id, self.service, self.category, ledger_id=self.ledger_id)
 
     @property
     def amount_text(self) -> str:
@@ -60,7 +63,11 @@ class InvoiceLine:
         return format_money(self.amount)
 
 
-def line_token(run_id: int, service: str, category: str) -> str:
+def line_token(run_id: int, service: str, category: str, *, ledger_id: str = "") -> str:
+    """`[vb:<ledger>:<run>:<service>:<category>]`; without a ledger id (a ledger of an older
+    voipbill read before its upgrade), the older `[vb:<run>:<service>:<category>]`."""
+    if ledger_id:
+        return f"[vb:{ledger_id}:{run_id}:{service}:{category}]"
     return f"[vb:{run_id}:{service}:{category}]"
 
 
@@ -91,6 +98,7 @@ def build_line(
     period_end: date,
     currency: str,
     template: str = DEFAULT_DESCRIPTION,
+    ledger_id: str = "",
 ) -> InvoiceLine | None:
     """The invoice line of one summary row, or None when it makes no line."""
     if usage.category == TOTAL_CATEGORY:
@@ -99,6 +107,7 @@ def build_line(
     if amount.is_zero():
         return None
     text = describe(template, usage, amount, period_start, period_end)
+    token = line_token(run_id, usage.service, usage.category, ledger_id=ledger_id)
     return InvoiceLine(
         run_id=run_id,
         service=usage.service,
@@ -107,7 +116,8 @@ def build_line(
         billed_seconds=usage.billed_seconds,
         amount=amount,
         currency=currency,
-        description=f"{text} {line_token(run_id, usage.service, usage.category)}",
+        description=f"{text} {token}",
+        ledger_id=ledger_id,
     )
 
 
@@ -119,6 +129,7 @@ def build_lines(
     period_end: date,
     currency: str,
     template: str = DEFAULT_DESCRIPTION,
+    ledger_id: str = "",
 ) -> list[InvoiceLine]:
     """Every line of a run, by service then category, in a stable order."""
     lines = []
@@ -130,6 +141,7 @@ def build_lines(
             period_end=period_end,
             currency=currency,
             template=template,
+            ledger_id=ledger_id,
         )
         if line is not None:
             lines.append(line)

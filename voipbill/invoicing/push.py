@@ -66,6 +66,7 @@ class CommittedRun:
     run_id: int
     result: billing.RunResult
     services: tuple[Service, ...]  # those of the run that are pushed
+    ledger_id: str = ""  # the ledger's own id, in each line's token
 
 
 def committed_runs(
@@ -104,7 +105,7 @@ def committed_runs(
                 hint="void it and commit the period again (`voipbill ledger void`)",
             )
         chosen = tuple(s for s in services if not wanted or s.name in wanted)
-        runs.append(CommittedRun(record.id, result, chosen))
+        runs.append(CommittedRun(record.id, result, chosen, ledger.ledger_id))
     return runs
 
 
@@ -125,6 +126,7 @@ def invoice_lines(config: Config, run: CommittedRun) -> list[InvoiceLine]:
         period_start=run.result.period.first_day,
         period_end=run.result.period.last_day,
         currency=run.result.currency,
+        ledger_id=run.ledger_id,
         **extra,
     )
 
