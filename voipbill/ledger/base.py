@@ -21,9 +21,8 @@ import logging
 import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from voipbill.errors import UsageError
@@ -41,6 +40,7 @@ from voipbill.ledger.records import (
     call_row,
     service_totals,
 )
+from voipbill.ledger.rows import Rows, money, now, run_record
 from voipbill.periods import Period
 from voipbill.rating import RatedCall
 
@@ -54,19 +54,6 @@ RUN_COLUMNS = (
     "id, period, first_day, last_day, services, late_days, format, detail, currency, calls, "
     "late_calls, amount, output_path, output_sha256, status, created, voided"
 )
-
-
-class Rows(Protocol):
-    """What `execute` gives back: a cursor of either driver."""
-
-    @property
-    def rowcount(self) -> int: ...
-
-    def fetchone(self) -> Any: ...
-
-    def fetchall(self) -> list[Any]: ...
-
-    def __iter__(self) -> Iterator[Any]: ...
 
 
 class LedgerBase(ABC):
@@ -259,11 +246,11 @@ class LedgerBase(ABC):
             f"WHERE run_id IN ({chosen}) ORDER BY run_id, position",
             args,
         ):
-            totals[int(run)].append(ServiceTotal(str(name), int(calls), int(late), _money(amount)))
+            totals[int(run)].append(ServiceTotal(str(name), int(calls), int(late), money(amount)))
         reasons = self._by_run("void_reasons", "reason", chosen, args)
         skipped = self._by_run("run_skipped_rows", "lines", chosen, args)
         return [
-            _run_record(
+            run_record(
                 row,
                 tuple(totals[int(row[0])]),
                 reasons.get(int(row[0])),
@@ -325,7 +312,7 @@ class LedgerBase(ABC):
         if self.version < CARRIER_COSTS_VERSION:
             return {}  # a ledger of an older voipbill, opened read-only
         return {
-            (str(service), str(uuid)): (None if cost is None else _money(cost), str(prefix))
+            (str(service), str(uuid)): (None if cost is None else money(cost), str(prefix))
             for service, uuid, cost, prefix in self.execute(
                 "SELECT service, xml_cdr_uuid, carrier_cost, carrier_prefix FROM calls "
                 "WHERE run_id = ? AND carrier_prefix IS NOT NULL",
@@ -454,54 +441,3 @@ class LedgerBase(ABC):
                 )
         log.info("voided run %s (%s)", run_id, record.period)
         return self.run(run_id)
-
-
-def now() -> str:
-    """A time as the ledger keeps it: ISO 8601 in UTC, to the second."""
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def text_time(value: object) -> str:
-    """A stored time as text (ISO 8601 in UTC), whether the driver gave a str or a datetime."""
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat(timespec="seconds")
-    return str(value)
-
-
-def _money(value: object) -> Decimal:
-    return Decimal(str(value))
-
-
-def _day(value: object) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
-
-
-def _run_record(
-    row: Sequence[Any],
-    totals: tuple[ServiceTotal, ...],
-    reason: str | None,
-    skipped: tuple[str, ...],
-) -> RunRecord:
-    services = row[4] if isinstance(row[4], list) else json.loads(row[4])
-    return RunRecord(
-        id=int(row[0]),
-        period=str(row[1]),
-        first_day=_day(row[2]),
-        last_day=_day(row[3]),
-        services=tuple(services),
-        late_days=int(row[5]),
-        format=str(row[6]),
-        detail=str(row[7]),
-        currency=str(row[8]),
-        calls=int(row[9]),
-        late_calls=int(row[10]),
-        amount=_money(row[11]),
-        output_path=str(row[12]),
-        output_sha256=str(row[13]),
-        status=str(row[14]),
-        created=text_time(row[15]),
-        voided=None if row[16] is None else text_time(row[16]),
-        per_service=totals,
-        void_reason=reason,
-        skipped_rows=skipped,
-    )

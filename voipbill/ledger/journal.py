@@ -22,7 +22,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
 from voipbill.errors import InvalidInputError
-from voipbill.ledger.base import now, text_time
+from voipbill.ledger.rows import now, text_time
 
 if TYPE_CHECKING:
     from voipbill.ledger.base import LedgerBase

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from voipbill.config import PostgresSettings
 from voipbill.config.postgresql import import_psycopg
 from voipbill.errors import VoipbillError
-from voipbill.ledger.base import LedgerBase, Rows
+from voipbill.ledger.base import LedgerBase
 from voipbill.ledger.errors import LedgerError
 from voipbill.ledger.postgres.connect import (
     SCHEMA_NAME,
@@ -36,6 +36,7 @@ from voipbill.ledger.postgres.connect import (
 )
 from voipbill.ledger.postgres.migrations import MIGRATIONS
 from voipbill.ledger.records import LedgerCall
+from voipbill.ledger.rows import Rows
 
 if TYPE_CHECKING:
     from voipbill.ledger.postgres.connect import Connection

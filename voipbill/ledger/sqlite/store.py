@@ -15,9 +15,10 @@ from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 
 from voipbill.errors import VoipbillError
-from voipbill.ledger.base import LedgerBase, Rows
+from voipbill.ledger.base import LedgerBase
 from voipbill.ledger.errors import LedgerError, LockedError, StorageError
 from voipbill.ledger.records import LedgerCall
+from voipbill.ledger.rows import Rows
 from voipbill.ledger.sqlite.file import LedgerFile, create_ledger_file, ledger_file
 from voipbill.ledger.sqlite.migrations import MIGRATIONS
 
