@@ -127,6 +127,15 @@ def test_explain_shows_the_committed_price_first_then_the_price_now(repriced: Bi
     # the committed cost first, before any step that prices the call now
     assert committed < text.index("0.0110") < text.index("0.0165") < now
     assert text.rindex("0.0165") > now  # and the row rating gives now, last
+    # piped, each title is one whole line, longer than its table as it may be, and no line
+    # is padded with spaces
+    lines = text.splitlines()
+    assert any(
+        line.startswith("Committed row: run 1 (2026-10, committed ") and line.endswith(")")
+        for line in lines
+    )
+    assert "Rated now (differs from the committed row above)" in lines
+    assert all(line == line.rstrip() for line in lines)
 
 
 def test_committed_reads_a_period_from_the_ledger_alone(repriced: Billing) -> None:

@@ -60,6 +60,17 @@ def test_the_default_description_then_the_token() -> None:
     assert line.token == "[vb:7:mcon:national]"
 
 
+def test_one_call_is_one_call_not_one_calls() -> None:
+    line = line_of(usage("premium", "4.9450", calls=1, seconds=120))
+    assert line is not None
+    assert line.description == (
+        "premium calls 2026-11-01 to 2026-11-30: 1 call, 2.00 min [vb:7:mcon:premium]"
+    )
+    # a template of the operator's own that says "{calls} calls" reads right too
+    own = line_of(usage("premium", "4.9450", calls=1), template="{calls} calls of {category}")
+    assert own is not None and own.description.startswith("1 call of premium ")
+
+
 def test_every_placeholder_of_a_template() -> None:
     template = "{service}|{category}|{period_start}|{period_end}|{calls}|{minutes}|{amount}"
     line = line_of(usage("international", "3.1", calls=2, seconds=61), template=template)

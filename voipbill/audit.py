@@ -182,8 +182,8 @@ def _is_possible(digits: str) -> bool:
 _OWN_CLASSES = frozenset({NATIONAL, MOBILE, PREMIUM, SHARED, TOLLFREE})
 # rules §10: of a possible length but not valid
 RANGES_MAY_LAG = (
-    "a possible length but not a valid number by phonenumbers (its ranges may lag behind new "
-    "allocations: if the number is real, it is billed as read)"
+    "a possible length, but phonenumbers knows no such number (its ranges may lag behind new "
+    "allocations; rating prices it as read)"
 )
 
 

@@ -26,6 +26,7 @@ from voipbill.errors import InvalidInputError
 from voipbill.files import atomic_writer
 from voipbill.ledger import LedgerStore, RunRecord
 from voipbill.periods import Period
+from voipbill.wording import counted
 
 # writes a result in a layout to a stream; the CLI's also draws tables
 Renderer = Callable[[IO[str], RunResult, Layout], None]
@@ -48,7 +49,7 @@ class StrictFailure(InvalidInputError):
 
     def __init__(self, result: RunResult, *, committed: bool) -> None:
         super().__init__(
-            f"{result.unrated} calls unrated (--strict)"
+            f"{counted(result.unrated, 'call')} unrated (--strict)"
             + ("" if committed else "; nothing was committed to the ledger"),
             hint="add the missing deck rows or custom_rates; `voipbill explain` shows why",
         )

@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 from voipbill.billing.completeness import bad_rows, where
 from voipbill.billing.result import Message, RunResult
 from voipbill.cdrs import CdrProblem
-from voipbill.money import format_amount, format_money
+from voipbill.money import format_amount
+from voipbill.wording import amount_text, counted
 
 MAX_EXAMPLES = 5
 
@@ -63,7 +64,7 @@ def messages(result: RunResult) -> list[Message]:
             found.append(
                 money(
                     "billed_elsewhere",
-                    f"{billed} calls already billed in {label}: left out",
+                    f"{counted(billed, 'call')} already billed in {label}: left out",
                     billed,
                 )
             )
@@ -72,8 +73,8 @@ def messages(result: RunResult) -> list[Message]:
         found.append(
             money(
                 "late_calls",
-                f"{late} late calls from before {result.period.first_day} billed in this run "
-                "(status late)",
+                f"{counted(late, 'late call')} from before {result.period.first_day} billed in "
+                "this run (status late)",
                 late,
             )
         )
@@ -82,7 +83,8 @@ def messages(result: RunResult) -> list[Message]:
         found.append(
             money(
                 "held_back",
-                f"{result.held_back} calls of {result.period.label} are not in committed run "
+                f"{counted(result.held_back, 'call')} of {result.period.label} "
+                f"{_are(result.held_back)} not in committed run "
                 f"{record.id} (they reached FusionPBX after it, or were bad rows then): left "
                 f"out; {_how_to_bill(result, record.id)}",
                 result.held_back,
@@ -92,8 +94,8 @@ def messages(result: RunResult) -> list[Message]:
         found.append(
             money(
                 "ambiguous",
-                f"{counters.ambiguous} calls matched more than one service: each was billed "
-                "once, to the first service named",
+                f"{counted(counters.ambiguous, 'call')} matched more than one service: each was "
+                "billed once, to the first service named",
                 counters.ambiguous,
             )
         )
@@ -102,7 +104,8 @@ def messages(result: RunResult) -> list[Message]:
         found.append(
             money(
                 "unrated_calls",
-                f"{unrated} calls unrated: no rate source applies; they are listed with an "
+                f"{counted(unrated, 'call')} unrated: no rate source applies; "
+                f"{'it is' if unrated == 1 else 'they are'} listed with an "
                 "empty cost and left out of every amount (see `voipbill explain`)",
                 unrated,
             )
@@ -112,8 +115,8 @@ def messages(result: RunResult) -> list[Message]:
             found.append(
                 money(
                     "below_cost",
-                    f"{below.service}: {below.calls} calls sold below carrier cost (margin "
-                    f"{format_amount(below.margin, below.digits)} {result.currency}): "
+                    f"{below.service}: {counted(below.calls, 'call')} sold below carrier cost "
+                    f"(margin {format_amount(below.margin, below.digits)} {result.currency}): "
                     "see voipbill margin",
                     below.calls,
                 )
@@ -124,10 +127,10 @@ def messages(result: RunResult) -> list[Message]:
             money(
                 "rerun_differs",
                 f"rating {result.period.label} again gives a different result than committed "
-                f"run {record.id} for {difference.calls} calls (the deck, config or CDRs "
-                f"changed): {format_money(difference.amount_now)} {result.currency} now, "
-                f"{format_money(difference.committed_amount)} committed; showing the "
-                f"committed result; `voipbill ledger void --run {record.id}` to re-rate",
+                f"run {record.id} for {counted(difference.calls, 'call')} (the deck, config or "
+                f"CDRs changed): {amount_text(difference.amount_now, result.currency)} now, "
+                f"{amount_text(difference.committed_amount, result.currency)} committed; showing "
+                f"the committed result; `voipbill ledger void --run {record.id}` to re-rate",
                 difference.calls,
             )
         )
@@ -162,7 +165,8 @@ def messages(result: RunResult) -> list[Message]:
             Message(
                 "info",
                 "late_already_billed",
-                f"{counters.late_already_billed} calls of the --late-days window are already "
+                f"{counted(counters.late_already_billed, 'call')} of the --late-days window "
+                f"{_are(counters.late_already_billed)} already "
                 "billed in an earlier period",
                 counters.late_already_billed,
             )
@@ -191,3 +195,7 @@ def _how_to_bill(result: RunResult, run_id: int) -> str:
         f"the next period's run (from {next_first_day}) bills them as late calls with "
         f"--late-days {days} or more (the earliest started on {earliest}), or {void}"
     )
+
+
+def _are(count: int) -> str:
+    return "is" if count == 1 else "are"

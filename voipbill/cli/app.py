@@ -63,7 +63,12 @@ def main_callback(
     quiet: Annotated[
         int,
         typer.Option(
-            "--quiet", "-q", count=True, show_default=False, help="Print nothing but errors."
+            "--quiet",
+            "-q",
+            count=True,
+            show_default=False,
+            help="No information or progress: only errors, and the warnings about money "
+            "(unrated calls, skipped rows, late or held-back calls…), which are never silenced.",
         ),
     ] = 0,
     verbose: Annotated[

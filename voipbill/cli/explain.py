@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from voipbill import billing
 from voipbill.cli import output
@@ -72,7 +73,7 @@ def command(
                 "to re-rate the period"
             )
     record = found.records[0]
-    raw = Table(title="Raw fields used", title_justify="left", show_header=False)
+    raw = Table(show_header=False)
     for name in (
         "xml_cdr_uuid",
         "start_epoch",
@@ -90,14 +91,14 @@ def command(
         if name == "start_epoch" and value is not None:
             value = f"{value} ({_local_time(value, config.timezone)})"
         raw.add_row(name, escape("" if value is None else str(value)))
-    console.print(raw)
+    _print_table(console, "Raw fields used", raw)
 
-    steps = Table(title="Steps", title_justify="left")
+    steps = Table()
     steps.add_column("step")
     steps.add_column("decision")
     for step, detail in found.steps:
         steps.add_row(step, escape(detail))
-    console.print(steps)
+    _print_table(console, "Steps", steps)
 
     if found.now is None:
         console.print("[bold]Not on the invoice:[/] the call is left out (see the steps above).")
@@ -112,10 +113,17 @@ def command(
 def _print_row(
     console: Console, title: str, row: RatedCall, currency: str, start: StartFormatter
 ) -> None:
-    final = Table(title=escape(title), title_justify="left", show_header=False)
+    final = Table(show_header=False)
     for name, value in zip(CALL_COLUMNS, call_values(row, currency, start), strict=True):
         final.add_row(name, escape(value))
-    console.print(final)
+    _print_table(console, title, final)
+
+
+def _print_table(console: Console, title: str, table: Table) -> None:
+    """The title on its own line: a table's own title wraps to the table's width (a long one
+    broke over lines even when piped) and is padded with spaces to it."""
+    console.print(Text(title, style="italic"), soft_wrap=True)
+    console.print(table)
 
 
 def _local_time(epoch: int, zone: ZoneInfo) -> str:

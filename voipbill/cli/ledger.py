@@ -18,6 +18,7 @@ from voipbill.errors import UsageError
 from voipbill.invoicing.push import pushed_lines, removal
 from voipbill.ledger import COMMITTED, RunRecord, ledger_location, open_ledger
 from voipbill.periods import parse_month
+from voipbill.wording import amount_text, counted
 
 app = typer.Typer(
     help="Show the committed runs of the billing ledger, or void one.", no_args_is_help=True
@@ -102,7 +103,7 @@ def show(
             escape(total.service),
             str(total.calls),
             str(total.late_calls),
-            f"{total.amount} {record.currency}",
+            amount_text(total.amount, record.currency),
             record.status,
             record.output_sha256[:8],
             *([escape(record.void_reason or "")] if reasons else []),
@@ -117,7 +118,7 @@ def show(
                 soft_wrap=True,
             )
     for currency, amount in sorted(totals.items()):
-        console.print(f"committed total: {amount} {currency}")
+        console.print(f"committed total: {amount_text(amount, currency)}")
 
 
 @app.command("void")
@@ -168,15 +169,17 @@ def void(
     for line in pushed:
         output.warn(f"remove from {removal(line)}", about_money=True)
     output.info(
-        f"voided run {voided.id} ({voided.period}, {voided.calls} calls, {voided.amount} "
-        f"{voided.currency}); its calls are released: rate {voided.period} again to re-bill them"
+        f"voided run {voided.id} ({voided.period}, {counted(voided.calls, 'call')}, "
+        f"{amount_text(voided.amount, voided.currency)}); its calls are released: rate "
+        f"{voided.period} again to re-bill them"
     )
 
 
 def _confirm(record: RunRecord) -> bool:
     return typer.confirm(
-        f"Void run {record.id}: {record.period}, {', '.join(record.services)}, {record.calls} "
-        f"calls, {record.amount} {record.currency}, file {record.output_path}?",
+        f"Void run {record.id}: {record.period}, {', '.join(record.services)}, "
+        f"{counted(record.calls, 'call')}, {amount_text(record.amount, record.currency)}, "
+        f"file {record.output_path}?",
         default=False,
         err=True,
     )

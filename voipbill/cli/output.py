@@ -29,11 +29,16 @@ UNWRAPPED_WIDTH = 10_000
 def configure(*, quiet: int = 0, no_color: bool = False) -> None:
     global _quiet, _stdout, _stderr
     _quiet = quiet
-    _stdout = _stdout_console(no_color=no_color or None)
-    _stderr = Console(stderr=True, highlight=False, no_color=no_color or None)
+    _stdout = _stdout_console(no_color=no_color)
+    # --no-color: no escape sequence at all (rich's own no_color keeps bold, italic and dim)
+    _stderr = Console(stderr=True, highlight=False, **_plain(no_color))
 
 
-def _stdout_console(*, no_color: bool | None = None) -> Console:
+def _plain(no_color: bool) -> dict[str, Any]:
+    return {"no_color": True, "color_system": None} if no_color else {}
+
+
+def _stdout_console(*, no_color: bool = False) -> Console:
     # StdoutStream reads sys.stdout on each write, so tests can capture it; a full disk or a
     # closed pipe on stdout is an OutputError (exit 2), not an internal error
     stream = StdoutStream()
@@ -41,9 +46,9 @@ def _stdout_console(*, no_color: bool | None = None) -> Console:
     return Console(
         file=cast(IO[str], stream),
         highlight=False,
-        no_color=no_color,
         soft_wrap=False,
         width=width,
+        **_plain(no_color),
     )
 
 

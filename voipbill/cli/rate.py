@@ -29,6 +29,7 @@ from voipbill.errors import UsageError
 from voipbill.ledger import open_ledger
 from voipbill.outputs import refuse_inputs, run_inputs
 from voipbill.periods import resolve_period
+from voipbill.wording import counted
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +139,7 @@ def command(
             if outcome.run_id is not None:
                 output.info(
                     f"committed run {outcome.run_id}: {period.label}, "
-                    f"{outcome.calls} calls, written to {output_path}"
+                    f"{counted(outcome.calls, 'call')}, written to {output_path}"
                 )
             elif outcome.reproduced is not None:
                 output.info(

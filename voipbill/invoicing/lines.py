@@ -87,6 +87,9 @@ def describe(
         "minutes": format_money(billed_minutes(usage.billed_seconds)),
         "amount": format_money(amount),
     }
+    if usage.calls == 1:
+        # the default template, and any that says "{calls} calls": "1 call", never "1 calls"
+        template = template.replace("{calls} calls", "{calls} call")
     return template.format_map(values)
 
 

@@ -14,6 +14,7 @@ from markupsafe import Markup, escape
 
 from voipbill.money import format_amount, format_money
 from voipbill.statement.model import DayUsage
+from voipbill.wording import counted
 
 WIDTH = 720
 _LEFT = 64  # room for the value labels of the y axis
@@ -101,7 +102,7 @@ def _panel(
         name = day.day.isoformat() if day.day else "late calls"
         exact = format_amount(value, digits) if money else format_money(value)
         tip = (
-            f"{name}: {day.calls} calls, {format_money(day.billed_minutes)} min, "
+            f"{name}: {counted(day.calls, 'call')}, {format_money(day.billed_minutes)} min, "
             f"{currency} {format_amount(day.amount, digits)}"
         )
         parts.append(

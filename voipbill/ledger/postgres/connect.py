@@ -20,6 +20,7 @@ from voipbill.config import PostgresSettings
 from voipbill.config.postgresql import conninfo_fields, import_psycopg
 from voipbill.errors import ExitCode, LockedError, VoipbillError
 from voipbill.ledger.errors import LedgerError, StorageError
+from voipbill.wording import counted
 
 if TYPE_CHECKING:
     import psycopg
@@ -57,7 +58,8 @@ class RaceLostError(LockedError):
         periods = sorted({call.period for call in lost})
         runs = sorted({call.run_id for call in lost})
         super().__init__(
-            f"{len(lost)} calls of this run were committed meanwhile by run "
+            f"{counted(len(lost), 'call')} of this run {'was' if len(lost) == 1 else 'were'} "
+            f"committed meanwhile by run "
             f"{', '.join(map(str, runs))} ({', '.join(periods)}): nothing was committed",
             hint="run it again: those calls are then left out as already billed",
         )
