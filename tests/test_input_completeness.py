@@ -158,7 +158,7 @@ def test_a_rerun_does_not_promise_late_days_bill_calls_they_cannot_reach(tmp_pat
     rerun = rate(billing, "-q")
     [line] = rerun.stderr.splitlines()
     # oct-b started on 2026-10-04: the November run must reach back 28 days to bill it
-    assert "1 calls of 2026-10 are not in committed run 1" in line
+    assert "1 call of 2026-10 is not in committed run 1" in line
     assert "with --late-days 28 or more (the earliest started on 2026-10-04)" in line
     assert "voipbill ledger void --run 1" in line
 

@@ -116,7 +116,7 @@ def test_overlapping_commits_bill_every_call_exactly_once(billing: Billing) -> N
     nov = billing.commit("2026-11", "nov.csv")
     assert uuids(billing.file("nov.csv")) == ["nov-b"]
     # a commit leaves out what the ledger holds: information, not a warning (rules §9)
-    assert "1 calls already committed" in nov.stderr
+    assert "1 call already committed" in nov.stderr
     assert "warning" not in nov.stderr
     assert billing.billed() == {
         "oct-a": ("2026-10", "rated"),
@@ -133,7 +133,7 @@ def test_a_late_cdr_is_billed_by_the_next_period_with_late_days(billing: Billing
     billing.add("oct-late", epoch(10, 31, 22), billsec=60)
     rerun = billing.rate("--period", "2026-10")
     assert rerun.stdout.encode() == billing.file("oct.csv")  # still the committed month
-    assert "1 calls of 2026-10 are not in committed run 1" in rerun.stderr
+    assert "1 call of 2026-10 is not in committed run 1" in rerun.stderr
 
     nov = billing.commit("2026-11", "nov.csv", "--late-days", "3")
     assert statuses(billing.file("nov.csv")) == {
@@ -141,7 +141,7 @@ def test_a_late_cdr_is_billed_by_the_next_period_with_late_days(billing: Billing
         "nov-a": "rated",
         "nov-b": "rated",
     }
-    assert "1 late calls from before 2026-11-01 billed in this run" in nov.stderr
+    assert "1 late call from before 2026-11-01 billed in this run" in nov.stderr
     # oct-c (31 Oct, committed in October) is in the window but already billed: silently out
     assert "already billed in 2026-10" not in nov.stderr
     assert billing.billed()["oct-late"] == ("2026-11", "late")

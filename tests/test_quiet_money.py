@@ -49,12 +49,12 @@ def test_quiet_still_warns_of_calls_already_billed_and_held_back(tmp_path: Path)
     setup.add("nov-a", epoch(11, 2))
     setup.commit("2026-10", "oct.csv", "-q")
     overlap = setup.rate("-q", "--from", "2026-10-15", "--to", "2026-11-15")
-    assert warnings(overlap.stderr) == ["warning: 1 calls already billed in 2026-10: left out"]
+    assert warnings(overlap.stderr) == ["warning: 1 call already billed in 2026-10: left out"]
 
     setup.add("oct-late", epoch(10, 25))  # reached FusionPBX after the commit
     rerun = setup.rate("-q", "--period", "2026-10")
     [line] = warnings(rerun.stderr)
-    assert line.startswith("warning: 1 calls of 2026-10 are not in committed run 1")
+    assert line.startswith("warning: 1 call of 2026-10 is not in committed run 1")
 
 
 def test_quiet_still_warns_of_late_calls_billed(tmp_path: Path) -> None:
@@ -63,7 +63,7 @@ def test_quiet_still_warns_of_late_calls_billed(tmp_path: Path) -> None:
     setup.add("nov-a", epoch(11, 2))
     result = setup.commit("2026-11", "nov.csv", "-q", "--late-days", "3")
     [line] = warnings(result.stderr)
-    assert line == "warning: 1 late calls from before 2026-11-01 billed in this run (status late)"
+    assert line == "warning: 1 late call from before 2026-11-01 billed in this run (status late)"
     statuses = {
         row["call_uuid"]: row["status"]
         for row in csv.DictReader(io.StringIO(setup.file("nov.csv").decode()))

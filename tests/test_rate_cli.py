@@ -70,7 +70,7 @@ def test_calls_csv_has_exactly_the_spec_columns_and_one_row_per_call(
     )
     assert [row["status"] for row in rows] == ["rated", "no_charge", "unrated", "local"]
     assert rows[2]["cost"] == "" and rows[2]["rate"] == ""
-    assert "1 calls unrated" in stderr
+    assert "1 call unrated" in stderr
 
 
 def test_summary_csv_has_a_total_row_and_amounts_of_rated_calls(files: tuple[Path, Path]) -> None:

@@ -158,7 +158,12 @@ def messages(result: RunResult) -> list[Message]:
         # rules §9: overlapping commit windows are normal (`--days 3` every night): the calls
         # the ledger holds already are left out of the commit, and that is not news
         found.append(
-            Message("info", "already_committed", f"{held:,} calls already committed", held)
+            Message(
+                "info",
+                "already_committed",
+                f"{held:,} call{'' if held == 1 else 's'} already committed",
+                held,
+            )
         )
     if counters.late_already_billed:
         found.append(
