@@ -185,7 +185,7 @@ def test_unanswered_calls_cost_0_and_a_number_without_a_carrier_row_has_no_cost(
         0,
     )
     assert by["total"]["no_carrier_cost_calls"] == 1
-    assert "1 calls with no carrier cost (1 with no cost-deck row)" in result.stderr
+    assert "1 call with no carrier cost (1 with no cost-deck row)" in result.stderr
 
 
 def test_free_minutes_are_no_sale_below_cost(tmp_path: Path) -> None:
@@ -268,7 +268,7 @@ def test_margin_by_prefix_service_and_csv(tmp_path: Path) -> None:
 
 # -- the money warning of rate ----------------------------------------------------------------
 
-WARNING = "warning: mcon: 1 calls sold below carrier cost (margin -0.0068 CAD): see voipbill margin"
+WARNING = "warning: mcon: 1 call sold below carrier cost (margin -0.0068 CAD): see voipbill margin"
 
 
 @pytest.mark.parametrize(

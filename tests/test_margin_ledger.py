@@ -41,7 +41,7 @@ def test_margin_of_a_committed_period_reads_the_recorded_carrier_costs(
 ) -> None:
     billing = month(tmp_path, ledger_backend)
     committed = billing.commit("2026-10", "calls.csv")
-    warning = "mcon: 1 calls sold below carrier cost (margin -0.0090 CAD): see voipbill margin"
+    warning = "mcon: 1 call sold below carrier cost (margin -0.0090 CAD): see voipbill margin"
     assert warning in committed.stderr
     rows = billing.query(
         "SELECT xml_cdr_uuid, carrier_cost, carrier_prefix FROM calls ORDER BY xml_cdr_uuid"

@@ -27,6 +27,7 @@ from voipbill.margin import ServiceMargin
 from voipbill.margin.report import figures, write_csv, write_json
 from voipbill.outputs import refuse_inputs, run_inputs
 from voipbill.periods import Period, resolve_period
+from voipbill.wording import counted
 
 
 class By(StrEnum):
@@ -90,8 +91,8 @@ def command(
         why = [f"{missing - before} with no cost-deck row"] if missing > before else []
         why += [f"{before} committed before carrier costs were recorded"] if before else []
         output.warn(
-            f"{missing} calls with no carrier cost ({', '.join(why)}): left out of the carrier "
-            "cost and the margin",
+            f"{counted(missing, 'call')} with no carrier cost ({', '.join(why)}): left out of "
+            "the carrier cost and the margin",
             about_money=True,
         )
 
