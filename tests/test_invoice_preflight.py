@@ -314,3 +314,13 @@ def test_one_currency_lookup_per_client(
     billing = operator(tmp_path, monkeypatch, whmcs=fake_whmcs.url)
     assert push(billing, "whmcs").exit_code == 0
     assert len(actions(fake_whmcs, "GetClientsDetails")) == 1
+
+
+def test_an_active_service_and_one_without_a_status_are_no_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, whmcs: FakeWhmcs
+) -> None:
+    del whmcs.services[1]["status"]  # an answer that leaves the status out says nothing of it
+    billing = operator(tmp_path, monkeypatch, whmcs=whmcs.url)
+    result = push(billing, "whmcs", "-q")
+    assert result.exit_code == 0 and result.stderr == ""
+    assert len(whmcs.billable_items) == 2

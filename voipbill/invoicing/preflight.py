@@ -147,8 +147,9 @@ def whmcs_checks(
                 hint="the id is in the service's URL in WHMCS (clientsservices.php?...&id=N)",
             )
         clients[target.name] = found.client_id
-        if found.status.strip().lower() != "active":
-            checks.warnings.append(status_warning(target, found.status, invoice_action))
+        status = found.status.strip()
+        if status and status.lower() != "active":  # no status given: nothing to warn about
+            checks.warnings.append(status_warning(target, status, invoice_action))
         if found.client_id not in currencies:
             currencies[found.client_id] = whmcs.client_currency(found.client_id)
         theirs = currencies[found.client_id]
