@@ -355,3 +355,31 @@ def test_a_lago_batch_whose_answer_was_lost_is_resent_without_a_duplicate(
     assert [line["state"] for line in status["lines"]] == ["sent"]
     assert status["lines"][0]["remote_id"] == "1 new, 100 already in Lago"
     assert all(fakelago.API_KEY not in request.target for request in fake_lago.requests)
+
+
+@pytest.mark.slow
+def test_void_with_yes_pushed_from_a_script_exits_0(
+    fake_whmcs: FakeWhmcs, whmcs_month: Billing
+) -> None:
+    """Rules §8: a void that was carried out is a success (exit 0), from cron or a script."""
+    import subprocess
+    import sys
+
+    assert push(whmcs_month).exit_code == 0
+    for confirm in (["--yes", "--yes-pushed"], ["--yes-pushed"]):
+        if confirm == ["--yes-pushed"]:
+            whmcs_month.commit("2026-10", "again.csv")
+            assert push(whmcs_month).exit_code == 0
+        run = whmcs_month.query("SELECT max(id) FROM runs")[0][0]
+        args = ["--config", str(whmcs_month.config), "ledger", "void", "--run", str(run)]
+        done = subprocess.run(
+            [sys.executable, "-m", "voipbill", *args, *confirm],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "remove from WHMCS" in done.stderr and f"voided run {run}" in done.stderr
+        assert whmcs_month.query("SELECT status FROM runs WHERE id = ?", run) == [("voided",)]

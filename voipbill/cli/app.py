@@ -97,7 +97,7 @@ def main_callback(
     output.configure(quiet=quiet, no_color=no_color)
     if log_file is not None or (verbose and not quiet):
         logs.start(log_file, ctx.invoked_subcommand, verbose=0 if quiet else verbose)
-    ctx.obj = State(config_path=config)
+    ctx.obj = State(config_path=config, log_file=log_file)
 
 
 app.command("validate-fields", cls=validate_fields.FieldsCommand)(validate_fields.command)

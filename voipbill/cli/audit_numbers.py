@@ -27,7 +27,7 @@ from voipbill.cli.options import (
     ToOption,
 )
 from voipbill.errors import ExitCode
-from voipbill.outputs import refuse_inputs, run_inputs
+from voipbill.outputs import refuse_inputs
 from voipbill.periods import Period, resolve_period
 
 JSON_VERSION = 1
@@ -66,7 +66,7 @@ def command(
 ) -> None:
     """List each number on a service's calls, whether rating reads it right, and the fix."""
     config = state(ctx).load_config()
-    refuse_inputs(output_path, run_inputs(config, cdr_file=cdr_file))
+    refuse_inputs(output_path, state(ctx).inputs(config, cdr_file=cdr_file))
     chosen = config.service(service)
     period = resolve_period(
         config.timezone,

@@ -135,12 +135,13 @@ def void(
         typer.Option(
             "--yes-pushed",
             help="Void it even though its usage was pushed to an invoicing system "
-            "(then remove the lines it prints there).",
+            "(then remove the lines it prints there); implies --yes.",
         ),
     ] = False,
     lock_timeout: LockTimeoutOption = 0,
 ) -> None:
     """Void a committed run: its calls are released, so the period can be rated again."""
+    yes = yes or yes_pushed  # the stronger confirmation holds the weaker one
     config = state(ctx).load_config(check_fields=False)
     with open_ledger(config, commit=False, lock_timeout=0) as found:
         if found is None:

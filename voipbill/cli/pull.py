@@ -19,7 +19,7 @@ from voipbill import billing
 from voipbill.cli import output
 from voipbill.cli.context import state
 from voipbill.cli.options import FromOption, OutputOption, PeriodOption, ServiceOption, ToOption
-from voipbill.outputs import refuse_inputs, run_inputs
+from voipbill.outputs import refuse_inputs
 from voipbill.periods import resolve_period
 
 
@@ -66,7 +66,7 @@ def command(
 ) -> None:
     """Download a service's CDRs for a period into one FusionPBX CSV (for --cdr-file)."""
     config = state(ctx).load_config()
-    refuse_inputs(output_path, run_inputs(config))
+    refuse_inputs(output_path, state(ctx).inputs(config))
     chosen = config.service(service)
     billing_period = resolve_period(config.timezone, from_day=from_day, to_day=to_day, month=period)
     assert billing_period is not None

@@ -27,7 +27,7 @@ from voipbill.cli.options import (
 from voipbill.cli.tables import render_result
 from voipbill.errors import UsageError
 from voipbill.ledger import open_ledger
-from voipbill.outputs import refuse_inputs, run_inputs
+from voipbill.outputs import refuse_inputs
 from voipbill.periods import resolve_period
 from voipbill.wording import counted
 
@@ -90,7 +90,7 @@ def command(
 ) -> None:
     """Rate the calls of a period and write invoice-ready rows or usage tables."""
     config = state(ctx).load_config()
-    refuse_inputs(output_path, run_inputs(config, cdr_file=cdr_file))
+    refuse_inputs(output_path, state(ctx).inputs(config, cdr_file=cdr_file))
     services = billing.select_services(config, service, all_services)
     for chosen_service in services:
         day = config.billing_day_of(chosen_service)

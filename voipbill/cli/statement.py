@@ -17,7 +17,7 @@ from voipbill.config import Service
 from voipbill.errors import UsageError
 from voipbill.files import cannot_write, write_bytes_atomically
 from voipbill.ledger import open_ledger
-from voipbill.outputs import refuse_inputs, run_inputs
+from voipbill.outputs import refuse_inputs
 from voipbill.periods import Period, resolve_period
 from voipbill.statement import (
     StatementData,
@@ -79,7 +79,7 @@ def command(
     period = resolve_period(config.timezone, from_day=None, to_day=None, month=period_month)
     assert period is not None
     targets, directory = _targets(services, period, output_path, kind, all_services)
-    inputs = run_inputs(config, cdr_file=cdr_file)
+    inputs = state(ctx).inputs(config, cdr_file=cdr_file)
     for target in targets:
         refuse_inputs(target, inputs)
     if any(target is not None and target.suffix.lower() == ".pdf" for target in targets):
