@@ -35,6 +35,27 @@ def refuse_bad_rows(problems: Sequence[CdrProblem]) -> None:
     )
 
 
+class EmptySourceError(BadResponseError):
+    """A commit whose CDR sources, all together, gave no CDR row at all (no --allow-empty)."""
+
+
+def gave_nothing(rows: int, problems: Sequence[CdrProblem]) -> bool:
+    """True when the run's sources, all of them together, gave no CDR row at all (a bad row
+    is a row: it is refused, or skipped and recorded, but the source was not empty)."""
+    return rows == 0 and not bad_rows(problems)
+
+
+def refuse_empty(sources: Sequence[str]) -> None:
+    """Raise EmptySourceError: a commit of nothing is more often a fault than a silent month."""
+    named = ", ".join(sources) if sources else "the CDR source"
+    raise EmptySourceError(
+        f"{named}: no CDR row at all; nothing was committed (a server or file that gives "
+        "nothing is more often a fault than a month without calls)",
+        hint="check the export (the right file, domain and dates); to commit a period with "
+        "no calls, give --allow-empty",
+    )
+
+
 def where(problem: CdrProblem) -> str:
     return f"{problem.source} line {problem.line}"
 

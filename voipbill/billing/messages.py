@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from voipbill.billing.completeness import bad_rows, where
+from voipbill.billing.completeness import bad_rows, gave_nothing, where
 from voipbill.billing.result import Message, RunResult
 from voipbill.cdrs import CdrProblem
 from voipbill.money import format_amount
@@ -51,14 +51,14 @@ def messages(result: RunResult) -> list[Message]:
         shown = "; ".join(others[:MAX_EXAMPLES])
         more = f"; and {count - MAX_EXAMPLES} more" if count > MAX_EXAMPLES else ""
         found.append(money("rows_damaged", f"{count} CDR rows read with problems: {shown}{more}"))
+    # an empty export alone is a warning; one among sources that gave rows is information
+    alone = gave_nothing(counters.rows, result.problems)
     for source in result.empty_sources:
-        found.append(
-            money(
-                "empty_export",
-                f"{source}: the export has no CDRs at all (FusionPBX's empty export): "
-                "nothing to bill from it",
-            )
-        )
+        text = f"{source}: the export has no CDRs at all (FusionPBX's empty export)"
+        if alone:
+            found.append(money("empty_export", f"{text}: nothing to bill from it"))
+        else:
+            found.append(Message("info", "empty_export", text))
     if not result.commit:
         for label, billed in sorted(counters.billed_elsewhere.items()):
             found.append(

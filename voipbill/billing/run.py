@@ -9,7 +9,12 @@ from decimal import Decimal
 from pathlib import Path
 
 from voipbill.billing.carrier import below_cost, ledger_calls, recorded
-from voipbill.billing.completeness import refuse_bad_rows, skipped_lines
+from voipbill.billing.completeness import (
+    gave_nothing,
+    refuse_bad_rows,
+    refuse_empty,
+    skipped_lines,
+)
 from voipbill.billing.raters import build_raters, deck_warnings
 from voipbill.billing.result import Difference, Layout, RunResult, ServiceResult
 from voipbill.billing.scope import RatingRun
@@ -45,6 +50,7 @@ class Selection:
     calls another selection committed to the period). `stream`: a preview rendered once, whose
     calls are priced as the renderer reads them and never held (ignored with `commit`).
     `skip_bad_rows`: bad CDR rows do not fail the run (see voipbill.billing.completeness).
+    `allow_empty`: a commit whose sources give no CDR row at all is not refused.
     """
 
     services: tuple[Service, ...]
@@ -52,6 +58,7 @@ class Selection:
     commit: bool = False
     stream: bool = False
     skip_bad_rows: bool = False  # go on past bad CDR rows (rules §7), naming them in a warning
+    allow_empty: bool = False  # commit even when the sources gave no CDR row at all (rules §7)
 
 
 def run(
@@ -89,6 +96,12 @@ def run(
     )
     if not selection.skip_bad_rows:
         refuse_bad_rows(problems)
+    if (
+        selection.commit
+        and not selection.allow_empty
+        and gave_nothing(scope.counters.rows, problems)
+    ):
+        refuse_empty(empty)
     replay = plan.replay
     committed_calls = None
     if replay is not None and ledger is not None:

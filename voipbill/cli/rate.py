@@ -87,6 +87,14 @@ def command(
             "(warned, and recorded by --commit); without it such a run fails.",
         ),
     ] = False,
+    allow_empty: Annotated[
+        bool,
+        typer.Option(
+            "--allow-empty",
+            help="Commit even when the CDR source gives no CDR row at all (a period without "
+            "calls); without it such a commit fails (exit 5).",
+        ),
+    ] = False,
 ) -> None:
     """Rate the calls of a period and write invoice-ready rows or usage tables."""
     config = state(ctx).load_config()
@@ -123,7 +131,12 @@ def command(
         " (commit)" if commit else " (preview)",
     )
     selection = billing.Selection(
-        tuple(services), late_days, commit=commit, stream=not commit, skip_bad_rows=skip_bad_rows
+        tuple(services),
+        late_days,
+        commit=commit,
+        stream=not commit,
+        skip_bad_rows=skip_bad_rows,
+        allow_empty=allow_empty,
     )
     with open_ledger(config, commit=commit, lock_timeout=lock_timeout) as ledger:
         if commit and ledger is not None and output_path is not None:
