@@ -57,12 +57,15 @@ def test_statement_amounts_equal_the_run_summary() -> None:
     assert on_statement == summary
 
 
-def test_total_is_also_rounded_to_the_cent_with_the_rounding_note() -> None:
+def test_total_in_cents_is_the_sum_of_the_category_lines_with_the_rounding_note() -> None:
     html = render_html(statement())
-    # 0.5250 is a tie: half-up makes it 0.53 (half-even would say 0.52)
-    assert '<div class="value">CAD 0.53</div>' in html
+    # rules §12: each category's amount rounded half-up to the cent, then summed, as the
+    # invoice lines: international 0.5118 -> 0.51, national 0.0132 -> 0.01, inbound 0 -> 0.00:
+    # 0.52 (rounding the call-cost sum 0.5250 instead would have said 0.53)
+    assert '<div class="value">CAD 0.52</div>' in html
     assert (
-        'Sum of the call costs: <span class="nowrap">CAD 0.5250</span>, rounded to the cent' in html
+        'Sum of the call costs: <span class="nowrap">CAD 0.5250</span>; the total adds up the '
+        "category amounts, each rounded to the cent" in html
     )
     assert "Each call's cost is rounded to 4 decimals" in html
     assert "minor unit (2 decimals)" in html

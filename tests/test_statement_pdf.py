@@ -82,7 +82,7 @@ def test_committed_pdf_is_byte_identical_on_rerun(monkeypatch: pytest.MonkeyPatc
 
 def test_pdf_text_holds_the_total_and_the_service(committed_pdf: bytes) -> None:
     text = "\n".join(pages_text(committed_pdf))
-    assert "CAD 0.53" in text
+    assert "CAD 0.52" in text  # 0.51 + 0.01 + 0.00: the invoice lines (rules §12)
     assert "mcon" in text and "mcon.wat5.ictvoip.ca" in text
     assert "Northwind Telecom Inc." in text
     assert "PREVIEW" not in text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from decimal import (
     MAX_PREC,
     ROUND_CEILING,
@@ -88,6 +89,14 @@ ISO_4217 = frozenset(_ISO_4217_CODES.split())
 def minor_unit(currency: str) -> int:
     """The decimals of an ISO 4217 currency: 2 for CAD, USD, GBP, EUR; 0 for JPY; 3 for KWD."""
     return _MINOR_UNITS.get(currency.upper(), 2)
+
+
+def invoiced_total(amounts: Iterable[Decimal], currency: str) -> Decimal:
+    """What the invoice lines of these category amounts add up to (rules §11, §12): each amount
+    rounded half-up to the minor unit on its own, then summed, so that a statement's total in
+    the minor unit is exactly what the invoice charges."""
+    zero = Decimal(0).quantize(Decimal(1).scaleb(-minor_unit(currency)))
+    return sum((round_to_minor_unit(amount, currency) for amount in amounts), zero)
 
 
 def round_to_minor_unit(value: Decimal, currency: str) -> Decimal:

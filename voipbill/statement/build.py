@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from voipbill.config import Service, StatementSettings
 from voipbill.config.model import LOGO_TYPES
 from voipbill.errors import ConfigError, UsageError
-from voipbill.money import round_to_minor_unit
+from voipbill.money import invoiced_total
 from voipbill.periods import Period
 from voipbill.rating import CHARGED_STATUSES, RatedCall
 from voipbill.report import billed_minutes
@@ -121,7 +121,9 @@ def build_statement(
         extensions=tuple(tally.row(name) for name, tally in sorted(extensions.items())),
         days=tuple(day_rows),
         total=total.row("total"),
-        total_in_minor_unit=round_to_minor_unit(total.amount, currency),
+        total_in_minor_unit=invoiced_total(
+            (tally.amount for tally in categories.values()), currency
+        ),
         calls=tuple(lines),
         more_calls=more_calls,
     )

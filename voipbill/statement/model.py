@@ -87,7 +87,8 @@ class StatementData:
     extensions: tuple[UsageRow, ...]  # by extension
     days: tuple[DayUsage, ...]  # every day of the period, in order; late calls first
     total: UsageRow
-    total_in_minor_unit: Decimal  # the total rounded to the currency's minor unit
+    # the category amounts, each rounded half-up to the minor unit, summed: the invoice lines
+    total_in_minor_unit: Decimal
     calls: tuple[CallLine, ...]  # at most max_calls, in the run's order
     more_calls: int  # listed calls left off the call list by max_calls
 
