@@ -3,7 +3,8 @@
 A call draws on the allowance of the month it started in, in (start_epoch, xml_cdr_uuid) order;
 what committed runs already gave in a month is used up, so two half-month runs share one
 allowance, and a late call of last month draws on last month's, not this month's. A month no
-committed run gave anything in starts full.
+committed run gave anything in starts full, or, for a service active for only part of it
+(`active_from`/`active_until`, rules §13), with its prorated allowance.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from voipbill.periods import local_midnight_epoch, period_days
+from voipbill.service_dates import ALWAYS, ServiceDates
 
 
 def month_of(start_epoch: int, timezone: ZoneInfo) -> str:
@@ -23,11 +25,28 @@ def month_of(start_epoch: int, timezone: ZoneInfo) -> str:
 class MonthlyAllowance:
     """The free seconds one service has left in each month, as one run hands them out."""
 
-    __slots__ = ("_end", "_left", "_month", "_start", "given", "per_month", "timezone", "used")
+    __slots__ = (
+        "_end",
+        "_left",
+        "_month",
+        "_start",
+        "dates",
+        "given",
+        "per_month",
+        "timezone",
+        "used",
+    )
 
-    def __init__(self, per_month: int, timezone: ZoneInfo, used: Mapping[str, int]) -> None:
+    def __init__(
+        self,
+        per_month: int,
+        timezone: ZoneInfo,
+        used: Mapping[str, int],
+        dates: ServiceDates = ALWAYS,
+    ) -> None:
         self.per_month = per_month  # free_minutes × 60
         self.timezone = timezone
+        self.dates = dates  # rules §13: a period active in part has a prorated allowance
         self.used = used  # month -> free seconds committed runs already gave
         self.given: dict[str, int] = {}  # month -> free seconds this run gave
         self._month = ""
@@ -51,7 +70,8 @@ class MonthlyAllowance:
         self._month = first.strftime("%Y-%m")
         self._start = local_midnight_epoch(first, self.timezone)
         self._end = local_midnight_epoch(last + timedelta(days=1), self.timezone)
-        self._left = self.per_month - self.used.get(self._month, 0) - self.given.get(self._month, 0)
+        whole = self.dates.allowance(self.per_month, first, last)
+        self._left = whole - self.used.get(self._month, 0) - self.given.get(self._month, 0)
 
 
 def given_by_month(calls: Iterable[tuple[int, int]], timezone: ZoneInfo) -> dict[str, int]:

@@ -367,7 +367,9 @@ class ServiceRater:
         # (start_epoch, uuid) is unique in a run: plain tuple order, no key tuples to build
         self.pending.sort()
         per_month = int(self.package.free_minutes * 60)
-        allowance = MonthlyAllowance(per_month, self.timezone, self.free_seconds_used)
+        allowance = MonthlyAllowance(
+            per_month, self.timezone, self.free_seconds_used, self.service.dates
+        )
         self.free_seconds_given = allowance.given  # filled as the calls are priced
         free_categories = frozenset(self.package.free_categories)
         digits, mode = self.package.rounding_digits, self.package.rounding_mode

@@ -165,6 +165,16 @@ def messages(result: RunResult) -> list[Message]:
                 held,
             )
         )
+    if counters.outside_service_dates:
+        found.append(
+            Message(
+                "info",
+                "outside_service_dates",
+                f"{counters.outside_service_dates} calls outside their service's dates "
+                "(active_from/active_until): not billed",
+                counters.outside_service_dates,
+            )
+        )
     if counters.late_already_billed:
         found.append(
             Message(

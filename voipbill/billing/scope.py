@@ -32,6 +32,7 @@ class RunCounters:
     duplicates: int = 0
     outside_period: int = 0
     other_services: int = 0  # in no service of this run
+    outside_service_dates: int = 0  # before active_from or after active_until (rules §13)
     ambiguous: int = 0  # matched more than one service; billed to the first
     billed_elsewhere: dict[str, int] = field(default_factory=dict)  # period label -> calls
     late_already_billed: int = 0  # calls of the --late-days window some period already has
@@ -97,6 +98,12 @@ class RatingRun:
         self.trace_uuid = trace_uuid
         self.trace: Trace = []
         self.traced_records: list[CdrRecord] = []
+        # rules §13: the [start, end) epochs of each service with active_from/active_until
+        self.dated = {
+            rater: rater.service.dates.epochs(rater.timezone)
+            for rater in raters
+            if rater.service.dates.bounded
+        }
         # a rerun of a committed run: the period's calls it did not bill, rated apart only to
         # count those an invoice would list (exclude patterns drop the rest)
         self.held_back: dict[str, ServiceRater] = {}
@@ -172,6 +179,11 @@ class RatingRun:
                         f"{record.caller_destination or 'empty'}: in no service of this run"
                     )
                 continue
+            if self.dated:
+                owners = self._in_dates(owners, record.start_epoch, tracing)
+                if not owners:
+                    counters.outside_service_dates += 1
+                    continue
             if len(owners) > 1:
                 counters.ambiguous += 1
             if ledger is not None:
@@ -207,6 +219,24 @@ class RatingRun:
                     f"in the period; belongs to service {owners[0].service.name!r} by {scope}"
                 )
             owners[0].add(record, late=late)
+
+    def _in_dates(
+        self, owners: tuple[ServiceRater, ...], start_epoch: int, tracing: bool
+    ) -> tuple[ServiceRater, ...]:
+        """The owners whose service is active when the call started (rules §13)."""
+        kept = []
+        for rater in owners:
+            start, end = self.dated.get(rater, (None, None))
+            if (start is None or start <= start_epoch) and (end is None or start_epoch < end):
+                kept.append(rater)
+            elif tracing:
+                dates = rater.service.dates
+                self.note(
+                    f"service {rater.service.name!r} is active from "
+                    f"{dates.active_from or 'the start'} to {dates.active_until or 'open end'}: "
+                    "the call is outside its dates, not its call (rules §13)"
+                )
+        return tuple(kept)
 
     def held_back_rater(self, rater: ServiceRater) -> ServiceRater:
         name = rater.service.name

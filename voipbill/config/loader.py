@@ -35,6 +35,7 @@ from voipbill.config.model import (
 )
 from voipbill.config.package_checks import package_warnings
 from voipbill.config.postgresql import postgres_ledger
+from voipbill.config.service_dates import service_dates
 from voipbill.config.table import Table
 from voipbill.errors import ConfigError
 from voipbill.money import ISO_4217, ROUNDING_MODES
@@ -509,6 +510,7 @@ class _Loader:
         if lago_subscription is not None and not lago_subscription.strip():
             raise table.error("lago_subscription", "must not be empty")
         day = billing_day(table)
+        active_from, active_until = service_dates(table)
         table.finish()
         result = fields.validate(tenant, extensions, country=packages[package_name].country)
         if result.problems and self.check_fields:
@@ -531,6 +533,8 @@ class _Loader:
             whmcs_service_id=whmcs_service_id,
             lago_subscription=lago_subscription,
             billing_day=day,
+            active_from=active_from,
+            active_until=active_until,
         )
 
     def check_overlaps(self, services: Mapping[str, Service]) -> None:

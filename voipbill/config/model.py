@@ -10,6 +10,7 @@ import re
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -20,6 +21,7 @@ from voipbill.decks.layout import DeckLayout
 from voipbill.errors import ConfigError, UsageError
 from voipbill.increments import Increment
 from voipbill.invoicing.template import DEFAULT_DESCRIPTION
+from voipbill.service_dates import ServiceDates
 
 CONFIG_ENV = "VOIPBILL_CONFIG"
 
@@ -179,6 +181,12 @@ class Service:
     whmcs_service_id: int | None = None  # rules §11: the service's id in WHMCS
     lago_subscription: str | None = None  # rules §11: its external_subscription_id in Lago
     billing_day: int | None = None  # rules §13; None: the package's
+    active_from: date | None = None  # rules §13: the first day the service is billed
+    active_until: date | None = None  # rules §13: the last day
+
+    @property
+    def dates(self) -> ServiceDates:
+        return ServiceDates(self.active_from, self.active_until)
 
 
 @dataclass(frozen=True)
