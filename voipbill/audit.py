@@ -39,6 +39,7 @@ from voipbill.numbers import (
 )
 from voipbill.periods import Period
 from voipbill.rating import ServiceRater
+from voipbill.text import shown
 
 VALID, NORMALISED, WRONG_COUNTRY, NOT_E164 = "valid", "normalised", "wrong_country", "not_e164"
 EXTENSION, SHORT_NUMBER = "extension", "short"
@@ -438,11 +439,23 @@ def audit(tally: NumberTally) -> Audit:
         key=lambda n: (VERDICT_ORDER.index(n.verdict), n.direction != OUTBOUND, -n.calls, n.number)
     )
     hints = auditor.hints(numbers)
+    fixed_by_all = auditor.fixed_by_all(hints, numbers)
+    # judged as written; shown as every output shows CDR text (rules §7)
     return Audit(
         service=tally.service.name,
         package=tally.package.name,
         country=auditor.plan.country,
-        numbers=numbers,
-        hints=hints,
-        hints_fix_all=auditor.fixed_by_all(hints, numbers),
+        numbers=[
+            replace(n, number=shown(n.number), normalized=shown(n.normalized)) for n in numbers
+        ],
+        hints=[
+            replace(
+                hint,
+                fixes=tuple(map(shown, hint.fixes)),
+                misses=tuple(map(shown, hint.misses)),
+                breaks=tuple(map(shown, hint.breaks)),
+            )
+            for hint in hints
+        ],
+        hints_fix_all=fixed_by_all,
     )

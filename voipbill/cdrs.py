@@ -34,6 +34,7 @@ from typing import BinaryIO, NamedTuple
 
 from voipbill.errors import BadResponseError, UsageError
 from voipbill.files import sniff_delimiter
+from voipbill.text import shown
 
 
 class CdrRecord(NamedTuple):
@@ -341,7 +342,7 @@ def _rows(
         seconds = int(billsec) if billsec.isascii() and billsec.isdigit() else _billsec(billsec)
         if start_epoch is None or seconds is None or seconds > MAX_BILLSEC:
             what, value = ("start_epoch", epoch) if start_epoch is None else ("billsec", billsec)
-            uuid = fields[i_uuid].strip() or "no uuid"
+            uuid = shown(fields[i_uuid].strip()) or "no uuid"
             message = f"{uuid}: unreadable {what} {_clip(value, _EXCERPT_LIMIT)!r}"
             problems.append(CdrProblem(source, line_number, message, _clip(text)))
             continue
@@ -349,7 +350,7 @@ def _rows(
             CdrRecord,
             (
                 line_number,
-                fields[i_uuid].strip(),
+                shown(fields[i_uuid].strip()),  # the call's key, shown as it is everywhere
                 start_epoch,
                 seconds,
                 fields[i_direction].strip().lower(),

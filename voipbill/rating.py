@@ -35,6 +35,7 @@ from voipbill.numbers import LOCAL as LOCAL_CLASS
 from voipbill.numbers import Normalised, Normaliser
 from voipbill.patterns import PatternSet
 from voipbill.pricing import PriceList, RateSource
+from voipbill.text import shown
 
 __all__ = [
     "CHARGED_STATUSES",
@@ -342,16 +343,21 @@ class ServiceRater:
         if source is not None and billsec <= source.no_charge_seconds:
             outcome = decision.short
         texts = self._texts
-        extension = record.extension
-        caller = record.caller_id_number
+        # shown as every output shows CDR text: control characters as \xNN (rules §7)
+        extension = texts.get(record.extension)
+        if extension is None:
+            extension = texts[record.extension] = shown(record.extension)
+        caller = texts.get(record.caller_id_number)
+        if caller is None:
+            caller = texts[record.caller_id_number] = shown(record.caller_id_number)
         self.pending.append(
             (
                 start,
                 record.xml_cdr_uuid,
                 outcome,
                 _SMALL[billsec] if billsec < 8192 else billsec,
-                texts.setdefault(extension, extension),
-                texts.setdefault(caller, caller),
+                extension,
+                caller,
             )
         )
         return outcome
@@ -450,8 +456,8 @@ class ServiceRater:
                     outcome.direction,
                     outcome.category,
                     caller,
-                    number.original,
-                    number.number,
+                    shown(number.original),
+                    shown(number.number),
                     matched_prefix,
                     description,
                     billsec,

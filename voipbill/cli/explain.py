@@ -21,6 +21,7 @@ from voipbill.ledger import open_ledger
 from voipbill.periods import resolve_period
 from voipbill.rating import RatedCall
 from voipbill.report import CALL_COLUMNS, StartFormatter, call_values
+from voipbill.text import shown
 
 
 def command(
@@ -59,7 +60,7 @@ def command(
 
     console = output.stdout()
     console.print(
-        f"[bold]Call {escape(uuid)}[/] — service {escape(chosen.name)}, period "
+        f"[bold]Call {escape(shown(uuid))}[/] — service {escape(chosen.name)}, period "
         f"{found.period.first_day} to {found.period.last_day} ({config.timezone_name})"
     )
     if found.committed is not None:
@@ -90,14 +91,14 @@ def command(
         value = getattr(record, name)
         if name == "start_epoch" and value is not None:
             value = f"{value} ({_local_time(value, config.timezone)})"
-        raw.add_row(name, escape("" if value is None else str(value)))
+        raw.add_row(name, escape(shown("" if value is None else str(value))))
     _print_table(console, "Raw fields used", raw)
 
     steps = Table()
     steps.add_column("step")
     steps.add_column("decision")
     for step, detail in found.steps:
-        steps.add_row(step, escape(detail))
+        steps.add_row(step, escape(shown(detail)))
     _print_table(console, "Steps", steps)
 
     if found.now is None:
@@ -115,7 +116,7 @@ def _print_row(
 ) -> None:
     final = Table(show_header=False)
     for name, value in zip(CALL_COLUMNS, call_values(row, currency, start), strict=True):
-        final.add_row(name, escape(value))
+        final.add_row(name, escape(shown(value)))
     _print_table(console, title, final)
 
 

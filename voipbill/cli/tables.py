@@ -9,6 +9,7 @@ from rich.table import Table
 from voipbill.billing import CategoryTotal, RunResult, ServiceTotals, billed_minutes
 from voipbill.money import format_amount
 from voipbill.periods import Period
+from voipbill.text import shown
 
 TOP_DESTINATIONS = 10
 
@@ -19,7 +20,7 @@ def _money(bucket: CategoryTotal, digits: int) -> str:
 
 def _add_row(table: Table, label: str, bucket: CategoryTotal, digits: int) -> None:
     table.add_row(
-        escape(label),
+        escape(shown(label)),
         str(bucket.calls),
         str(billed_minutes(bucket.billed_seconds)),
         _money(bucket, digits),

@@ -18,6 +18,7 @@ from voipbill.config import Config, Service
 from voipbill.fusionpbx.client import FusionPBXClient
 from voipbill.numbers import Normaliser, NumberPlan
 from voipbill.periods import Period
+from voipbill.text import shown
 
 # How many of the busiest unbilled extensions a report names.
 NAMED_UNBILLED = 5
@@ -128,6 +129,6 @@ def count_calls(
         *(FieldCount("tenant", did, per_did[did]) for did in service.dids),
     ]
     result.unbilled = sorted(
-        ((e, calls) for e, calls in per_extension.items() if e not in billed),
+        ((shown(e), calls) for e, calls in per_extension.items() if e not in billed),
         key=lambda item: (-item[1], item[0]),
     )

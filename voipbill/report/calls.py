@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from voipbill.billing.totals import CategoryTotal, ServiceTotals, bucket_of
 from voipbill.money import format_money
 from voipbill.rating import CHARGED_STATUSES, UNRATED, Outcome, RatedCall, ServiceRater
+from voipbill.text import shown
 
 CALL_COLUMNS = [
     "service",
@@ -245,10 +246,13 @@ def _shared_fields(outcome: Outcome, currency: str, totals: ServiceTotals | None
     if totals is not None:
         buckets.append(bucket_of(totals.categories, outcome.category))
         if outcome.direction != "inbound" and outcome.category != "local":
-            buckets.append(bucket_of(totals.destinations, number.number))
+            buckets.append(bucket_of(totals.destinations, shown(number.number)))
     return (
         f"{csv_field(outcome.direction)},{csv_field(outcome.category)}",
-        ",".join(csv_field(text) for text in (number.original, number.number, prefix, description)),
+        ",".join(
+            csv_field(text)
+            for text in (shown(number.original), shown(number.number), prefix, description)
+        ),
         f"{rate},{fee}",
         f",{csv_field(currency)},{csv_field(outcome.status)}\n",
         outcome.status,

@@ -22,6 +22,7 @@ from voipbill.periods import Period
 from voipbill.rating import CHARGED_STATUSES, RatedCall
 from voipbill.report import billed_minutes
 from voipbill.statement.model import CallLine, DayUsage, Operator, StatementData, UsageRow
+from voipbill.text import shown
 
 # A logo is a small picture; a bigger file is more likely the wrong path than a logo.
 MAX_LOGO_BYTES = 1_000_000
@@ -90,7 +91,7 @@ def build_statement(
     for call in calls:
         total.add(call)
         categories.setdefault(call.category, _Tally()).add(call)
-        extensions.setdefault(call.extension or "(no extension)", _Tally()).add(call)
+        extensions.setdefault(shown(call.extension) or "(no extension)", _Tally()).add(call)
         days.get(day_of(call.start_epoch), earlier).add(call)
         if len(lines) < settings.max_calls:
             lines.append(_line(call, zone))
@@ -185,9 +186,9 @@ def _line(call: RatedCall, zone: ZoneInfo) -> CallLine:
     inbound = call.direction.lower() == "inbound"
     return CallLine(
         start=datetime.fromtimestamp(call.start_epoch, zone).strftime("%Y-%m-%d %H:%M:%S"),
-        extension=call.extension,
+        extension=shown(call.extension),  # a committed call of an older voipbill: raw text
         direction=call.direction,
-        number=(call.caller if inbound else call.dialed) or call.dialed,
+        number=shown((call.caller if inbound else call.dialed) or call.dialed),
         description=call.description,
         category=call.category,
         billsec=call.billsec,
