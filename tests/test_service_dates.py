@@ -185,3 +185,13 @@ def test_bad_service_dates_are_config_errors_naming_the_key(
     result = rate(config, cdrs, "--period", "2026-10")
     assert result.exit_code == 3, result.stderr
     assert "services -> harbour -> " in result.stderr and says in result.stderr
+
+
+def test_explain_says_a_call_is_outside_the_service_dates(tmp_path: Path) -> None:
+    rows = [cdr(xml_cdr_uuid="early", start_epoch=at(10, 14, 23, 59), billsec=60)]
+    config, cdrs = setup(tmp_path, 'active_from = "2026-10-15"', rows)
+    result = invoke("--config", str(config), "explain", "--service", "harbour", "--uuid", "early",
+                    "--cdr-file", str(cdrs))  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert "outside the dates of service 'harbour' (active_from 2026-10-15)" in result.stdout
+    assert "Not on the invoice" in result.stdout

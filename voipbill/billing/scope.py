@@ -231,10 +231,17 @@ class RatingRun:
                 kept.append(rater)
             elif tracing:
                 dates = rater.service.dates
+                bounds = ", ".join(
+                    f"{key} {day}"
+                    for key, day in (
+                        ("active_from", dates.active_from),
+                        ("active_until", dates.active_until),
+                    )
+                    if day is not None
+                )
                 self.note(
-                    f"service {rater.service.name!r} is active from "
-                    f"{dates.active_from or 'the start'} to {dates.active_until or 'open end'}: "
-                    "the call is outside its dates, not its call (rules §13)"
+                    f"outside the dates of service {rater.service.name!r} ({bounds}): "
+                    "not its call (rules §13.1)"
                 )
         return tuple(kept)
 
