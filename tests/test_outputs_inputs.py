@@ -149,3 +149,12 @@ def test_another_output_still_works(setup: tuple[Path, Path], tmp_path: Path) ->
     result = _run("rate", config, cdrs, out, "--log-file", str(tmp_path / "run.log"))
     assert result.exit_code == 0, result.stderr
     assert out.read_text().startswith("service,")
+
+
+def test_the_inputs_name_the_lock_file_the_ledger_uses(setup: tuple[Path, Path]) -> None:
+    from voipbill import config as config_module
+    from voipbill.ledger.session import lock_path_of
+    from voipbill.outputs import run_inputs
+
+    config = config_module.load(setup[0])
+    assert ("the ledger's lock file", lock_path_of(config.ledger_path)) in run_inputs(config)

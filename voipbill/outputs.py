@@ -16,7 +16,6 @@ from pathlib import Path
 from voipbill.config import Config
 from voipbill.errors import UsageError
 from voipbill.files import output_target
-from voipbill.ledger.session import lock_path_of
 
 Input = tuple[str, Path]  # what the file is ("the config"), and its path
 
@@ -49,7 +48,8 @@ def _ledger_files(config: Config) -> list[Input]:
     if settings is None:
         path = config.ledger_path
         inputs: list[Input] = [("the ledger", path)]
-        inputs.append(("the ledger's lock file", lock_path_of(path)))
+        # the lock file voipbill.ledger keeps beside it (tests check the two agree)
+        inputs.append(("the ledger's lock file", path.with_name(path.name + ".lock")))
         for suffix in ("-wal", "-shm", "-journal"):  # SQLite's own files beside the ledger
             inputs.append(("the ledger's SQLite journal", path.with_name(path.name + suffix)))
         return inputs
