@@ -170,7 +170,7 @@ def messages(result: RunResult) -> list[Message]:
             Message(
                 "info",
                 "outside_service_dates",
-                f"{counters.outside_service_dates} calls outside their service's dates "
+                f"{counted(counters.outside_service_dates, 'call')} outside their service's dates "
                 "(active_from/active_until): not billed",
                 counters.outside_service_dates,
             )
