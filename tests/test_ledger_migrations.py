@@ -210,3 +210,27 @@ def test_a_migration_that_finds_the_file_locked_leaves_it_as_it_was(
         other.execute("ROLLBACK")
         other.close()
     assert version(billing) == 2
+
+
+def test_a_migration_that_waits_too_long_for_a_postgresql_lock_leaves_it_as_it_was(
+    pg: PgServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pg_dump (or any long reader) holds a lock on a ledger table: the upgrade gives up
+    after the lock timeout, exit 6, version 2 still; once it is gone the upgrade goes through."""
+    import psycopg
+
+    from voipbill.ledger.postgres import store
+
+    billing = Billing(tmp_path, backend=Backend("postgresql", pg))
+    pg.execute((DATA / "ledger-postgresql.sql").read_text())
+    billing.add("dec-a", epoch(12, 3))
+    monkeypatch.setattr(store, "MIGRATION_LOCK_TIMEOUT", "200ms")
+    out = billing.directory / "dec.csv"
+    with psycopg.connect(pg.conninfo()) as reader:  # a transaction left open, as a dump's
+        reader.execute("SELECT count(*) FROM voipbill.calls").fetchall()
+        result = billing.rate("--period", "2026-12", "--commit", "-o", str(out))
+    assert result.exit_code == 6, result.stderr
+    assert "left as it was" in result.stderr and not out.exists()
+    assert version(billing) == 2
+    assert billing.rate("--period", "2026-12", "--commit", "-o", str(out)).exit_code == 0
+    assert version(billing) == LATEST

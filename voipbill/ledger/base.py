@@ -117,6 +117,10 @@ class LedgerBase(ABC):
     def _claim_calls(self, run_id: int, label: str, calls: Sequence[LedgerCall]) -> None:
         """Bill `calls` to the run in the open transaction; a call another run holds raises."""
 
+    def _begin_migration(self) -> None:
+        """The migration's transaction: `_begin`, and a backend's limits on waiting."""
+        self._begin()
+
     # -- schema ----------------------------------------------------------------------------------
 
     def load_schema(self) -> None:
@@ -143,7 +147,7 @@ class LedgerBase(ABC):
     def migrate(self) -> None:
         """Apply the migrations the ledger lacks, all in one transaction, the version recorded
         once: a ledger is never half upgraded (rules §9: upgraded in place by a writing run)."""
-        self._begin()
+        self._begin_migration()
         try:
             version = self._stored_version()
             todo = pending(self.MIGRATIONS, version) if version <= latest(self.MIGRATIONS) else []

@@ -44,6 +44,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("voipbill.ledger")
 
 BATCH = 5000  # uuids per `billed_many` round trip
+# How long a schema change waits for another session's lock on a ledger table (a pg_dump, a
+# long report) before it gives up: exit 6, the ledger as it was, rather than a cron run hung.
+MIGRATION_LOCK_TIMEOUT = "60s"
 
 
 class PostgresLedger(LedgerBase):
@@ -105,6 +108,10 @@ class PostgresLedger(LedgerBase):
         # one writer at a time, across hosts: run ids in commit order, without the gaps a
         # sequence leaves after a rollback; a migration applied once
         self.connection.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+
+    def _begin_migration(self) -> None:
+        self._begin()
+        self.connection.execute(f"SET LOCAL lock_timeout = '{MIGRATION_LOCK_TIMEOUT}'")
 
     def _commit(self) -> None:
         self.connection.execute("COMMIT")
