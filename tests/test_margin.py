@@ -335,3 +335,39 @@ def test_a_broken_cost_deck_is_refused_with_its_lines(tmp_path: Path, command: s
     assert "line 5" in result.stderr and "line 6" in result.stderr
     assert "voipbill deck check --config" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_included_seconds_can_sell_a_call_below_the_deck_it_is_sold_from(tmp_path: Path) -> None:
+    # no cost_deck: the sell deck at deck price. 61 s with 30 included seconds bills 31 s at
+    # 6/6 = 36 s: 0.012 × 36 / 60 = 0.0072; the carrier bills all 61 s (66 s): 0.0110
+    package = PACKAGE.replace('cost_deck = "carrier"\n', "") + "included_seconds = 30\n"
+    config, cdrs = setup(
+        tmp_path, [cdr(destination_number="15195550100", billsec=61)], package=package
+    )
+    result = invoke(
+        "--config", str(config), "-q", "rate", "--cdr-file", str(cdrs), "--period", "2026-10",
+        "-f", "csv",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        "warning: mcon: 1 calls sold below carrier cost (margin -0.0038 CAD): see voipbill margin"
+    ]
+    # without included seconds the same deck never sells below itself: no warning
+    config, cdrs = setup(
+        tmp_path,
+        [cdr(destination_number="15195550100", billsec=61)],
+        package=package.replace("included_seconds = 30\n", ""),
+    )
+    quiet = invoke(
+        "--config",
+        str(config),
+        "-q",
+        "rate",
+        "--cdr-file",
+        str(cdrs),
+        "--period",
+        "2026-10",
+        "-f",
+        "csv",
+    )
+    assert quiet.exit_code == 0 and quiet.stderr == ""

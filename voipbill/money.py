@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import (
     MAX_PREC,
     ROUND_CEILING,
@@ -45,6 +45,17 @@ def parse_decimal(text: str) -> Decimal:
 def round_cost(value: Decimal, digits: int, mode: str) -> Decimal:
     """Round a call's cost: the only place money is rounded (rules §6)."""
     return value.quantize(Decimal(1).scaleb(-digits), rounding=ROUNDING_MODES[mode])
+
+
+def rounder(digits: int, mode: str) -> Callable[[Decimal], Decimal]:
+    """`round_cost` with its digits and mode fixed, for the many calls of one package."""
+    quantum = Decimal(1).scaleb(-digits)
+    rounding = ROUNDING_MODES[mode]
+
+    def rounded(value: Decimal) -> Decimal:
+        return value.quantize(quantum, rounding=rounding)
+
+    return rounded
 
 
 def format_amount(value: Decimal, digits: int) -> str:

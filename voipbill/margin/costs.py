@@ -17,7 +17,7 @@ from decimal import Decimal
 from voipbill.config import Package
 from voipbill.decks import Deck, DeckRow
 from voipbill.increments import DEFAULT_INCREMENT, Increment
-from voipbill.money import round_cost
+from voipbill.money import rounder
 from voipbill.numbers import LOCAL as LOCAL_CLASS
 from voipbill.numbers import SHORT, Normaliser
 from voipbill.rating import LOCAL, UNANSWERED, RatedCall
@@ -47,15 +47,13 @@ class CarrierCosts:
         self.normaliser = normaliser  # classifies the number of a `special` call (of_call)
         self.outbound = package.increment or DEFAULT_INCREMENT
         self.inbound = package.inbound_increment or self.outbound
-        self.digits, self.mode = package.rounding_digits, package.rounding_mode
+        self.round = rounder(package.rounding_digits, package.rounding_mode)  # rules §6.5
         self.zero = CarrierCost(self.round(Decimal(0)))
-        self._inbound: dict[int, CarrierCost] = {}  # billsec -> carrier cost
+        self._inbound: dict[int, CarrierCost] = {}  # billed seconds -> carrier cost
         self._rows: dict[str, DeckRow | None] = {}  # number -> its row, when not dated
-        self._costs: dict[tuple[int, int], CarrierCost] = {}  # (id(row), billsec) -> cost
+        self._dated: dict[str, bool] = {}  # number -> whether its row depends on the date
+        self._costs: dict[tuple[int, int], CarrierCost] = {}  # (id(row), billed s) -> cost
         self._classes: dict[tuple[str, bool], str] = {}  # (number as written, outbound) -> class
-
-    def round(self, value: Decimal) -> Decimal:
-        return round_cost(value, self.digits, self.mode)
 
     def of(
         self, number: str, number_class: str, direction: str, status: str, billsec: int, start: int
@@ -64,20 +62,21 @@ class CarrierCosts:
         if status in _FREE:
             return self.zero
         if direction == "inbound":
-            found = self._inbound.get(billsec)
+            billed = self.inbound.billed_seconds(billsec)
+            found = self._inbound.get(billed)
             if found is None:
-                billed = self.inbound.billed_seconds(billsec)
                 found = CarrierCost(self.round(self.package.inbound_cost * billed / _SIXTY))
-                self._inbound[billsec] = found
+                self._inbound[billed] = found
             return found
         row = self.row(number, number_class, start)
         if row is None:
             return None
-        key = (id(row), billsec)
+        billed = (row.increment or self.outbound).billed_seconds(billsec)
+        key = (id(row), billed)
         found = self._costs.get(key)
         if found is None:
             found = self._costs[key] = CarrierCost(
-                self.round(row_cost(row, row.increment or self.outbound, billsec)), row.prefix
+                self.round(row.connect_fee + row.rate * billed / _SIXTY), row.prefix
             )
         return found
 
@@ -86,12 +85,20 @@ class CarrierCosts:
         deck = self.deck
         if deck is None or number_class in _NO_ROW:
             return None
-        if number in self._rows:
-            return self._rows[number]
-        if deck.dated(number):
+        rows = self._rows
+        if number in rows:
+            return rows[number]
+        if self.dated(number):
             return deck.lookup(number, start)
-        row = self._rows[number] = deck.lookup(number, start)
+        row = rows[number] = deck.lookup(number, start)
         return row
+
+    def dated(self, number: str) -> bool:
+        """Can the cost deck price calls to `number` differently by their start?"""
+        found = self._dated.get(number)
+        if found is None:
+            found = self._dated[number] = self.deck is not None and self.deck.dated(number)
+        return found
 
     def of_call(self, call: RatedCall) -> CarrierCost | None:
         """The carrier cost of a rated call row (rules §15)."""

@@ -40,17 +40,28 @@ class MarginRater(ServiceRater):
         if costs is None or below is None:
             yield from calls
             return
-        deck = costs.deck
-        # (outcome, billsec) -> margin of a charged call without free seconds (None: no
+        charged = CHARGED_STATUSES
+        never: set[Outcome] = set()  # outcomes whose calls cannot sell below cost
+        # outcome -> billsec -> margin of a charged call without free seconds (None: no
         # carrier cost); its price and carrier cost depend on nothing else unless the cost
         # deck prices the number by date
-        margins: dict[tuple[Outcome, int], Decimal | None] = {}
+        margins: dict[Outcome, dict[int, Decimal | None]] = {}
         for call in calls:
-            start, _, outcome, billsec, _, _, _, free, cost = call
-            if not free and cost is not None and outcome.status in CHARGED_STATUSES:
-                key = (outcome, billsec)
-                if key in margins:
-                    margin = margins[key]
+            cost = call[8]
+            if not call[7] and cost is not None and call[2].status in charged:
+                outcome, billsec = call[2], call[3]
+                known = margins.get(outcome)
+                if known is None:
+                    if outcome in never:
+                        yield call
+                        continue
+                    if self._never_below(outcome):
+                        never.add(outcome)
+                        yield call
+                        continue
+                    known = margins[outcome] = {}
+                if billsec in known:
+                    margin = known[billsec]
                 else:
                     number = outcome.number
                     carrier = costs.of(
@@ -59,15 +70,29 @@ class MarginRater(ServiceRater):
                         outcome.direction,
                         outcome.status,
                         billsec,
-                        start,
+                        call[0],
                     )
                     margin = None if carrier is None else cost - carrier.amount
-                    if deck is None or not deck.dated(number.number):
-                        margins[key] = margin
+                    if not costs.dated(number.number):
+                        known[billsec] = margin
                 if margin is not None and margin < 0:
                     below.calls += 1
                     below.margin += margin
             yield call
+
+    def _never_below(self, outcome: Outcome) -> bool:
+        """A call priced by a row of the deck that is also its cost deck, with no included
+        seconds, pays that row's price times 1 + markup (never negative) by the same increment,
+        and a minimum cost only raises it: it can never sell below that row's carrier cost.
+        Nor can an inbound call whose carrier cost is 0 (`inbound_cost` unset)."""
+        source = outcome.source
+        if source is None or self.costs is None:
+            return False
+        if outcome.direction == "inbound":  # a cost is never negative: nor is its margin here
+            return not self.package.inbound_cost
+        return (
+            source.kind == "deck" and self.costs.deck is self.deck and not source.included_seconds
+        )
 
 
 def cost_decks(config: Config, raters: Sequence[ServiceRater]) -> dict[str, Deck | None]:
