@@ -350,7 +350,7 @@ def test_included_seconds_can_sell_a_call_below_the_deck_it_is_sold_from(tmp_pat
     )  # fmt: skip
     assert result.exit_code == 0, result.stderr
     assert result.stderr.splitlines() == [
-        "warning: mcon: 1 calls sold below carrier cost (margin -0.0038 CAD): see voipbill margin"
+        "warning: mcon: 1 call sold below carrier cost (margin -0.0038 CAD): see voipbill margin"
     ]
     # without included seconds the same deck never sells below itself: no warning
     config, cdrs = setup(
