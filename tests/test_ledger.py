@@ -113,18 +113,23 @@ def test_overlapping_commits_bill_every_call_exactly_once(billing: Billing) -> N
         str(billing.directory / "mid.csv"),
     )
     assert mid.exit_code == 0, mid.stderr
+    # the window's calls are each recorded in their own month (rules §9): October is
+    # committed already (oct-b, oct-c), so only nov-a is new, and it is billed in November
+    assert "2 calls already committed" in mid.stderr  # oct-b and oct-c
+    assert "warning" not in mid.stderr
     nov = billing.commit("2026-11", "nov.csv")
-    assert uuids(billing.file("nov.csv")) == ["nov-b"]
-    # a commit leaves out what the ledger holds: information, not a warning (rules §9)
-    assert "1 call already committed" in nov.stderr
+    # November's run lists nov-a as committed by the window's run, and bills nov-b
+    assert uuids(billing.file("nov.csv")) == ["nov-a", "nov-b"]
+    assert "1 call of 2026-11 committed by earlier runs" in nov.stderr
     assert "warning" not in nov.stderr
     assert billing.billed() == {
         "oct-a": ("2026-10", "rated"),
         "oct-b": ("2026-10", "rated"),
         "oct-c": ("2026-10", "rated"),
-        "nov-a": ("2026-10-15..2026-11-15", "rated"),
+        "nov-a": ("2026-11", "rated"),
         "nov-b": ("2026-11", "rated"),
     }
+    assert billing.query("SELECT run_id FROM calls WHERE xml_cdr_uuid = 'nov-a'") == [(2,)]
 
 
 def test_a_late_cdr_is_billed_by_the_next_period_with_late_days(billing: Billing) -> None:
@@ -172,10 +177,24 @@ def test_a_preview_writes_nothing_but_reads_the_ledger(billing: Billing) -> None
     assert billing.query("SELECT count(*) FROM runs") == [(1,)]
 
 
-def test_commit_needs_an_output_file(billing: Billing) -> None:
+def test_a_commit_without_an_output_file_keeps_its_output_in_the_ledger(
+    billing: Billing,
+) -> None:
     result = billing.rate("--period", "2026-10", "--commit")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""  # rules §9: a commit without -o prints no data
+    assert "committed run 1: 2026-10, 3 calls" in result.stderr
+    assert "written to" not in result.stderr
+    assert billing.query("SELECT output_path, calls FROM runs") == [("", 3)]
+    # its rerun prints what it committed
+    rerun = billing.rate("--period", "2026-10")
+    assert uuids(rerun.stdout) == ["oct-a", "oct-b", "oct-c"]
+
+
+def test_commit_to_stdout_is_refused(billing: Billing) -> None:
+    result = billing.rate("--period", "2026-10", "--commit", "-o", "-")
     assert result.exit_code == 2
-    assert "--commit needs -o FILE" in result.stderr
+    assert "--commit writes its data to -o FILE, not to stdout" in result.stderr
     assert not billing.ledger_exists()
 
 

@@ -41,7 +41,7 @@ class CommitOutcome:
     run_id: int | None
     reproduced: RunRecord | None
     calls: int  # the calls the output lists
-    output_path: Path
+    output_path: Path | None  # None: no -o, the ledger alone keeps the output
 
 
 class StrictFailure(InvalidInputError):
@@ -63,7 +63,7 @@ def commit_window(
     sources: CdrSource,
     ledger: LedgerStore,
     layout: Layout,
-    output_path: Path,
+    output_path: Path | None,
     *,
     strict: bool = False,
     render: Renderer | None = None,
@@ -83,7 +83,7 @@ def commit_window(
     calls = sum(sum(service.totals.statuses.values()) for service in result.services)
     # rules §9: a commit with nothing new records no run (its output is still written)
     run_id = commit(ledger, result, layout, text, output_path) if calls else None
-    if run_id is None:
+    if run_id is None and output_path is not None:
         _write(output_path, text)
     return CommitOutcome(result, run_id, result.reproduced, calls, output_path)
 

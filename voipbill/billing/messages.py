@@ -153,6 +153,15 @@ def messages(result: RunResult) -> list[Message]:
                 f"{counters.other_services} in no service of this run",
             )
         )
+    if result.gathered:
+        listed = sum(sum(service.totals.statuses.values()) for service in result.services)
+        committed, fresh = len(result.gathered), listed - len(result.gathered)
+        text = (
+            f"{counted(committed, 'call')} of {result.period.label} committed by earlier runs, "
+            f"listed as committed; {fresh:,} "
+            + ("committed by this run" if result.commit else "not yet")
+        )
+        found.append(Message("info", "committed_in_period", text, committed))
     held = sum(counters.billed_elsewhere.values()) if result.commit else 0
     if held:
         # rules §9: overlapping commit windows are normal (`--days 3` every night): the calls

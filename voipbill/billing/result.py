@@ -139,6 +139,9 @@ class RunResult:
     below_cost: dict[str, BelowCost] = field(default_factory=dict)
     carrier_costs: dict[str, CarrierCosts] = field(default_factory=dict)  # per service
     commit: bool = False  # rated to be committed: calls the ledger holds are information
+    # the uuids of the calls earlier runs committed into this whole period, listed with their
+    # committed fields (billing.gather); a commit lists them but does not claim them again
+    gathered: frozenset[str] = frozenset()
 
     @property
     def fresh(self) -> bool:

@@ -15,6 +15,7 @@ from voipbill.billing.completeness import (
     refuse_empty,
     skipped_lines,
 )
+from voipbill.billing.gather import held_in_period, placed, with_gathered
 from voipbill.billing.raters import build_raters, deck_warnings
 from voipbill.billing.result import Difference, Layout, RunResult, ServiceResult
 from voipbill.billing.scope import RatingRun
@@ -103,10 +104,21 @@ def run(
     ):
         refuse_empty(empty)
     replay = plan.replay
+    if replay is not None and ledger is not None and plan.book.replayed_runs - {replay.id}:
+        # a period's run lists calls earlier runs committed into it: rated again to compare,
+        # they draw on the allowance those runs drew on (priced when read, after the feed)
+        again = plan.book.replayed_runs | {replay.id}
+        for rater in raters:
+            rater.free_seconds_used = ledger.free_seconds_given(
+                rater.service.name, config.timezone, except_runs=again
+            )
     committed_calls = None
     if replay is not None and ledger is not None:
         committed_calls = ledger.committed_calls(replay.id)
-    keep = selection.commit or not selection.stream or replay is not None
+    held = (
+        {} if replay is not None else held_in_period(ledger, plan.book, [s.name for s in services])
+    )
+    keep = selection.commit or not selection.stream or replay is not None or bool(held)
     result = RunResult(
         period=period,
         currency=config.currency,
@@ -144,6 +156,8 @@ def run(
         result.below_cost = _committed_below_cost(ledger, result)
     else:
         result.services = [_service_result(config, rater, keep=keep) for rater in raters]
+        if ledger is not None and held:
+            result.services, result.gathered = with_gathered(ledger, held, result.services)
         result.below_cost = below_cost
         if replay is not None:  # a run of an older voipbill: no rows kept, rated now
             result.reproduced, result.legacy_rerun = replay, True
@@ -243,7 +257,7 @@ def result_for(
 
 
 def commit(
-    ledger: LedgerStore, result: RunResult, layout: Layout, text: str, output_path: Path
+    ledger: LedgerStore, result: RunResult, layout: Layout, text: str, output_path: Path | None
 ) -> int | None:
     """Write `text` (the result rendered in `layout`) to `output_path` and record the run in
     the ledger, all or nothing (rules §9); None when the result reproduces a committed run,
@@ -253,7 +267,7 @@ def commit(
         return None
     keys = result.plan.book.server_keys
     # rules §15: each call with what it cost the operator
-    calls = ledger_calls(result.calls(), keys, result.carrier_costs)
+    calls = placed(result, ledger_calls(result.calls(), keys, result.carrier_costs))
     selection = RunSelection(
         result.period,
         tuple(service.name for service in result.services),
@@ -327,7 +341,7 @@ def _free_seconds_given(result: RunResult) -> dict[str, dict[str, int]]:
     """Service -> month -> the free seconds the result's calls got, to commit with it."""
     pairs: dict[str, list[tuple[int, int]]] = {}
     for call in result.calls():
-        if call.free_seconds:
+        if call.free_seconds and call.call_uuid not in result.gathered:
             pairs.setdefault(call.service, []).append((call.start_epoch, call.free_seconds))
     return {name: given_by_month(calls, result.timezone) for name, calls in pairs.items()}
 

@@ -9,6 +9,7 @@ from typing import Protocol
 from voipbill.bulk import no_cyclic_gc
 from voipbill.cdrs import CdrRecord
 from voipbill.config import Service
+from voipbill.ledger import GATHERED
 from voipbill.periods import Period
 from voipbill.rating import ServiceRater
 
@@ -49,6 +50,10 @@ class LedgerCheck(Protocol):
 
     def prefetch(self, xml_cdr_uuids: list[str]) -> None:
         """Look these calls up at once; the `check`s that follow are answered from memory."""
+        ...
+
+    def closed_month(self, service: Service, start_epoch: int) -> bool:
+        """Has a whole-month run of the service committed the month this call started in?"""
         ...
 
 
@@ -190,7 +195,9 @@ class RatingRun:
                 # rules §9: a call committed to another period is never billed twice
                 bill, billed_in = ledger.check(owners[0].service, record.xml_cdr_uuid)
                 if not bill:
-                    if billed_in is None:  # a rerun of a committed run that did not take it
+                    if billed_in == GATHERED:
+                        pass  # committed into this very period: shown as committed
+                    elif billed_in is None:  # a rerun of a committed run that did not take it
                         if late:
                             counters.outside_period += 1
                         else:
@@ -209,6 +216,8 @@ class RatingRun:
                         )
                         self.note(f"{where}, left out (rules §9)")
                     continue
+                if not late and ledger.closed_month(owners[0].service, record.start_epoch):
+                    late = True  # rules §9: its month is closed; billed in the next open one
             elif late:
                 # without a ledger nothing says whether a late call is in a period yet
                 counters.outside_period += 1

@@ -67,7 +67,7 @@ def command(
     ] = False,
     commit: Annotated[
         bool,
-        typer.Option("--commit", help="Record the billed calls in the ledger (needs -o)."),
+        typer.Option("--commit", help="Record the new calls in the ledger (-o: and a file)."),
     ] = False,
     late_days: Annotated[
         int,
@@ -113,9 +113,10 @@ def command(
     )
     assert period is not None
     to_file = output_path is not None and str(output_path) != "-"
-    if commit and not to_file:
+    if commit and output_path is not None and not to_file:
         raise UsageError(
-            "--commit needs -o FILE", hint="the ledger records the invoice file it commits"
+            "--commit writes its data to -o FILE, not to stdout",
+            hint="leave -o out to commit without a file (the ledger keeps the output)",
         )
     # a file is not a terminal: -o defaults to csv
     chosen = output_format or (
@@ -139,7 +140,7 @@ def command(
         allow_empty=allow_empty,
     )
     with open_ledger(config, commit=commit, lock_timeout=lock_timeout) as ledger:
-        if commit and ledger is not None and output_path is not None:
+        if commit and ledger is not None:
             try:
                 outcome = billing.commit_window(
                     config, selection, period, billing.source_of(cdr_file), ledger, layout,
@@ -150,10 +151,9 @@ def command(
                 raise
             result = outcome.result
             if outcome.run_id is not None:
-                output.info(
-                    f"committed run {outcome.run_id}: {period.label}, "
-                    f"{counted(outcome.calls, 'call')}, written to {output_path}"
-                )
+                written = f", written to {output_path}" if output_path is not None else ""
+                listed = f"{counted(outcome.calls, 'call')}{written}"
+                output.info(f"committed run {outcome.run_id}: {period.label}, {listed}")
             elif outcome.reproduced is not None:
                 output.info(
                     f"{period.label} was committed by run {outcome.reproduced.id}: "

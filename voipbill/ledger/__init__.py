@@ -18,7 +18,15 @@ from __future__ import annotations
 from voipbill.ledger.commit import commit_run
 from voipbill.ledger.errors import LedgerError, LockedError, StorageError
 from voipbill.ledger.journal import JournalLine, LedgerJournal, LineState, LineTaken
-from voipbill.ledger.plan import FILE_SERVER, CallBook, RunPlan, ledger_call, plan_run, server_key
+from voipbill.ledger.plan import (
+    FILE_SERVER,
+    GATHERED,
+    CallBook,
+    RunPlan,
+    ledger_call,
+    plan_run,
+    server_key,
+)
 from voipbill.ledger.records import (
     COMMITTED,
     VOIDED,
@@ -34,6 +42,7 @@ from voipbill.ledger.store import LedgerStore
 __all__ = [
     "COMMITTED",
     "FILE_SERVER",
+    "GATHERED",
     "VOIDED",
     "CallBook",
     "JournalLine",

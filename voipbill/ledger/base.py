@@ -229,6 +229,18 @@ class LedgerBase(ABC):
         ).fetchone()
         return None if row is None else (int(row[0]), str(row[1]))
 
+    def period_calls(self, label: str, services: Collection[str]) -> dict[tuple[str, str], int]:
+        """(server, uuid) -> run id of every call of these services billed in the period."""
+        if not services:
+            return {}
+        marks = ", ".join("?" for _ in services)
+        rows = self.execute(
+            f"SELECT server, xml_cdr_uuid, run_id FROM calls WHERE period = ? "
+            f"AND service IN ({marks})",
+            (label, *services),
+        )
+        return {(str(server), str(uuid)): int(run) for server, uuid, run in rows}
+
     def runs(self, *, service: str | None = None, run_id: int | None = None) -> list[RunRecord]:
         """Committed and voided runs, oldest first; a few queries however many runs."""
         where: list[str] = []
@@ -403,7 +415,7 @@ class LedgerBase(ABC):
                 for index, t in enumerate(per_service)
             ],
         )
-        self._claim_calls(run_id, selection.period.label, calls)
+        self._claim_calls(run_id, selection.period.label, [c for c in calls if not c.held])
         rows = json.dumps([call_row(entry.call) for entry in calls], ensure_ascii=False)
         self.execute(
             "INSERT INTO run_rows (run_id, rows) VALUES (?, ?)",

@@ -27,20 +27,20 @@ def commit_run(
     selection: RunSelection,
     calls: Sequence[LedgerCall],
     currency: str,
-    output_path: Path,
+    output_path: Path | None,
     text: str,
 ) -> int:
-    """Write `text` to `output_path` and record the run and its calls, all or nothing."""
+    """Write `text` to `output_path` and record the run and its calls, all or nothing.
+    Without an `output_path` (a commit without `-o`) the ledger keeps the text alone."""
     store.begin()
+    where = "" if output_path is None else str(output_path.resolve())
     try:
-        run_id = store.insert_run(
-            selection, calls, currency, str(output_path.resolve()), text.encode("utf-8")
-        )
+        run_id = store.insert_run(selection, calls, currency, where, text.encode("utf-8"))
     except BaseException:
         store.rollback()
         raise
     try:
-        publication = Publication.write(output_path, text)
+        publication = Publication.write(output_path, text) if output_path else Publication.none()
     except BaseException:
         store.rollback()
         raise
@@ -71,6 +71,11 @@ class Publication:
     path: Path
     backup: Path | None
     in_place: bool = False  # a device or /dev/stdout: written through, nothing to put back
+
+    @classmethod
+    def none(cls) -> Publication:
+        """No file: a commit without `-o`."""
+        return cls(Path(os.devnull), None, in_place=True)
 
     @classmethod
     def write(cls, path: Path, text: str) -> Publication:

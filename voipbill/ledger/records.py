@@ -26,6 +26,10 @@ class LedgerCall(NamedTuple):
     call: RatedCall
     carrier_cost: Decimal | None = None
     carrier_prefix: str | None = None
+    # the billing period the call is billed in (its label); None: the run's own period
+    period: str | None = None
+    # listed by the run, but billed in its period by an earlier run: not claimed again
+    held: bool = False
 
 
 @dataclass(frozen=True, slots=True)

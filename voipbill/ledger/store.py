@@ -57,6 +57,11 @@ class LedgerStore(Protocol):
         period label) for those of `uuids` under any of `servers` that a committed run holds."""
         ...
 
+    def period_calls(self, label: str, services: Collection[str]) -> dict[tuple[str, str], int]:
+        """(server, uuid) -> run id of every call of these services billed in the period
+        `label`, whichever run committed it."""
+        ...
+
     def runs(self, *, service: str | None = None, run_id: int | None = None) -> list[RunRecord]:
         """Committed and voided runs, oldest first, optionally of one service or one id."""
         ...

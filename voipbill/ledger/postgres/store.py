@@ -190,34 +190,36 @@ class PostgresLedger(LedgerBase):
         connection.execute(
             "CREATE TEMP TABLE staged_calls (server text, xml_cdr_uuid text, service text, "
             "start_epoch bigint, status text, cost numeric, carrier_cost numeric, "
-            "carrier_prefix text) ON COMMIT DROP"
+            "carrier_prefix text, period text) ON COMMIT DROP"
         )
         with connection.cursor() as cursor:
             with cursor.copy(
                 "COPY staged_calls (server, xml_cdr_uuid, service, start_epoch, status, cost, "
-                "carrier_cost, carrier_prefix) FROM STDIN"
+                "carrier_cost, carrier_prefix, period) FROM STDIN"
             ) as copy:
-                for server, c, carrier_cost, carrier_prefix in calls:
+                for entry in calls:
+                    c = entry.call
                     copy.write_row(
                         (
-                            server,
+                            entry.server,
                             c.call_uuid,
                             c.service,
                             c.start_epoch,
                             c.status,
                             c.cost,
-                            carrier_cost,
-                            carrier_prefix,
+                            entry.carrier_cost,
+                            entry.carrier_prefix,
+                            entry.period or label,
                         )
                     )
             row = cursor.execute(
                 "WITH claimed AS (INSERT INTO calls (server, xml_cdr_uuid, service, period, "
                 "start_epoch, status, cost, run_id, carrier_cost, carrier_prefix) SELECT server, "
-                "xml_cdr_uuid, service, %s, start_epoch, status, cost, %s, carrier_cost, "
+                "xml_cdr_uuid, service, period, start_epoch, status, cost, %s, carrier_cost, "
                 "carrier_prefix FROM staged_calls "
                 "ON CONFLICT (server, xml_cdr_uuid) DO NOTHING RETURNING 1) "
                 "SELECT count(*) FROM claimed",
-                (label, run_id),
+                (run_id,),
             ).fetchone()
         claimed = 0 if row is None else int(row[0])
         if claimed == len(calls):

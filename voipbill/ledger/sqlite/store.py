@@ -143,18 +143,18 @@ class SqliteLedger(LedgerBase):
                 "cost, run_id, carrier_cost, carrier_prefix) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
-                        server,
-                        call.call_uuid,
-                        call.service,
-                        label,
-                        call.start_epoch,
-                        call.status,
-                        None if call.cost is None else str(call.cost),
+                        entry.server,
+                        entry.call.call_uuid,
+                        entry.call.service,
+                        entry.period or label,
+                        entry.call.start_epoch,
+                        entry.call.status,
+                        None if entry.call.cost is None else str(entry.call.cost),
                         run_id,
-                        None if carrier_cost is None else str(carrier_cost),
-                        carrier_prefix,
+                        None if entry.carrier_cost is None else str(entry.carrier_cost),
+                        entry.carrier_prefix,
                     )
-                    for server, call, carrier_cost, carrier_prefix in calls
+                    for entry in calls
                 ],
             )
         except sqlite3.IntegrityError as exc:
