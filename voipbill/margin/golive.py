@@ -27,7 +27,7 @@ from voipbill.decks import Deck, check_command, load_deck
 from voipbill.errors import UsageError
 from voipbill.margin.costs import row_cost
 from voipbill.margin.watch import cost_deck
-from voipbill.money import format_money, round_cost
+from voipbill.money import format_money, rounder
 from voipbill.numbers import Normalised
 from voipbill.periods import local_midnight_epoch
 from voipbill.pricing import PriceList, RateSource
@@ -118,7 +118,7 @@ def check(
     # a prefix has no whole number for a regex special rule to match: prefix rules only
     prefix_rules = tuple(rule for rule in package.special if rule.type == "prefix")
     prices = PriceList(replace(package, special=prefix_rules), sell)
-    digits, mode = package.rounding_digits, package.rounding_mode
+    rounded = rounder(package.rounding_digits, package.rounding_mode)  # rules §6.5
     outbound = prices.increments["outbound"]
     prefixes = {row.prefix for row in cost.rows}
     prefixes.update(rule.pattern for rule in prefix_rules if rule.direction != "inbound")
@@ -148,12 +148,12 @@ def check(
             key = (id(source), seconds)
             price = prices_of.get(key)
             if price is None:
-                price = prices_of[key] = _price(source, seconds, digits, mode)
+                price = prices_of[key] = rounded(_price(source, seconds))
             cost_key = (id(row), seconds)
             carrier = costs_of.get(cost_key)
             if carrier is None:
-                carrier = costs_of[cost_key] = round_cost(
-                    row_cost(row, row.increment or outbound, seconds), digits, mode
+                carrier = costs_of[cost_key] = rounded(
+                    row_cost(row, row.increment or outbound, seconds)
                 )
             if price < carrier:
                 found.findings.append(
@@ -171,13 +171,12 @@ def check(
     return found
 
 
-def _price(source: RateSource, seconds: int, digits: int, mode: str) -> Decimal:
-    """rules §6 for an answered call of `seconds`, without free minutes; a length within the
-    source's no_charge_seconds is priced 0."""
+def _price(source: RateSource, seconds: int) -> Decimal:
+    """rules §6 for an answered call of `seconds`, without free minutes, before rounding; a
+    length within the source's no_charge_seconds is priced 0."""
     if seconds <= source.no_charge_seconds:
-        return round_cost(Decimal(0), digits, mode)
-    billed = source.billed_seconds(seconds)
-    return round_cost(pricing.cost(source, billed, 0), digits, mode)
+        return Decimal(0)
+    return pricing.cost(source, source.billed_seconds(seconds), 0)
 
 
 FINDING_COLUMNS = [
