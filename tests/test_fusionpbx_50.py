@@ -23,6 +23,7 @@ from tests.fakepbx import DOMAIN, EXPORT_PATH, FakeFusionPBX, FakeUser
 from tests.hostproxy import HostRewritingProxy, behind_proxy
 from tests.pbxhelpers import KEY_ENV, write_config
 from tests.test_fakepbx_50 import ACME, ACME_KEY, add_pbx_test_rows
+from voipbill.fusionpbx import PROBE_UUID
 
 NOV_4 = 1793750400  # 2026-11-04 00:00 UTC
 ACME_UUIDS = ["acacacac-0000-4000-8000-000000000001", "acacacac-0000-4000-8000-000000000002"]
@@ -203,12 +204,14 @@ def test_on_50_each_chunk_is_one_keyed_request_in_one_session(
                         "acme", "--from", "2026-11-01", "--to", "2026-11-10",
                         "-o", str(out))  # fmt: skip
     assert result.exit_code == 0, result.stderr
-    login, first, cookie_only, *chunks = pbx50.requests
-    assert login.path == "/login.php" and "key" in first.form and "key" not in cookie_only.form
-    assert first.form["start_epoch"] == cookie_only.form["start_epoch"]  # the first asked again
+    login, probe, cookie_only, *chunks = pbx50.requests
+    assert login.path == "/login.php" and probe.form["key"] == ACME_KEY
+    assert probe.form["xml_cdr_uuid"] == PROBE_UUID  # the key's login exports nothing
+    assert "key" not in cookie_only.form  # 5.0 answers it with its login page: key every time
     assert len(chunks) == 10  # one request a day, each with the key and the same session
     assert all(r.path == EXPORT_PATH and r.form["key"] == ACME_KEY for r in chunks)
-    assert len({r.cookies["PHPSESSID"] for r in [first, cookie_only, *chunks]}) == 1
+    assert [r.form["start_epoch"] for r in chunks[:1]] == [cookie_only.form["start_epoch"]]
+    assert len({r.cookies["PHPSESSID"] for r in [probe, cookie_only, *chunks]}) == 1
 
 
 def test_a_50_whose_session_cookie_never_comes_back_is_refused_not_billed(
@@ -323,3 +326,16 @@ def test_https_on_a_port_that_closes_the_connection_says_it_may_be_plain_http(
     assert "closed the connection during the TLS handshake" in result.stderr
     assert "may speak plain http" in result.stderr
     assert "certificate" not in result.stderr and "ca_bundle" not in result.stderr
+
+
+@pytest.mark.parametrize("mode", ["5.1", "5.5"])
+def test_a_session_cookie_that_never_comes_back_is_named(mode: str, tmp_path: Path) -> None:
+    with three_tenants(mode) as fake, behind_proxy(fake, ACME) as proxy:
+        proxy.drop_cookies = True
+        out = tmp_path / "cdrs.csv"
+        result = invoke("--config", str(acme_config(tmp_path, proxy.url)), "pull", "--service",
+                        "acme", "--period", "2026-11", "-o", str(out))  # fmt: skip
+    assert result.exit_code == 4
+    assert "its session cookie (PHPSESSID) does not come back" in result.stderr
+    assert "did not reach it" not in result.stderr
+    assert not out.exists()

@@ -14,7 +14,7 @@ from tests.fakepbx import ADMIN_KEY, DOMAIN, EXPORT_PATH, SUPERADMIN_KEY, FakeFu
 from tests.pbxhelpers import KEY_ENV, Sleeps, make_server, pbx
 from voipbill.cdrs import CdrProblem
 from voipbill.errors import ExitCode, UsageError
-from voipbill.fusionpbx import USER_AGENT, FusionPBXClient, login_token
+from voipbill.fusionpbx import PROBE_UUID, USER_AGENT, FusionPBXClient, login_token
 from voipbill.periods import Period, make_period
 
 __all__ = ["pbx"]  # the fixture, imported for pytest
@@ -70,9 +70,9 @@ def test_key_is_posted_once_and_never_put_in_a_url(pbx: FakeFusionPBX) -> None:
     assert all(r.method == "POST" for r in pbx.requests if r.path == EXPORT_PATH)
     keyed = [form for form in exports(pbx) if "key" in form]
     assert [form["key"] for form in keyed] == [ADMIN_KEY]
-    # March 9 is empty: an empty first answer cannot show its version, so it is asked again
-    # in the session (docs/fusionpbx.md §3); later chunks ride on the session cookie
-    assert len(exports(pbx)) == 4
+    # the key logs in with the probe, which exports nothing (docs/fusionpbx.md §3); the three
+    # chunks ride on the session cookie
+    assert len(exports(pbx)) == 4 and keyed[0]["xml_cdr_uuid"] == PROBE_UUID
 
 
 def test_domain_name_and_user_agent_go_with_every_request(pbx: FakeFusionPBX) -> None:
@@ -90,15 +90,13 @@ def test_56_key_request_carries_the_login_token_and_then_the_new_cookie(
     with client_for(pbx) as client:
         client.probe_export()
         client.probe_export()
-    login, keyed, *follow_ups = pbx.requests
+    login, keyed, follow_up = pbx.requests
     assert login.path == "/login.php" and login.method == "GET"
     token_fields = [name for name in keyed.form if len(name) == 64]
     assert len(token_fields) == (1 if pbx.mode == "5.6" else 0)
-    assert len(follow_ups) == 2  # the empty first answer is asked again, then the second probe
-    for follow_up in follow_ups:
-        if pbx.mode == "5.6":  # the login replaced the session cookie (docs/fusionpbx.md §1)
-            assert follow_up.cookies["PHPSESSID"] != keyed.cookies["PHPSESSID"]
-        assert "key" not in follow_up.form
+    if pbx.mode == "5.6":  # the login replaced the session cookie (docs/fusionpbx.md §1)
+        assert follow_up.cookies["PHPSESSID"] != keyed.cookies["PHPSESSID"]
+    assert "key" not in follow_up.form
 
 
 def test_an_expired_session_logs_in_again_once(pbx: FakeFusionPBX) -> None:
@@ -113,10 +111,9 @@ def test_chunk_requests_cover_the_period_without_gap_or_overlap(pbx: FakeFusionP
     period = make_period(date(2024, 3, 1), date(2024, 3, 3), ZoneInfo("America/Toronto"))
     with client_for(pbx, chunk_hours=7) as client:
         list(client.export_chunks(period))
-    asked = [(int(f["start_epoch"]), int(f["stop_epoch"])) for f in exports(pbx)]
-    # the first chunk is empty, so it is asked again in the session the key login opened
-    assert asked[0] == asked[1] and "key" in exports(pbx)[0] and "key" not in exports(pbx)[1]
-    asked = asked[1:]
+    login, *chunks = exports(pbx)
+    assert login["xml_cdr_uuid"] == PROBE_UUID and "start_epoch" not in login
+    asked = [(int(f["start_epoch"]), int(f["stop_epoch"])) for f in chunks]
     assert asked[0][0] == period.start_epoch
     assert asked[-1][1] == period.end_epoch - 1
     assert all(stop + 1 == following for (_, stop), (following, _) in itertools.pairwise(asked))

@@ -46,7 +46,7 @@ def test_pull_writes_one_csv_that_reads_back_as_the_months_cdrs(
         "dddddddd-0000-4000-8000-000000000031",  # in the last day's chunk
     ]
     assert problems == []
-    # 31 days; March 1 is empty, and an empty first answer is asked again in the session
+    # the key's login (the probe, which exports nothing), then one export a day
     assert len([r for r in pbx.requests if r.path == EXPORT_PATH]) == 32
     assert "pulled 5 CDR line(s)" in result.stderr
 

@@ -3,9 +3,10 @@
 Every export it returns is proven to be the configured tenant's (docs/fusionpbx.md §3): FusionPBX
 5.2+ exports the key's domain; 5.0 and 5.1 export the tenant their session held when the
 request began, and a session that held none exports the tenant the Host header names, which a
-proxy may rewrite. So the rows of the first keyed request of a session count only from 5.2+;
-otherwise the same search is asked again in that session, which the key login fixed to the
-tenant. An answer that started a new session (the cookie was lost) is never believed.
+proxy may rewrite. So a session starts with a key login that exports nothing (the probe: a
+uuid no call has), and every export follows it in that session, whose tenant the login fixed:
+with the cookie alone, or on 5.0, which keeps no key login, with the key again. An answer that
+was not given in that session (the cookie was lost) is never believed.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from voipbill.errors import ConfigError, VoipbillError
 from voipbill.fusionpbx import errors
 from voipbill.fusionpbx.answers import (
     Export,
-    export_version,
     host_header,
     in_session,
     login_token,
@@ -247,11 +247,10 @@ class FusionPBXClient:
     def _export_once(self, search: dict[str, str]) -> Export:
         form = {"export_format": "csv", "domain_name": self.domain, **search}
         if not self._authenticated:
-            export = self._log_in(form)
-            if export_version(export.body) == "5.2+":
-                return export  # 5.2+ exports the key's domain, first request or not (§3)
-            # 5.0/5.1, or no rows to tell: ask again in the session the key login fixed
-        elif self.key_every_time:
+            probe = self._log_in()
+            if search == {"xml_cdr_uuid": PROBE_UUID}:
+                return probe  # no call has that uuid, whoever's tenant it asked
+        if self.key_every_time:
             return self._export_keyed(form)
         try:
             return self._classify_export(self._send("POST", EXPORT_PATH, data=form))
@@ -261,19 +260,31 @@ class FusionPBXClient:
             return self._export_keyed(form)
         except (errors.LoginPageReturned, errors.LoginTokenRequired):
             pass  # the session expired on the server: log in again, once
-        export = self._log_in(form)
-        if export_version(export.body) == "5.2+":
-            return export
-        return self._classify_export(self._send("POST", EXPORT_PATH, data=form))
+        self._log_in()
+        try:
+            return self._classify_export(self._send("POST", EXPORT_PATH, data=form))
+        except (errors.LoginPageReturned, errors.LoginTokenRequired):
+            raise errors.SessionRejected(
+                f"{self.server.name}: FusionPBX forgot the login at once: its session cookie "
+                "(PHPSESSID) does not come back",
+                hint="a proxy or cache in front of FusionPBX may drop cookies; over http, a "
+                "Secure session cookie is not sent back: use https://",
+            ) from None
 
-    def _log_in(self, form: dict[str, str]) -> Export:
-        """The first keyed request of a new session, primed with the login page."""
+    def _log_in(self) -> Export:
+        """Prime a new session with the login page, then log in with the key: the probe."""
         if self._token is None:
             self.open_login_page()
         assert self._token is not None
         # The key goes in the POST body (never the URL: it would land in nginx's logs) with
         # the 5.6 login token, which older versions ignore; the token is single-use (§1).
-        keyed = {**form, **self._token, "key": self._key}
+        keyed = {
+            "export_format": "csv",
+            "domain_name": self.domain,
+            "xml_cdr_uuid": PROBE_UUID,
+            **self._token,
+            "key": self._key,
+        }
         self._token = None
         export = self._classify_export(self._send("POST", EXPORT_PATH, data=keyed))
         # The answer may set a new PHPSESSID (5.6); the session sends it from now on.
