@@ -338,4 +338,5 @@ def test_a_session_cookie_that_never_comes_back_is_named(mode: str, tmp_path: Pa
     assert result.exit_code == 4
     assert "its session cookie (PHPSESSID) does not come back" in result.stderr
     assert "did not reach it" not in result.stderr
+    assert "Secure session cookie" in result.stderr  # the URL is plain http
     assert not out.exists()

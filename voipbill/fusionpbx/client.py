@@ -267,8 +267,9 @@ class FusionPBXClient:
             raise errors.SessionRejected(
                 f"{self.server.name}: FusionPBX forgot the login at once: its session cookie "
                 "(PHPSESSID) does not come back",
-                hint="a proxy or cache in front of FusionPBX may drop cookies; over http, a "
-                "Secure session cookie is not sent back: use https://",
+                hint="over http a Secure session cookie is not sent back: use https://"
+                if self.where.is_http
+                else "a proxy or cache in front of FusionPBX may drop cookies",
             ) from None
 
     def _log_in(self) -> Export:
