@@ -4,10 +4,11 @@ Two Canadian tenants, and a UK one whose phones dial UK numbers the national way
 118118, 999): its package reads them in local-prefix mode. The UK calls are drawn from a random
 generator of their own, so the Canadian calls are the same with or without them.
 
-It is written the way FusionPBX writes it (CONTRACT §2.2): a superadmin `show=all` export, so
-b-legs are present and a `domain_name` column is appended; every value is wrapped in quotes and
-never escaped (one caller name breaks the quoting); newest calls first; missed calls, local
-calls, feature codes, a number no deck prices, and a few calls just outside the month.
+It is written the way FusionPBX writes it (docs/fusionpbx.md §2 and §6): a superadmin
+`show=all` export, so b-legs are present and a `domain_name` column is appended; every value is
+wrapped in quotes and never escaped (one caller name breaks the quoting); newest calls first;
+missed calls, local calls, feature codes, a number no deck prices, and a few calls just outside
+the month.
 
 Run: python examples/make_cdrs.py > examples/cdrs.csv
 """
@@ -195,7 +196,8 @@ def row(rng: random.Random, domain: str, epoch: int, kind: str) -> list[dict[str
     }
     rows = [base]
     if kind == "outbound" and billsec and rng.random() < 0.3:
-        # log-b-leg enabled: the b-leg carries the same billsec and its own uuid (CONTRACT §8.3)
+        # log-b-leg enabled: the b-leg carries the same billsec and its own uuid
+        # (docs/fusionpbx.md §6, legs)
         b_uuid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         base["bridge_uuid"] = b_uuid
         rows.append(
@@ -222,7 +224,7 @@ def generate(seed: int = 2026) -> str:
         domain = rng.choice(sorted(TENANTS))
         kind = rng.choices(["outbound", "inbound", "local"], [60, 25, 15])[0]
         rows.extend(row(rng, domain, epoch, kind))
-    # CONTRACT §2.2: a caller name with a quote and a comma breaks FusionPBX's CSV
+    # a caller name with a quote and a comma breaks FusionPBX's CSV (docs/fusionpbx.md §6)
     quirky = row(
         rng,
         "mcon.wat5.ictvoip.ca",

@@ -1,4 +1,4 @@
-"""Building a million small objects quickly (issue 7)."""
+"""Building a million small objects quickly: the cycle collector paused while they are made."""
 
 from __future__ import annotations
 

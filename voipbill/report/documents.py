@@ -53,8 +53,9 @@ def render(result: RunResult, layout: Layout) -> str:
 def write_csv(stream: IO[str], result: RunResult, detail: str) -> None:
     if detail == "calls":
         if all(not service.kept for service in result.services):
-            # the fast path: no RatedCall per call when nothing keeps them (issue 7); only the
-            # status counts are read afterwards (the warnings): no buckets to fill
+            # the fast path: no RatedCall per call when nothing keeps them (a month of a million
+            # calls, tests/benchmarks/bench_rate.py); only the status counts are read afterwards
+            # (the warnings): no buckets to fill
             pairs = [service.take_priced() for service in result.services]
             write_priced_csv(stream, pairs, result.currency, result.timezone, statuses_only=True)
         else:
