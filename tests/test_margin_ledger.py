@@ -75,3 +75,22 @@ def test_calls_committed_before_carrier_costs_were_recorded_have_none(tmp_path: 
     ) in shown.stderr
     preview = billing.rate("--period", "2026-10")
     assert "below carrier cost" not in preview.stderr
+
+
+def test_a_month_committed_by_days_keeps_each_days_carrier_costs(
+    tmp_path: Path, ledger_backend: Backend
+) -> None:
+    billing = month(tmp_path, ledger_backend)
+    day = billing.rate(
+        "--from", "2026-10-05", "--to", "2026-10-05", "--commit", "-o", str(tmp_path / "d.csv")
+    )  # fmt: skip
+    assert day.exit_code == 0, day.stderr
+    # n1 is committed (its carrier cost 0.0200 with it); then the carrier's price rises and
+    # n2, not committed yet, costs 120 s × 0.0500 / 60 = 0.1000 now
+    (tmp_path / "carrier.csv").write_text(DEARER, encoding="utf-8")
+    shown = margin(billing)
+    assert shown.stdout.splitlines()[-1] == "mcon,total,2,0.0310,0.1200,-0.0890,-287.10,2,0,CAD"
+    # the month's preview lists both, and warns about both: n1 from the recorded cost
+    preview = billing.rate("--period", "2026-10")
+    assert preview.exit_code == 0, preview.stderr
+    assert "mcon: 2 calls sold below carrier cost (margin -0.0890 CAD)" in preview.stderr

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 
+from voipbill.billing.result import RunResult
 from voipbill.ledger import LedgerCall, LedgerStore, RunRecord, ledger_call
 from voipbill.margin import BelowCost, CarrierCosts, sold_below_cost
 from voipbill.margin.costs import CarrierCost
@@ -66,3 +67,34 @@ def below_cost(service: str, digits: int, calls: Iterable[RatedCall], costs: Rec
             found.calls += 1
             found.margin += call.cost - carrier.amount
     return found
+
+
+def gathered(
+    ledger: LedgerStore | None, result: RunResult
+) -> dict[tuple[str, str], tuple[Decimal | None, str]]:
+    """The carrier costs recorded with the calls earlier runs committed into this run's
+    period, which it lists with their committed fields (`result.gathered`)."""
+    if ledger is None or not result.gathered or result.plan is None:
+        return {}
+    servers = set(result.plan.book.server_keys.values())
+    billed = ledger.billed_many(servers, sorted(result.gathered))
+    found: dict[tuple[str, str], tuple[Decimal | None, str]] = {}
+    for run_id in sorted({run_id for run_id, _ in billed.values()}):
+        found.update(ledger.carrier_costs(run_id))
+    return found
+
+
+def count_gathered(ledger: LedgerStore | None, result: RunResult) -> None:
+    """A preview warns about every call it lists (rules §15): add the calls earlier runs
+    committed into the period that were sold below their recorded carrier cost."""
+    costs = gathered(ledger, result)
+    if not costs:
+        return
+    for service in result.services:
+        listed = (call for call in service.calls() if call.call_uuid in result.gathered)
+        found = below_cost(service.name, service.digits, listed, costs)
+        counted = result.below_cost.setdefault(
+            service.name, BelowCost(service.name, service.digits)
+        )
+        counted.calls += found.calls
+        counted.margin += found.margin

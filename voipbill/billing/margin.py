@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from functools import partial
 
-from voipbill.billing.carrier import carrier_of, recorded
+from voipbill.billing.carrier import Recorded, carrier_of, gathered, recorded
 from voipbill.billing.result import RunResult
 from voipbill.billing.run import Selection, run
 from voipbill.billing.sources import CdrSource
 from voipbill.config import Config
 from voipbill.ledger import LedgerStore
-from voipbill.margin import ServiceMargin
+from voipbill.margin import CarrierCost, ServiceMargin
 from voipbill.margin.report import CarrierOf, priced_now, tally_service
 from voipbill.periods import Period
+from voipbill.rating import RatedCall
 
 
 def margin_of(
@@ -31,13 +32,29 @@ def margin_of(
     """The run of `period` (as `rate` previews it) and each service's margin by `by`."""
     result = run(config, selection, period, sources, ledger)
     committed = None if result.fresh else recorded(ledger, result.committed_runs)
+    earlier = gathered(ledger, result)  # calls earlier runs committed into the period
     margins = []
     for service in result.services:
         carrier: CarrierOf
-        if committed is None:
-            carrier = priced_now(result.carrier_costs[service.name])
-        else:
+        if committed is not None:
             carrier = partial(carrier_of, costs=committed)
+        else:
+            carrier = _now_or_earlier(
+                priced_now(result.carrier_costs[service.name]), result, earlier
+            )
         margin = ServiceMargin(service.name, service.digits, by)
         margins.append(tally_service(margin, service.calls(), carrier))
     return result, margins
+
+
+def _now_or_earlier(now: CarrierOf, result: RunResult, earlier: Recorded) -> CarrierOf:
+    """Priced now, but for a call an earlier run committed: the carrier cost it recorded."""
+    if not result.gathered:
+        return now
+
+    def carrier(call: RatedCall) -> tuple[CarrierCost | None, bool]:
+        if call.call_uuid in result.gathered:
+            return carrier_of(call, earlier)
+        return now(call)
+
+    return carrier

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from voipbill.billing.carrier import below_cost, ledger_calls, recorded
+from voipbill.billing.carrier import below_cost, count_gathered, ledger_calls, recorded
 from voipbill.billing.completeness import (
     gave_nothing,
     refuse_bad_rows,
@@ -159,6 +159,8 @@ def run(
         if ledger is not None and held:
             result.services, result.gathered = with_gathered(ledger, held, result.services)
         result.below_cost = below_cost
+        if not selection.commit:  # a commit warns only about the calls it commits
+            count_gathered(ledger, result)
         if replay is not None:  # a run of an older voipbill: no rows kept, rated now
             result.reproduced, result.legacy_rerun = replay, True
             if ledger is not None:
