@@ -23,7 +23,15 @@ from voipbill.billing.messages import messages
 from voipbill.billing.raters import select_services
 from voipbill.billing.result import Difference, Layout, Message, RunResult, ServiceResult
 from voipbill.billing.run import Selection, commit, committed, result_for, run
-from voipbill.billing.sources import CdrFile, CdrSource, Pulled, Servers, pull, source_of
+from voipbill.billing.sources import (
+    CdrFile,
+    CdrSource,
+    LedgerOnly,
+    Pulled,
+    Servers,
+    pull,
+    source_of,
+)
 from voipbill.billing.totals import CategoryTotal, ServiceTotals, billed_minutes
 
 __all__ = [
@@ -35,6 +43,7 @@ __all__ = [
     "Difference",
     "Explanation",
     "Layout",
+    "LedgerOnly",
     "Message",
     "Pulled",
     "Renderer",

@@ -19,7 +19,7 @@ from voipbill.billing.gather import held_in_period, placed, with_gathered
 from voipbill.billing.raters import build_raters, deck_warnings
 from voipbill.billing.result import Difference, Layout, RunResult, ServiceResult
 from voipbill.billing.scope import RatingRun
-from voipbill.billing.sources import CdrSource, feed
+from voipbill.billing.sources import CdrSource, LedgerOnly, feed
 from voipbill.cdrs import CdrProblem
 from voipbill.config import Config, Service
 from voipbill.errors import UsageError
@@ -167,6 +167,8 @@ def run(
                 result.committed_output = ledger.stored_output(replay.id)
     if replay is not None:
         result.held_back, result.held_back_from = scope.held_back_calls()
+    if isinstance(sources, LedgerOnly):
+        result.difference = None  # nothing was rated again: nothing to compare
     return result
 
 

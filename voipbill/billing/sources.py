@@ -28,7 +28,12 @@ class Servers:
     """The services' FusionPBX servers, one export per (server, tenant domain)."""
 
 
-CdrSource = CdrFile | Servers
+@dataclass(frozen=True, slots=True)
+class LedgerOnly:
+    """No CDR source at all: `close --from-ledger` lists what the ledger holds."""
+
+
+CdrSource = CdrFile | Servers | LedgerOnly
 
 
 def source_of(cdr_file: Path | None) -> CdrSource:
@@ -51,6 +56,9 @@ def feed(
     the servers' own warnings (plain http, TLS off) to `warnings`, and the name of each source
     that had not one row (FusionPBX's empty export `\\n\\n`) to `empty`."""
     empty = [] if empty is None else empty
+    if isinstance(source, LedgerOnly):
+        run.sources_done()
+        return
     if isinstance(source, CdrFile):
         before = run.counters.rows, len(problems)
         run.feed(read_cdr_file(source.path, problems=problems), str(source.path))

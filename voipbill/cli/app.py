@@ -10,6 +10,7 @@ import typer
 from voipbill import __version__
 from voipbill.cli import (
     audit_numbers,
+    close,
     deck,
     deck_margin,
     explain,
@@ -104,6 +105,7 @@ app.command("validate-fields", cls=validate_fields.FieldsCommand)(validate_field
 app.command("test-connection")(test_connection.command)
 app.command("pull")(pull.command)
 app.command("rate")(rate.command)
+app.command("close")(close.command)
 app.command("margin")(margin.command)
 app.command("explain")(explain.command)
 app.command("init")(init.command)
