@@ -9,14 +9,14 @@ from typing import Annotated
 
 import typer
 
-from voipbill import billing
+from voipbill import billing, periods
 from voipbill.cli import output, rate
 from voipbill.cli.context import state
 from voipbill.cli.options import CdrFileOption, LockTimeoutOption, OutputOption
 from voipbill.errors import UsageError
 from voipbill.ledger import open_ledger
 from voipbill.outputs import refuse_inputs
-from voipbill.periods import resolve_period, today
+from voipbill.periods import resolve_period
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def command(
     services = billing.select_services(config, service, all_services)
     period = resolve_period(config.timezone, from_day=None, to_day=None, month=period_month)
     assert period is not None
-    if period.last_day >= today(config.timezone):
+    if period.last_day >= periods.today(config.timezone):
         raise UsageError(
             f"{period.label} has not ended: it can be closed from "
             f"{(period.last_day + timedelta(days=1)).isoformat()}",
