@@ -24,10 +24,10 @@ from urllib.parse import urlsplit
 import requests
 from urllib3.exceptions import InsecureRequestWarning
 
-from voipbill import __version__
+from voipbill import http
 from voipbill.cdrs import CdrProblem, CdrRecord, read_cdrs
 from voipbill.config import Server
-from voipbill.errors import ConfigError, VoipbillError
+from voipbill.errors import VoipbillError
 from voipbill.fusionpbx import errors
 from voipbill.fusionpbx.answers import (
     Export,
@@ -41,10 +41,10 @@ from voipbill.fusionpbx.chunks import chunk_bounds
 
 log = logging.getLogger(__name__)
 # Told after each export chunk: (chunks done, chunks in all). The CLI draws it; the core
-# only calls it (STYLE: no rich here).
+# only calls it (the core imports no rich).
 ChunkProgress = Callable[[int, int], None]
 
-USER_AGENT = f"voipbill/{__version__}"
+USER_AGENT = http.USER_AGENT
 LOGIN_PATH = "/login.php"
 EXPORT_PATH = "/app/xml_cdr/xml_cdr_export.php"
 # The cheap probe (docs/fusionpbx.md §5): a primary-key lookup that matches nothing.
@@ -89,13 +89,12 @@ class FusionPBXClient:
         # FusionPBX 5.0 keeps no key login: every export of the session carries the key.
         self.key_every_time = False
         self.requests_sent = 0
-        self.session = requests.Session()
-        # FusionPBX binds the session to the User-Agent (docs/fusionpbx.md §1).
-        self.session.headers["User-Agent"] = USER_AGENT
+        # FusionPBX binds the session to the User-Agent (docs/fusionpbx.md §1): new_session
+        # sends one constant User-Agent.
+        self.session = http.new_session(verify=self._verify_setting())
         # A FusionPBX 5.0/5.1 session that holds no tenant yet exports the one the Host
         # header names, whatever domain_name says (§3): connect to the URL, name the tenant.
         self.session.headers["Host"] = host_header(server.url, self.domain)
-        self.session.verify = self._verify_setting()
         if self.where.is_http:
             self.warnings.append(
                 f"{server.name}: {server.url} is plain http: the API key travels unencrypted"
@@ -108,12 +107,8 @@ class FusionPBXClient:
                 "the path can read the API key"
             )
             return False
-        if self.server.ca_bundle is not None:
-            if not self.server.ca_bundle.is_file():
-                where = f"servers -> {self.server.name} -> ca_bundle"
-                raise ConfigError(f"{where}: no file at {self.server.ca_bundle}")
-            return str(self.server.ca_bundle)
-        return True
+        where = f"servers -> {self.server.name} -> ca_bundle"
+        return http.tls_verify(True, self.server.ca_bundle, key=where)
 
     def __enter__(self) -> FusionPBXClient:
         return self
@@ -220,9 +215,8 @@ class FusionPBXClient:
             "stop_epoch": str(stop_epoch),
             "key": self._key,
         }
-        with requests.Session() as fresh:
+        with http.new_session(verify=self.session.verify) as fresh:
             fresh.headers.update(self.session.headers)
-            fresh.verify = self.session.verify
             return self._classify_export(self._send("POST", EXPORT_PATH, data=form, via=fresh))
 
     def _check_tenant(self, body: str) -> None:
@@ -310,16 +304,12 @@ class FusionPBXClient:
         )
 
     def _with_retries(self, action: Callable[[], _T]) -> _T:
-        attempt = 0
-        while True:
-            try:
-                return action()
-            except errors.RETRYABLE:
-                if attempt >= self.retries:
-                    raise
-                self._token = None
-                self.sleep(self.backoff_s * 2**attempt)
-                attempt += 1
+        # An export only reads: FusionPBX is asked again after a transient failure.
+        policy = http.RetryPolicy(self.retries, self.backoff_s, errors.RETRYABLE, self.sleep)
+        return policy.run(action, before_retry=self._forget_token)
+
+    def _forget_token(self) -> None:
+        self._token = None
 
     # --- HTTP and classification ----------------------------------------------------------
 
@@ -382,8 +372,4 @@ class FusionPBXClient:
             ) from None
 
     def _sanitized(self, error: VoipbillError) -> VoipbillError:
-        error.message = errors.redact(error.message, self._key)
-        error.args = (error.message,)
-        if error.hint:
-            error.hint = errors.redact(error.hint, self._key)
-        return error
+        return http.scrub(error, (self._key,))

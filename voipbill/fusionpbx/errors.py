@@ -8,12 +8,12 @@ failures exit 4 (ConnectionFailure); answers that are not a CDR export exit 5
 from __future__ import annotations
 
 import re
-import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import requests
 
+from voipbill import http
 from voipbill.errors import BadResponseError, ConnectionFailure, VoipbillError
 
 
@@ -134,11 +134,6 @@ def error_code(error: VoipbillError) -> str:
     return str(getattr(error, "code", type(error).__name__))
 
 
-def redact(text: str, secret: str) -> str:
-    """Mask the API key wherever it might appear (it never should: we POST it)."""
-    return text.replace(secret, "********") if secret else text
-
-
 _PHP_ERROR = re.compile(
     r"<b>(?:Fatal error|Parse error|Warning|Notice|Deprecated)</b>:|"
     r"^(?:PHP )?(?:Fatal error|Parse error): ",
@@ -147,17 +142,6 @@ _PHP_ERROR = re.compile(
 # What FusionPBX 5.0-5.4 print when PostgreSQL is unreachable (database.php: "error: " and
 # the PDO message, then die()), and other one-line PHP error texts.
 _ERROR_TEXT = re.compile(r"^\s*error:|SQLSTATE\[", re.IGNORECASE | re.MULTILINE)
-# The peer closed the connection during the handshake: PHP's built-in server (plain http)
-# does that to a TLS greeting, and so may a TLS server that refuses our protocols.
-_CLOSED_IN_HANDSHAKE = ("UNEXPECTED_EOF_WHILE_READING", "EOF occurred in violation of protocol")
-_NOT_TLS = (
-    "WRONG_VERSION_NUMBER",
-    "wrong version number",
-    "record layer failure",
-    "RECORD_LAYER_FAILURE",
-    "packet length too long",
-    "PACKET_LENGTH_TOO_LONG",
-)
 _LOGIN_FORM = re.compile(r"""name=["']?username["'\s>]""", re.IGNORECASE)
 _LOGIN_TITLE = re.compile(r"<title>\s*Login\s*</title>", re.IGNORECASE)
 
@@ -185,52 +169,50 @@ def php_error_line(body: str) -> str:
 
 def network_error(exc: requests.RequestException, where: Where) -> VoipbillError:
     """Name what went wrong on the way to the server, from a requests exception."""
-    host = urlsplit(where.url).hostname or where.url
-    if isinstance(exc, requests.exceptions.SSLError):
-        return _tls_error(str(exc), where)
-    if isinstance(exc, requests.exceptions.Timeout):
+    failure = http.classify(exc, where.url)
+    host = failure.host
+    if failure.kind is http.Kind.TLS:
+        return _tls_error(failure, where)
+    if failure.kind in (http.Kind.CONNECT_TIMEOUT, http.Kind.READ_TIMEOUT):
         return TimeoutFailure(
             f"{where.server}: no answer from {host} within the timeout",
             hint=f"raise servers -> {where.server} -> timeout_s, or lower chunk_hours so each "
             "export is smaller; check the PBX's load and firewall",
         )
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        chain = _causes(exc)
-        text = " ".join(f"{type(e).__name__}: {e}" for e in chain)
-        if any(isinstance(e, ConnectionRefusedError) for e in chain) or "refused" in text:
-            return ConnectionRefused(
-                f"{where.server}: connection to {host} refused",
-                hint="check the URL's port, that nginx runs on the PBX, and its firewall",
-            )
-        if any(isinstance(e, socket.gaierror) for e in chain) or "NameResolution" in text:
-            return DnsFailure(
-                f"{where.server}: cannot resolve host name {host}",
-                hint=f"check servers -> {where.server} -> url, and this machine's DNS",
-            )
+    if failure.kind is http.Kind.REFUSED:
+        return ConnectionRefused(
+            f"{where.server}: connection to {host} refused",
+            hint="check the URL's port, that nginx runs on the PBX, and its firewall",
+        )
+    if failure.kind is http.Kind.DNS:
+        return DnsFailure(
+            f"{where.server}: cannot resolve host name {host}",
+            hint=f"check servers -> {where.server} -> url, and this machine's DNS",
+        )
+    if failure.kind in (http.Kind.UNREACHABLE, http.Kind.BROKEN):
         return NetworkFailure(
-            f"{where.server}: cannot connect to {host}: {type(_causes(exc)[-1]).__name__}",
+            f"{where.server}: cannot connect to {host}: {failure.cause}",
             hint="check the network path to the PBX",
         )
-    return NetworkFailure(f"{where.server}: request failed: {type(exc).__name__}")
+    return NetworkFailure(f"{where.server}: request failed: {failure.cause}")
 
 
-def _tls_error(text: str, where: Where) -> TlsFailure:
-    if "CERTIFICATE_VERIFY_FAILED" in text:
+def _tls_error(failure: http.Failure, where: Where) -> TlsFailure:
+    if failure.tls is http.Tls.VERIFY:
         return TlsFailure(
             f"{where.server}: certificate verification failed for {where.url}",
             hint=f"FusionPBX ships a self-signed certificate: set servers -> {where.server} -> "
             "ca_bundle to its CA file (or verify_tls = false, not recommended)",
         )
-    parts = urlsplit(where.url)
-    address = f"{parts.hostname}:{parts.port or 443}"
-    if any(sign in text for sign in _NOT_TLS):
+    address = failure.address
+    if failure.tls is http.Tls.NOT_TLS:
         # The answer was not TLS at all: an https:// URL on a port that speaks plain http.
         return TlsFailure(
             f"{where.server}: {address} answered in plain http, not TLS",
             hint=f"servers -> {where.server} -> url names a plain-http port: use the https port "
             "(443 unless nginx listens elsewhere)",
         )
-    if any(sign in text for sign in _CLOSED_IN_HANDSHAKE):
+    if failure.tls is http.Tls.CLOSED:
         return TlsFailure(
             f"{where.server}: {address} closed the connection during the TLS handshake: it "
             "may speak plain http, not https",
@@ -242,23 +224,6 @@ def _tls_error(text: str, where: Where) -> TlsFailure:
         f"{where.server}: the TLS handshake with {address} failed",
         hint="check the TLS setup of the PBX's nginx (certificate, protocols), and any proxy",
     )
-
-
-def _causes(exc: BaseException) -> list[BaseException]:
-    chain: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and current not in chain:
-        chain.append(current)
-        reason = getattr(current, "reason", None)
-        nested = [arg for arg in current.args if isinstance(arg, BaseException)]
-        current = (
-            reason
-            if isinstance(reason, BaseException)
-            else nested[0]
-            if nested
-            else current.__cause__ or current.__context__
-        )
-    return chain
 
 
 def redirect_error(response: requests.Response, where: Where) -> VoipbillError:

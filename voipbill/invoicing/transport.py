@@ -1,4 +1,5 @@
-"""HTTP to an invoicing system, and every way it can fail (rules §8, §11).
+"""HTTP to an invoicing system, and every way it can fail (rules §8, §11); the session,
+the classification of network failures and redaction are voipbill.http's.
 
 Each error says whether the remote system may have done the work (`maybe_done`): the journal
 needs it. A refused connection certainly did nothing; a timeout after a request that writes
@@ -11,17 +12,15 @@ Secrets travel only in the POST body or a header; every message is scrubbed of t
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 
-from voipbill import __version__
+from voipbill import http
 from voipbill.errors import BadResponseError, ConnectionFailure, VoipbillError
 
-USER_AGENT = f"voipbill/{__version__}"
+USER_AGENT = http.USER_AGENT
 
 
 class InvoicingFailure(VoipbillError):
@@ -58,13 +57,6 @@ class UnexpectedAnswer(BadResponseError, InvoicingFailure):
     maybe_done = True
 
 
-def redact(text: str, secrets: Sequence[str]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "********")
-    return text
-
-
 class Transport:
     """One requests session to one system, named in every message as `system` (e.g. WHMCS)."""
 
@@ -81,7 +73,7 @@ class Transport:
         self.base_url = base_url
         self.timeout_s = timeout_s
         self._secrets = tuple(secrets)
-        self.session = session or requests.Session()
+        self.session = session or http.new_session()
         self.session.headers["User-Agent"] = USER_AGENT
 
     def post(
@@ -119,11 +111,7 @@ class Transport:
             raise self.scrub(self._network_error(exc, writes=False)) from None
 
     def scrub(self, error: VoipbillError) -> VoipbillError:
-        error.message = redact(error.message, self._secrets)
-        error.args = (error.message,)
-        if error.hint:
-            error.hint = redact(error.hint, self._secrets)
-        return error
+        return http.scrub(error, self._secrets)
 
     def snippet(self, response: requests.Response) -> str:
         """The start of an answer's text, one line, scrubbed: for a message."""
@@ -131,30 +119,41 @@ class Transport:
 
     def clean(self, text: str) -> str:
         """Text from the remote system made fit for a message: one line, no secret, short."""
-        return redact(" ".join(text.split()), self._secrets)[:300]
+        return http.redact(" ".join(text.split()), self._secrets)[:300]
 
     def _network_error(self, exc: requests.RequestException, *, writes: bool) -> VoipbillError:
-        host = urlsplit(self.base_url).hostname or self.base_url
-        name = self.system
-        lost = self._lost if writes else self._no_answer
-        if isinstance(exc, requests.exceptions.SSLError):
+        failure = http.classify(exc, self.base_url)
+        host, name = failure.host, self.system
+        if failure.kind is http.Kind.TLS:
+            what = (
+                "the certificate is not trusted"
+                if failure.tls is http.Tls.VERIFY
+                else "it answered in plain http"
+                if failure.tls is http.Tls.NOT_TLS
+                else "the handshake failed"
+            )
             return Unreachable(
-                f"{name}: TLS failed for {self.base_url}",
+                f"{name}: TLS failed for {self.base_url}: {what}",
                 hint="check the URL and the certificate of the invoicing system",
             )
-        if isinstance(exc, requests.exceptions.ConnectTimeout):
+        if failure.kind is http.Kind.CONNECT_TIMEOUT:
             return Unreachable(f"{name}: no connection to {host} within {self.timeout_s:g} s")
-        if isinstance(exc, requests.exceptions.Timeout):
+        if failure.kind is http.Kind.REFUSED:
+            return Unreachable(f"{name}: connection to {host} refused", hint="check the URL")
+        if failure.kind is http.Kind.DNS:
+            return Unreachable(f"{name}: cannot resolve host name {host}", hint="check the URL")
+        if failure.kind is http.Kind.UNREACHABLE:
+            return Unreachable(
+                f"{name}: cannot connect to {host}: {failure.cause}",
+                hint="check the network path to the invoicing system",
+            )
+        # The request went out: a write may have been carried out, a lookup changed nothing.
+        lost = self._lost if failure.maybe_done(writes=writes) else self._no_answer
+        if failure.kind is http.Kind.READ_TIMEOUT:
             return lost(f"no answer from {host} within {self.timeout_s:g} s")
-        if isinstance(exc, requests.exceptions.ConnectionError):
-            chain = _causes(exc)
-            text = " ".join(f"{type(e).__name__}: {e}" for e in chain)
-            if any(isinstance(e, ConnectionRefusedError) for e in chain) or "refused" in text:
-                return Unreachable(f"{name}: connection to {host} refused", hint="check the URL")
-            if any(isinstance(e, socket.gaierror) for e in chain) or "NameResolution" in text:
-                return Unreachable(f"{name}: cannot resolve host name {host}", hint="check the URL")
+        if failure.kind is http.Kind.BROKEN:
             return lost(f"the connection to {host} broke before the answer")
-        return lost(f"request failed: {type(exc).__name__}")
+        return lost(f"request failed: {failure.cause}")
 
     def _lost(self, what: str) -> VoipbillError:
         return AnswerLost(
@@ -168,20 +167,3 @@ class Transport:
             f"{self.system}: a lookup failed: {what}; nothing was changed there",
             hint=f"check that {self.base_url} is up and reachable, then run it again{timeout}",
         )
-
-
-def _causes(exc: BaseException) -> list[BaseException]:
-    """The exception and what it wraps: urllib3 keeps the cause in `reason` or in `args`."""
-    chain: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and current not in chain:
-        chain.append(current)
-        reason = getattr(current, "reason", None)
-        nested = [arg for arg in current.args if isinstance(arg, BaseException)]
-        if isinstance(reason, BaseException):
-            current = reason
-        elif nested:
-            current = nested[0]
-        else:
-            current = current.__cause__ or current.__context__
-    return chain
