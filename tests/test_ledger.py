@@ -120,7 +120,7 @@ def test_overlapping_commits_bill_every_call_exactly_once(billing: Billing) -> N
     nov = billing.commit("2026-11", "nov.csv")
     # November's run lists nov-a as committed by the window's run, and bills nov-b
     assert uuids(billing.file("nov.csv")) == ["nov-a", "nov-b"]
-    assert "1 call of 2026-11 committed by earlier runs" in nov.stderr
+    assert "1 call committed by earlier runs of 2026-11, 1 by this run" in nov.stderr
     assert "warning" not in nov.stderr
     assert billing.billed() == {
         "oct-a": ("2026-10", "rated"),

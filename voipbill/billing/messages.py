@@ -156,10 +156,11 @@ def messages(result: RunResult) -> list[Message]:
     if result.gathered:
         listed = sum(sum(service.totals.statuses.values()) for service in result.services)
         committed, fresh = len(result.gathered), listed - len(result.gathered)
-        text = (
-            f"{counted(committed, 'call')} of {result.period.label} committed by earlier runs, "
-            f"listed as committed; {fresh:,} "
-            + ("committed by this run" if result.commit else "not yet")
+        # rules §9: a preview of an open period says "N calls committed, M not yet"
+        text = f"{counted(committed, 'call')} committed" + (
+            f" by earlier runs of {result.period.label}, {fresh} by this run"
+            if result.commit
+            else f", {fresh} not yet"
         )
         found.append(Message("info", "committed_in_period", text, committed))
     held = sum(counters.billed_elsewhere.values()) if result.commit else 0
