@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from voipbill.config.description import template_problem
 from voipbill.invoicing.lines import CategoryUsage, build_line, build_lines, line_token
-from voipbill.invoicing.template import template_problem
 from voipbill.money import minor_unit, round_to_minor_unit
 
 NOV_1, NOV_30 = date(2026, 11, 1), date(2026, 11, 30)

@@ -62,3 +62,12 @@ class BadResponseError(VoipbillError):
 
 class LockedError(VoipbillError):
     exit_code = ExitCode.LOCKED
+
+
+class Reported(VoipbillError):
+    """The command has shown what needs a look already (its findings, a pending line): only
+    the exit code is left to give. The error boundary prints nothing more for it."""
+
+    def __init__(self, exit_code: ExitCode = ExitCode.INVALID_INPUT) -> None:
+        super().__init__("")
+        self.exit_code = exit_code

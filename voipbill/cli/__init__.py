@@ -8,7 +8,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from voipbill.errors import ExitCode, VoipbillError
+from voipbill.errors import ExitCode, Reported, VoipbillError
 
 # Options accepted before the command name and after it (rules §2: `--config`), moved to
 # the front so the top-level callback sees them wherever they were written.
@@ -70,6 +70,9 @@ def run(args: list[str]) -> int:
         return code
     except VoipbillError as exc:
         logs.ROOT.debug("error (exit %d)", int(exc.exit_code), exc_info=True)
+        if isinstance(exc, Reported):  # the command has said it all already
+            _flush_stdout(report=False)
+            return int(exc.exit_code)
         if debug:
             traceback.print_exc()
         output.error(exc.message, hint=exc.hint)

@@ -26,7 +26,7 @@ from voipbill.cli.options import (
     ServiceOption,
     ToOption,
 )
-from voipbill.errors import ExitCode
+from voipbill.errors import ExitCode, Reported
 from voipbill.outputs import refuse_inputs
 from voipbill.periods import Period, resolve_period
 
@@ -89,7 +89,7 @@ def command(
             write_json(stream, result, period)
     output.messages(found.messages)
     if result.outbound_problems:
-        raise typer.Exit(ExitCode.INVALID_INPUT)
+        raise Reported(ExitCode.INVALID_INPUT)
 
 
 def write_csv(stream: IO[str], numbers: list[AuditedNumber]) -> None:

@@ -14,7 +14,7 @@ from voipbill.cli import output
 from voipbill.cli.context import state
 from voipbill.cli.options import LockTimeoutOption, TableOrJson, TableOrJsonOption
 from voipbill.config import Config
-from voipbill.errors import BadResponseError, ConfigError, UsageError
+from voipbill.errors import BadResponseError, ConfigError, ExitCode, Reported, UsageError
 from voipbill.invoicing import lago_push
 from voipbill.invoicing import push as pushing
 from voipbill.invoicing.journal import PushReport, settle
@@ -237,7 +237,7 @@ def reconcile(
             about_money=True,
         )
     if left:
-        raise typer.Exit(1)
+        raise Reported(ExitCode.INVALID_INPUT)
 
 
 def _require_ledger(config: Config, what: str, *, hint: str | None = None) -> None:

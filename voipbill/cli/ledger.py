@@ -14,7 +14,7 @@ from rich.table import Table
 from voipbill.cli import output
 from voipbill.cli.context import state
 from voipbill.cli.options import LockTimeoutOption, TableOrJson, TableOrJsonOption
-from voipbill.errors import UsageError
+from voipbill.errors import ExitCode, Reported, UsageError
 from voipbill.invoicing.push import pushed_lines, removal
 from voipbill.ledger import COMMITTED, RunRecord, ledger_location, open_ledger
 from voipbill.periods import parse_month
@@ -165,7 +165,7 @@ def void(
             )
         if not yes and not _confirm(record):
             output.info("nothing voided")
-            raise typer.Exit(1)
+            raise Reported(ExitCode.INVALID_INPUT)
         voided = ledger.void(record.id, reason.strip() if reason else None)
     for line in pushed:
         output.warn(f"remove from {removal(line)}", about_money=True)

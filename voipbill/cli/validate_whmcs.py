@@ -16,10 +16,10 @@ import typer
 from rich.text import Text
 
 from voipbill import fields
-from voipbill.cli import output, validate_fields
+from voipbill.cli import fields_report, output
 from voipbill.cli.context import state
 from voipbill.config import Config
-from voipbill.errors import ConfigError, ExitCode, UsageError
+from voipbill.errors import ConfigError, ExitCode, Reported, UsageError
 from voipbill.invoicing.whmcs import WhmcsClient, WhmcsService
 
 Check = Callable[[str, str | None], fields.FieldsResult]
@@ -54,7 +54,7 @@ def run(
     checked = [
         (
             service,
-            validate_fields.Checked(
+            fields_report.Checked(
                 label(service), None, checks[regions[service.id]](service.domain, service.username)
             ),
         )
@@ -63,7 +63,7 @@ def run(
     items = [item for _, item in checked]
     shown_country = ", ".join(sorted(set(regions.values())))
     if as_json:
-        document = validate_fields.to_json(items, pbx, shown_country)
+        document = fields_report.to_json(items, pbx, shown_country)
         for (service, _), result in zip(checked, document["results"], strict=True):
             result["whmcs_service_id"] = service.id
             result["whmcs_client_id"] = service.client_id
@@ -76,11 +76,11 @@ def run(
             checked, known, packages[0] if len(packages) == 1 else None, set(config.services)
         )
     else:
-        output.stdout().print(validate_fields.render_table(items, pbx, shown_country, bulk=False))
-        validate_fields.print_problems(items)
-        validate_fields.summarise(items)
+        output.stdout().print(fields_report.render_table(items, pbx, shown_country, bulk=False))
+        fields_report.print_problems(items)
+        fields_report.summarise(items)
     if any(not item.result.ok for item in items):
-        raise typer.Exit(int(ExitCode.INVALID_INPUT))
+        raise Reported(ExitCode.INVALID_INPUT)
 
 
 def service_regions(
@@ -125,7 +125,7 @@ def label(service: WhmcsService) -> str:
 
 
 def print_snippet(
-    checked: list[tuple[WhmcsService, validate_fields.Checked]],
+    checked: list[tuple[WhmcsService, fields_report.Checked]],
     known: dict[int | None, str],
     package: str | None,
     configured: set[str],

@@ -13,9 +13,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from voipbill.config import secret_checks
+from voipbill.config.description import DEFAULT_DESCRIPTION, template_problem
 from voipbill.config.model import InvoicingConfig, LagoConfig, SecretSource, WhmcsConfig
 from voipbill.config.table import Table
-from voipbill.invoicing.template import DEFAULT_DESCRIPTION, template_problem
 
 MAX_BATCH = 100  # Lago's LAGO_EVENTS_BATCH_MAX_LENGTH default
 INVOICE_ACTIONS = ("noinvoice", "nextcron", "nextinvoice", "duedate", "recur")

@@ -17,10 +17,10 @@ from zoneinfo import ZoneInfo
 
 import platformdirs
 
+from voipbill.config.description import DEFAULT_DESCRIPTION
 from voipbill.decks.layout import DeckLayout
 from voipbill.errors import ConfigError, UsageError
 from voipbill.increments import Increment
-from voipbill.invoicing.template import DEFAULT_DESCRIPTION
 from voipbill.service_dates import ServiceDates
 
 CONFIG_ENV = "VOIPBILL_CONFIG"

@@ -4,6 +4,6 @@
 - `whmcs`, `lago`: the HTTP clients;
 - `journal`: never twice, written against a small storage protocol.
 
-This package imports nothing at its top level, so `voipbill.config` can use
-`invoicing.template` without an import cycle.
+The description template of a line is the config's (`voipbill.config.description`): the
+config checks it when it is read, and the config sits below invoicing.
 """

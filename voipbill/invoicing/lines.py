@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from voipbill.invoicing.template import DEFAULT_DESCRIPTION
+from voipbill.config.description import DEFAULT_DESCRIPTION
 from voipbill.money import format_money, round_to_minor_unit
 from voipbill.report import billed_minutes
 

@@ -1,7 +1,7 @@
 """The description template of an invoice line, checked when the config is read (rules §11).
 
-Kept apart from `invoicing.lines` so the config reader can check a template without
-importing the rating and report modules.
+It belongs to the config, which checks it when the file is read; `invoicing.lines` fills it
+in. Kept apart from `invoicing.lines` so the config imports nothing of invoicing.
 """
 
 from __future__ import annotations
