@@ -28,9 +28,11 @@ from voipbill.config.model import (
     default_ledger_path,
     read_secret_file,
 )
+from voipbill.config.watch import Burst, WatchSettings
 
 __all__ = [
     "CONFIG_ENV",
+    "Burst",
     "Config",
     "CustomRate",
     "DeckConfig",
@@ -44,6 +46,7 @@ __all__ = [
     "Service",
     "SpecialRule",
     "StatementSettings",
+    "WatchSettings",
     "WhmcsConfig",
     "default_config_path",
     "default_ledger_path",

@@ -37,6 +37,7 @@ from voipbill.config.package_checks import package_warnings
 from voipbill.config.postgresql import postgres_ledger
 from voipbill.config.service_dates import service_dates
 from voipbill.config.table import Table
+from voipbill.config.watch import read_watch
 from voipbill.errors import ConfigError
 from voipbill.money import ISO_4217, ROUNDING_MODES
 
@@ -155,6 +156,7 @@ class _Loader:
         ledger.finish()
         invoicing = read_invoicing(top.table("invoicing"), self.resolve)
         statement = self.statement(top.table("statement"))
+        watch = read_watch(top.table("watch"))
         top.finish()
         return Config(
             path=self.path,
@@ -171,6 +173,7 @@ class _Loader:
             statement=statement,
             ledger_postgresql=postgresql,
             warnings=tuple(self.warnings),
+            watch=watch,
         )
 
     def statement(self, table: Table) -> StatementSettings:
@@ -511,6 +514,7 @@ class _Loader:
             raise table.error("lago_subscription", "must not be empty")
         day = billing_day(table)
         active_from, active_until = service_dates(table)
+        watch = read_watch(table.table("watch"))
         table.finish()
         result = fields.validate(tenant, extensions, country=packages[package_name].country)
         if result.problems and self.check_fields:
@@ -535,6 +539,7 @@ class _Loader:
             billing_day=day,
             active_from=active_from,
             active_until=active_until,
+            watch=watch,
         )
 
     def check_overlaps(self, services: Mapping[str, Service]) -> None:

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import platformdirs
 
 from voipbill.config.description import DEFAULT_DESCRIPTION
+from voipbill.config.watch import WatchSettings
 from voipbill.decks.layout import DeckLayout
 from voipbill.errors import ConfigError, UsageError
 from voipbill.increments import Increment
@@ -183,6 +184,9 @@ class Service:
     billing_day: int | None = None  # rules §13; None: the package's
     active_from: date | None = None  # rules §13: the first day the service is billed
     active_until: date | None = None  # rules §13: the last day
+    watch: WatchSettings = field(
+        default_factory=WatchSettings
+    )  # rules §14: over the [watch] defaults, key by key
 
     @property
     def dates(self) -> ServiceDates:
@@ -253,6 +257,13 @@ class Config:
     ledger_postgresql: PostgresSettings | None = None  # when set, the ledger lives there
     # settings that load but most likely bill wrong (config.package_checks): money warnings
     warnings: tuple[str, ...] = ()
+    watch: WatchSettings = field(
+        default_factory=WatchSettings
+    )  # rules §14: every service's alert defaults
+
+    def watch_of(self, service: Service) -> WatchSettings:
+        """The service's alert settings: its [services.X.watch] over [watch], key by key."""
+        return service.watch.over(self.watch)
 
     @property
     def timezone_name(self) -> str:
