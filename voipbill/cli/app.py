@@ -25,6 +25,7 @@ from voipbill.cli import (
     statement,
     test_connection,
     validate_fields,
+    watch,
 )
 from voipbill.cli.context import State
 from voipbill.cli.options import plain_help
@@ -107,6 +108,7 @@ app.command("pull")(pull.command)
 app.command("rate")(rate.command)
 app.command("close")(close.command)
 app.command("margin")(margin.command)
+app.command("watch")(watch.command)
 app.command("explain")(explain.command)
 app.command("init")(init.command)
 deck.app.command("margin")(deck_margin.command)

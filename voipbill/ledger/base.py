@@ -60,6 +60,9 @@ class LedgerBase(ABC):
     """A LedgerStore (voipbill.ledger.store) written once over a backend's hooks."""
 
     MIGRATIONS: ClassVar[Sequence[Migration]]
+    # the exact sum of a money column in this dialect (SQLite keeps money as text: a function
+    # of the store's own adds it as Decimal; PostgreSQL's numeric sums exactly)
+    MONEY_SUM: ClassVar[str] = "sum({})"
 
     def __init__(self, connection: Any, *, writable: bool) -> None:
         self.connection = connection
@@ -120,6 +123,10 @@ class LedgerBase(ABC):
     def _begin_migration(self) -> None:
         """The migration's transaction: `_begin`, and a backend's limits on waiting."""
         self._begin()
+
+    def money_sum(self, column: str) -> str:
+        """SQL for the exact sum of a money column, e.g. `sum(cost)` on PostgreSQL."""
+        return self.MONEY_SUM.format(column)
 
     # -- schema ----------------------------------------------------------------------------------
 

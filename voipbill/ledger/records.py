@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
+from voipbill.numbers import country_code_of
 from voipbill.periods import Period
 from voipbill.rating import CHARGED_STATUSES, RatedCall
 
@@ -30,6 +31,13 @@ class LedgerCall(NamedTuple):
     period: str | None = None
     # listed by the run, but billed in its period by an earlier run: not claimed again
     held: bool = False
+
+
+def call_facts(call: RatedCall) -> tuple[str, str, str | None]:
+    """(direction, category, country calling code or None) of a committed call, which the
+    alert rules read in SQL (rules §14: new countries, bursts of international calls)."""
+    code = country_code_of(call.normalized.lstrip("+")) if call.normalized else None
+    return call.direction, call.category, None if code is None else str(code)
 
 
 @dataclass(frozen=True, slots=True)

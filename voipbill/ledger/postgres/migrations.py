@@ -119,4 +119,24 @@ ALTER TABLE voipbill.calls ADD COLUMN carrier_cost numeric;
 ALTER TABLE voipbill.calls ADD COLUMN carrier_prefix text;
 """
 
-MIGRATIONS: list[Migration] = list(check([(1, _1), (2, _2), (3, _3), (4, _4)]))
+# 5: alerts (rules §14), as the SQLite ledger's migration 5
+_5 = """
+ALTER TABLE voipbill.calls ADD COLUMN direction text;
+ALTER TABLE voipbill.calls ADD COLUMN category text;
+ALTER TABLE voipbill.calls ADD COLUMN country_code text;
+CREATE INDEX calls_by_service_start ON voipbill.calls(service, start_epoch);
+CREATE TABLE voipbill.watch_alerts (
+    service text NOT NULL,
+    rule text NOT NULL,
+    scope text NOT NULL,
+    item text NOT NULL,
+    level integer NOT NULL,
+    day date NOT NULL,
+    body text NOT NULL,
+    sent integer NOT NULL,
+    created timestamptz NOT NULL,
+    PRIMARY KEY (service, rule, scope, item, level)
+);
+"""
+
+MIGRATIONS: list[Migration] = list(check([(1, _1), (2, _2), (3, _3), (4, _4), (5, _5)]))

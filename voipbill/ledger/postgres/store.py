@@ -35,7 +35,7 @@ from voipbill.ledger.postgres.connect import (
     take_run_lock,
 )
 from voipbill.ledger.postgres.migrations import MIGRATIONS
-from voipbill.ledger.records import LedgerCall
+from voipbill.ledger.records import LedgerCall, call_facts
 from voipbill.ledger.rows import Rows
 
 if TYPE_CHECKING:
@@ -190,12 +190,14 @@ class PostgresLedger(LedgerBase):
         connection.execute(
             "CREATE TEMP TABLE staged_calls (server text, xml_cdr_uuid text, service text, "
             "start_epoch bigint, status text, cost numeric, carrier_cost numeric, "
-            "carrier_prefix text, period text) ON COMMIT DROP"
+            "carrier_prefix text, period text, direction text, category text, country_code text) "
+            "ON COMMIT DROP"
         )
         with connection.cursor() as cursor:
             with cursor.copy(
                 "COPY staged_calls (server, xml_cdr_uuid, service, start_epoch, status, cost, "
-                "carrier_cost, carrier_prefix, period) FROM STDIN"
+                "carrier_cost, carrier_prefix, period, direction, category, country_code) "
+                "FROM STDIN"
             ) as copy:
                 for entry in calls:
                     c = entry.call
@@ -210,13 +212,15 @@ class PostgresLedger(LedgerBase):
                             entry.carrier_cost,
                             entry.carrier_prefix,
                             entry.period or label,
+                            *call_facts(c),
                         )
                     )
             row = cursor.execute(
                 "WITH claimed AS (INSERT INTO calls (server, xml_cdr_uuid, service, period, "
-                "start_epoch, status, cost, run_id, carrier_cost, carrier_prefix) SELECT server, "
-                "xml_cdr_uuid, service, period, start_epoch, status, cost, %s, carrier_cost, "
-                "carrier_prefix FROM staged_calls "
+                "start_epoch, status, cost, run_id, carrier_cost, carrier_prefix, direction, "
+                "category, country_code) SELECT server, xml_cdr_uuid, service, period, "
+                "start_epoch, status, cost, %s, carrier_cost, carrier_prefix, direction, "
+                "category, country_code FROM staged_calls "
                 "ON CONFLICT (server, xml_cdr_uuid) DO NOTHING RETURNING 1) "
                 "SELECT count(*) FROM claimed",
                 (run_id,),

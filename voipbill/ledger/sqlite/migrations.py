@@ -120,4 +120,26 @@ ALTER TABLE calls ADD COLUMN carrier_cost TEXT;
 ALTER TABLE calls ADD COLUMN carrier_prefix TEXT;
 """
 
-MIGRATIONS: list[Migration] = list(check([(1, _1), (2, _2), (3, _3), (4, _4)]))
+# 5: alerts (rules §14): each committed call's direction, category and country calling code
+# (NULL: committed before they were recorded), an index serving the per-service day sums, and the
+# record of every alert printed (once only; `body`: its webhook JSON; `sent`: the webhook took it)
+_5 = """
+ALTER TABLE calls ADD COLUMN direction TEXT;
+ALTER TABLE calls ADD COLUMN category TEXT;
+ALTER TABLE calls ADD COLUMN country_code TEXT;
+CREATE INDEX IF NOT EXISTS calls_by_service_start ON calls(service, start_epoch);
+CREATE TABLE IF NOT EXISTS watch_alerts (
+    service TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    item TEXT NOT NULL,
+    level INTEGER NOT NULL,
+    day TEXT NOT NULL,
+    body TEXT NOT NULL,
+    sent INTEGER NOT NULL,
+    created TEXT NOT NULL,
+    PRIMARY KEY (service, rule, scope, item, level)
+);
+"""
+
+MIGRATIONS: list[Migration] = list(check([(1, _1), (2, _2), (3, _3), (4, _4), (5, _5)]))

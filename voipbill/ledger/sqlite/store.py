@@ -12,12 +12,13 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Collection, Iterable, Sequence
+from decimal import Decimal
 from pathlib import Path
 
 from voipbill.errors import VoipbillError
 from voipbill.ledger.base import LedgerBase
 from voipbill.ledger.errors import LedgerError, LockedError, StorageError
-from voipbill.ledger.records import LedgerCall
+from voipbill.ledger.records import LedgerCall, call_facts
 from voipbill.ledger.rows import Rows
 from voipbill.ledger.sqlite.file import LedgerFile, create_ledger_file, ledger_file
 from voipbill.ledger.sqlite.migrations import MIGRATIONS
@@ -33,10 +34,12 @@ class SqliteLedger(LedgerBase):
     """The SQLite ledger file (a LedgerStore). Open with `SqliteLedger.open`."""
 
     MIGRATIONS = MIGRATIONS
+    MONEY_SUM = "decimal_sum({})"
     connection: sqlite3.Connection
 
     def __init__(self, path: Path, connection: sqlite3.Connection, *, writable: bool) -> None:
         super().__init__(connection, writable=writable)
+        connection.create_aggregate("decimal_sum", 1, _DecimalSum)  # type: ignore[arg-type]
         self.path = path
 
     @property
@@ -140,7 +143,8 @@ class SqliteLedger(LedgerBase):
         try:
             self.connection.executemany(
                 "INSERT INTO calls (server, xml_cdr_uuid, service, period, start_epoch, status, "
-                "cost, run_id, carrier_cost, carrier_prefix) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "cost, run_id, carrier_cost, carrier_prefix, direction, category, country_code) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         entry.server,
@@ -153,6 +157,7 @@ class SqliteLedger(LedgerBase):
                         run_id,
                         None if entry.carrier_cost is None else str(entry.carrier_cost),
                         entry.carrier_prefix,
+                        *call_facts(entry.call),
                     )
                     for entry in calls
                 ],
@@ -162,6 +167,21 @@ class SqliteLedger(LedgerBase):
                 f"ledger {self.path}: a call of this run is already billed ({exc})",
                 hint="another run committed it at the same time; rate the period again",
             ) from exc
+
+
+class _DecimalSum:
+    """SQLite's `decimal_sum(text)`: the exact sum of decimal strings, as text (NULLs skipped;
+    no row: NULL), where sum() would add them as floats."""
+
+    def __init__(self) -> None:
+        self.total: Decimal | None = None
+
+    def step(self, value: object) -> None:
+        if value is not None:
+            self.total = (self.total or Decimal(0)) + Decimal(str(value))
+
+    def finalize(self) -> str | None:
+        return None if self.total is None else str(self.total)
 
 
 def _initialise(connection: sqlite3.Connection) -> None:
