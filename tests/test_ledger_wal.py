@@ -116,7 +116,9 @@ def test_a_commit_on_a_nearly_full_disk_leaves_a_ledger_voipbill_still_opens(
         billing.add(f"oct-{number:06d}-" + "x" * 30, epoch(10, 3) + number, billsec=61)
     room = os.statvfs(small_disk)
     filler = small_disk / "filler"
-    filler.write_bytes(b"\0" * (room.f_bavail * room.f_frsize - 600 * 1024))
+    filler.write_bytes(
+        b"\0" * (room.f_bavail * room.f_frsize - 800 * 1024)
+    )  # the WAL of 3000 calls, with their index rows
     committed = billing.rate("--period", "2026-10", "--commit", "-o", str(tmp_path / "oct.csv"))
     assert committed.exit_code == 0, committed.stderr
     assert (small_disk / "ledger.sqlite-wal").stat().st_size > 0  # the checkpoint did not finish
