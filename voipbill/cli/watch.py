@@ -13,6 +13,7 @@ from voipbill import billing
 from voipbill.cli import output
 from voipbill.cli.context import state
 from voipbill.cli.options import LockTimeoutOption, TableOrJson, TableOrJsonOption
+from voipbill.errors import ExitCode, Reported
 from voipbill.ledger import ledger_location, open_ledger
 from voipbill.periods import parse_day, today
 from voipbill.watch.rules import Alert
@@ -62,7 +63,7 @@ def command(
     for warning in result.warnings:
         output.warn(warning, about_money=True)
     if result.alerts:
-        raise typer.Exit(1)
+        raise Reported(ExitCode.INVALID_INPUT)  # an alert printed (rules §8)
 
 
 def _announce(alerts: list[Alert], chosen: TableOrJson) -> None:
