@@ -16,6 +16,7 @@ FORBIDDEN = re.compile(
             r"\bSPEC" + r"\s*§",
             r"\bSPEC" + r"\.md",
             r"\.\./" + r"shared\b",
+            r"\bSTYLE" + r"(?:\.md|:)",
             r"\b[Ii]ssue" + r"s? #?\d+",
         ]
     )
@@ -60,6 +61,7 @@ def test_no_file_cites_a_document_outside_the_project() -> None:
         "the notes in ../shared/notes",
         "the fast path (issue 7)",
         "fixed in Issue #12",
+        "the core only calls it (STYLE: no rich here)",
     ],
 )
 def test_a_citation_is_caught(line: str) -> None:
@@ -68,7 +70,12 @@ def test_a_citation_is_caught(line: str) -> None:
 
 @pytest.mark.parametrize(
     "line",
-    ["rules §9 (docs/billing-rules.md)", "docs/fusionpbx.md §6", "an issue with the deck"],
+    [
+        "rules §9 (docs/billing-rules.md)",
+        "docs/fusionpbx.md §6",
+        "an issue with the deck",
+        '_STYLE = {"ok": "green"}',
+    ],
 )
 def test_our_own_documents_are_not(line: str) -> None:
     assert citations(line) == []
