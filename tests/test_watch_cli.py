@@ -196,3 +196,34 @@ def test_a_webhook_answering_500_is_a_warning_and_retried_next_run(
     assert len(listener.posts) == 2  # but sent again
     assert listener.posts[0][1] == listener.posts[1][1]
     assert run(config).exit_code == 0 and len(listener.posts) == 2
+
+
+def test_a_missing_webhook_key_is_exit_3_before_any_alert(
+    tmp_path: Path, listener: Listener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("VOIPBILL_HOOK", raising=False)
+    watch = WATCH + f'webhook_url = "{listener.url}"\nwebhook_secret_env = "VOIPBILL_HOOK"\n'
+    config = setup(tmp_path, Backend(), watch, costs=("62.10",))
+    result = run(config)
+    assert result.exit_code == 3
+    assert "VOIPBILL_HOOK is not set" in result.stderr and "alert:" not in result.stderr
+    monkeypatch.setenv("VOIPBILL_HOOK", "k3y")
+    assert run(config).exit_code == 1  # nothing was recorded: printed now
+    assert len(listener.posts) == 1
+
+
+def test_the_table_on_a_terminal_charts_each_alerting_services_days(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from voipbill.cli import output
+
+    config = setup(tmp_path, Backend(), costs=("62.10",))
+    store = open_store(Backend(), tmp_path / "l.sqlite")
+    assert store is not None
+    with store:  # 31.05 two days before: half the watch day's height (7 * 0.5 = 3.5 -> 3)
+        commit(store, tmp_path, [call("old", at(11, 5, 9), "31.05")])
+    monkeypatch.setattr(output, "stdout_is_terminal", lambda: True)
+    result = run(config)
+    assert result.exit_code == 1
+    expected = "▁" * 26 + "▄▁█"
+    assert f"mcon  {expected}  28 days to 2026-11-07: 62.10 CAD on the day" in result.stdout

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from voipbill import billing
 from voipbill.cli import output
 from voipbill.cli.context import state
 from voipbill.cli.options import LockTimeoutOption, TableOrJson, TableOrJsonOption
+from voipbill.config import Config
 from voipbill.errors import ExitCode, Reported
 from voipbill.ledger import ledger_location, open_ledger
 from voipbill.periods import parse_day, today
 from voipbill.watch.rules import Alert
-from voipbill.watch.run import has_calls, watch
+from voipbill.watch.run import daily_chart, has_calls, watch
+from voipbill.watch.sparkline import sparkline
+from voipbill.wording import amount_text
 
 
 def command(
@@ -58,7 +62,7 @@ def command(
             services,
             watch_day,
             repeat=repeat,
-            announce=lambda alerts: _announce(alerts, output_format),
+            announce=lambda alerts: _announce(alerts, output_format, ledger, config, watch_day),
         )
     for warning in result.warnings:
         output.warn(warning, about_money=True)
@@ -66,7 +70,9 @@ def command(
         raise Reported(ExitCode.INVALID_INPUT)  # an alert printed (rules §8)
 
 
-def _announce(alerts: list[Alert], chosen: TableOrJson) -> None:
+def _announce(
+    alerts: list[Alert], chosen: TableOrJson, ledger: Any, config: Config, day: date
+) -> None:
     if chosen is TableOrJson.json:
         output.write_json([alert.to_json() for alert in alerts], None)
     elif alerts:
@@ -78,5 +84,21 @@ def _announce(alerts: list[Alert], chosen: TableOrJson) -> None:
                 *(escape(str(v)) for v in alert.to_json().values()),
             )
         output.stdout().print(table)
+        if output.stdout_is_terminal():
+            _charts(sorted({a.service for a in alerts}), ledger, config, day)
     for alert in alerts:  # never silenced by -q (rules §14)
         output.stderr().print(escape(alert.line), soft_wrap=True, highlight=False)
+
+
+def _charts(services: list[str], ledger: Any, config: Config, day: date) -> None:
+    """Each alerting service's daily cost over the 28 days before and the watch day (last,
+    highlighted): what a spike or a runaway day looks like next to the customer's usual."""
+    width = max(len(name) for name in services)
+    for name in services:
+        costs = daily_chart(ledger, config, name, day)
+        line = sparkline(costs)
+        text = Text(f"{name:<{width}}  ")
+        text.append(line[:-1], style="cyan")
+        text.append(line[-1], style="bold red")
+        text.append(f"  28 days to {day}: {amount_text(costs[-1], config.currency)} on the day")
+        output.stdout().print(text)

@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 
 from voipbill.config import Config, Service
 from voipbill.config.model import read_secret
 from voipbill.ledger.base import LedgerBase
-from voipbill.watch import record, webhook
+from voipbill.watch import figures, record, webhook
 from voipbill.watch.rules import Alert, check
 
 
@@ -39,6 +40,7 @@ def watch(
     repeat: bool,
     announce: Callable[[list[Alert]], None],
 ) -> WatchResult:
+    secrets = _secrets(config)  # a missing key is exit 3 before anything is printed
     found: list[Alert] = []
     for service in services:
         settings = config.watch_of(service)
@@ -62,15 +64,21 @@ def watch(
             record.mark_sent(ledger, key)
             continue
         url, secret_env = hook
-        secret = None
-        if secret_env is not None:
-            secret = read_secret(secret_env, None, "watch -> webhook_secret", "HMAC key").reveal()
-        failure = webhook.post(url, body, secret)
+        failure = webhook.post(url, body, None if secret_env is None else secrets[secret_env])
         if failure is None:
             record.mark_sent(ledger, key)
         else:
             result.warnings.append(f"{failure}; the alert is sent again by the next run")
     return result
+
+
+def _secrets(config: Config) -> dict[str, str]:
+    """Each webhook's HMAC key, by the variable named in `webhook_secret_env`."""
+    names = {config.watch_of(s).webhook_secret_env for s in config.services.values()}
+    return {
+        name: read_secret(name, None, "watch -> webhook_secret", "HMAC key").reveal()
+        for name in sorted(n for n in names if n is not None)
+    }
 
 
 def _hook(config: Config, service: str) -> tuple[str, str | None] | None:
@@ -80,3 +88,10 @@ def _hook(config: Config, service: str) -> tuple[str, str | None] | None:
     if settings.webhook_url is None:
         return None
     return settings.webhook_url, settings.webhook_secret_env
+
+
+def daily_chart(ledger: LedgerBase, config: Config, service: str, day: date) -> list[Decimal]:
+    """The service's committed cost on the 28 days before the watch day, then on the day."""
+    start, end = figures.day_range(day, config.timezone)
+    before = figures.daily_costs(ledger, service, day, config.timezone)
+    return [*before, figures.cost_between(ledger, service, start, end)]
