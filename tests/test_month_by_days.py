@@ -9,9 +9,11 @@ import io
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.ledgerbackends import Backend
-from tests.ledgerhelpers import Billing, epoch
+from tests.ledgerhelpers import Billing, epoch, uuids
 
 # The test deck prices 1… at 0.0100 a minute, 6/6 increments, no markup; 2 free minutes:
 #   oct-03  90 s: 90 free                     0.0000
@@ -127,3 +129,60 @@ def test_a_window_call_of_a_month_committed_whole_is_late_in_the_next_month(
         for r in csv.DictReader(io.StringIO(setup.file("nov.csv").decode()))
     }
     assert statuses == {"oct-30": "late", "nov-01": "rated"}
+
+
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    calls=st.lists(
+        st.tuples(
+            st.integers(1, 31),  # day of October
+            st.integers(0, 23),  # hour
+            st.integers(1, 400),  # billsec
+            st.booleans(),  # reached FusionPBX after its day's commit
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    free_minutes=st.integers(0, 6),
+)
+def test_a_generated_month_by_days_gives_the_bytes_of_one_commit(
+    tmp_path_factory: pytest.TempPathFactory,
+    calls: list[tuple[int, int, int, bool]],
+    free_minutes: int,
+) -> None:
+    root = tmp_path_factory.mktemp("generated")
+    setups = []
+    for name in ("once", "daily"):
+        (root / name).mkdir()
+        setup = Billing(root / name)
+        setup.write_config(f"free_minutes = {free_minutes}")
+        setups.append(setup)
+    once, daily = setups
+    late: list[tuple[str, int, int]] = []
+    for index, (day, hour, billsec, arrives_late) in enumerate(calls):
+        uuid, start = f"c{index:02d}", epoch(10, day, hour)
+        once.add(uuid, start, billsec=billsec)
+        if arrives_late:
+            late.append((uuid, start, billsec))
+        else:
+            daily.add(uuid, start, billsec=billsec)
+    once.commit("2026-10", "month.csv")
+    for day in sorted({day for day, *_ in calls}):
+        text = f"2026-10-{day:02d}"
+        result = daily.rate("--from", text, "--to", text, "--commit")
+        assert result.exit_code == 0, result.stderr
+    for uuid, start, billsec in late:
+        daily.add(uuid, start, billsec=billsec)
+    if not late:
+        daily.commit("2026-10", "month.csv")
+        assert daily.file("month.csv") == once.file("month.csv")
+        return
+    # the late ones are priced by the month's run with what the days left: the same bytes
+    # only when they are also the last to draw free minutes; always the same calls and, with
+    # no free minutes, the same costs
+    daily.commit("2026-10", "month.csv")
+    assert uuids(daily.file("month.csv")) == uuids(once.file("month.csv"))
+    if free_minutes == 0:
+        assert daily.file("month.csv") == once.file("month.csv")
