@@ -1,6 +1,7 @@
 """The figures the alert rules need, as SQL aggregates over the ledger's committed calls
 (rules §14): sums, medians' inputs and country codes come from the database, never from loading
-a service's calls into Python. The `calls_by_service_start` index serves every query here.
+a service's calls into Python. The `calls_for_watch` index (service, start, cost, country
+code) serves every query here, without reading the calls' rows.
 """
 
 from __future__ import annotations
