@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
+from dataclasses import replace
 from datetime import timedelta
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -12,11 +15,12 @@ import typer
 from voipbill import billing, periods
 from voipbill.cli import output, rate
 from voipbill.cli.context import state
-from voipbill.cli.options import CdrFileOption, LockTimeoutOption, OutputOption
+from voipbill.cli.options import CdrFileOption, LockTimeoutOption
+from voipbill.config import Config
 from voipbill.errors import UsageError
 from voipbill.ledger import open_ledger
 from voipbill.outputs import refuse_inputs
-from voipbill.periods import resolve_period
+from voipbill.periods import Period, resolve_period
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +42,15 @@ def command(
     period_month: Annotated[
         str, typer.Option("--period", help="The month to close, YYYY-MM (it must have ended).")
     ] = "",
-    output_path: OutputOption = None,
+    output_given: Annotated[
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="The invoice file, or a directory (existing, or ending in /): one file per "
+            "service, SERVICE_FIRST..LAST.csv.",
+        ),
+    ] = None,
     output_format: Annotated[
         CloseFormat, typer.Option("--format", "-f", help="The invoice file's format.")
     ] = CloseFormat.csv,
@@ -68,8 +80,9 @@ def command(
     config = state(ctx).load_config()
     if not period_month:
         raise UsageError("close needs --period YYYY-MM", hint="--due is not supported yet")
-    if output_path is None or str(output_path) == "-":
+    if output_given is None or output_given in ("", "-"):
         raise UsageError("close needs -o FILE", hint="the ledger records the file it closes")
+    output_path = Path(output_given)
     if from_ledger and cdr_file is not None:
         raise UsageError("give either --from-ledger or --cdr-file, not both")
     refuse_inputs(output_path, state(ctx).inputs(config, cdr_file=cdr_file))
@@ -91,6 +104,58 @@ def command(
     )
     source = billing.LedgerOnly() if from_ledger else billing.source_of(cdr_file)
     layout = billing.Layout(output_format.value, detail.value)
+    directory = _directory(output_given)
+    if directory is not None:  # one file, one close run, per service period
+        inputs = state(ctx).inputs(config, cdr_file=cdr_file)
+        suffix = output_format.value
+        files = [
+            directory / f"{s.name}_{period.first_day}..{period.last_day}.{suffix}" for s in services
+        ]
+        for path in files:
+            refuse_inputs(path, inputs)
+        directory.mkdir(parents=True, exist_ok=True)
+        for one, path in zip(services, files, strict=True):
+            _close(
+                config,
+                replace(selection, services=(one,)),
+                period,
+                source,
+                layout,
+                path,
+                strict=strict,
+                lock_timeout=lock_timeout,
+            )
+        return
+    _close(
+        config,
+        selection,
+        period,
+        source,
+        layout,
+        output_path,
+        strict=strict,
+        lock_timeout=lock_timeout,
+    )
+
+
+def _directory(given: str) -> Path | None:
+    """`-o DIR`: a directory that exists, or a path ending in `/` (created); else None."""
+    if Path(given).is_dir() or given.endswith(("/", os.sep)):
+        return Path(given)
+    return None
+
+
+def _close(
+    config: Config,
+    selection: billing.Selection,
+    period: Period,
+    source: billing.CdrSource,
+    layout: billing.Layout,
+    output_path: Path,
+    *,
+    strict: bool,
+    lock_timeout: float,
+) -> None:
     with open_ledger(config, commit=True, lock_timeout=lock_timeout) as ledger:
         assert ledger is not None
         try:
