@@ -106,3 +106,18 @@ def test_a_file_of_the_directory_that_is_an_input_is_refused(tmp_path: Path) -> 
     assert "an output never overwrites an input" in closed.stderr
     assert cdrs.read_bytes() == before
     assert not setup.ledger_exists()
+
+
+def test_strict_closes_nothing_when_a_later_service_has_an_unrated_call(tmp_path: Path) -> None:
+    setup = two(tmp_path)
+    # beta comes after mcon: without a check of every service first, mcon would be closed
+    setup.add(
+        "b-unrated", epoch(10, 6), extension="2115", caller_id_number="2115",
+        destination_number="88213456789",
+    )  # fmt: skip
+    out = setup.directory / "out"
+    closed = close(setup, "--all", "--strict", "-o", str(out) + "/")
+    assert closed.exit_code == 1, closed.stderr
+    assert "nothing was committed" in closed.stderr
+    assert not out.exists() or list(out.iterdir()) == []
+    assert not setup.ledger_exists() or setup.query("SELECT count(*) FROM runs") == [(0,)]

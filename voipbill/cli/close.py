@@ -113,6 +113,8 @@ def command(
         ]
         for path in files:
             refuse_inputs(path, inputs)
+        if strict:  # rules §9: a failed close closes nothing, so check every service first
+            _check_strict(config, selection, period, source, lock_timeout)
         directory.mkdir(parents=True, exist_ok=True)
         for one, path in zip(services, files, strict=True):
             _close(
@@ -136,6 +138,23 @@ def command(
         strict=strict,
         lock_timeout=lock_timeout,
     )
+
+
+def _check_strict(
+    config: Config,
+    selection: billing.Selection,
+    period: Period,
+    source: billing.CdrSource,
+    lock_timeout: float,
+) -> None:
+    """Rate every selected service once, writing nothing: unrated calls fail before any close."""
+    with open_ledger(config, commit=True, lock_timeout=lock_timeout) as ledger:
+        assert ledger is not None
+        result = billing.run(config, selection, period, source, ledger)
+        result.drain()
+    if result.unrated:
+        output.messages(billing.messages(result))
+        raise billing.StrictFailure(result, committed=False)
 
 
 def _directory(given: str) -> Path | None:
