@@ -58,6 +58,33 @@ def _level(value: Decimal, threshold: Decimal) -> int:
     return whole if value > whole * threshold else whole - 1
 
 
+def _spend(
+    service: str,
+    rule: str,
+    day: date,
+    cost: Decimal,
+    limit: Decimal,
+    money: _Money,
+    *,
+    where: str,
+    scope: str,
+) -> list[Alert]:
+    """A spend rule's alert, at the multiple of its threshold the cost has passed (rules §14)."""
+    if cost <= limit:
+        return []
+    level = _level(cost, limit)
+    over = limit * level if limit > 0 else limit
+    return [
+        Alert(
+            service, rule, day, money.plain(cost), money.plain(over),
+            f"spend {where}",
+            f"alert: {service}: spend {money.text(cost)} {where} is over "
+            f"{rule} {money.plain(over)}",
+            scope=scope, level=level,
+        )
+    ]  # fmt: skip
+
+
 def check(
     ledger: LedgerBase,
     service: str,
@@ -74,35 +101,17 @@ def check(
     day_cost: Decimal | None = None
     if settings.spend_per_day is not None:
         day_cost = figures.cost_between(ledger, service, start, end)
-        limit = settings.spend_per_day
-        if day_cost > limit:
-            level = _level(day_cost, limit)
-            over = limit * level if limit > 0 else limit
-            found.append(
-                Alert(
-                    service, "spend_per_day", day, money.plain(day_cost), money.plain(over),
-                    f"spend on {day}",
-                    f"alert: {service}: spend {money.text(day_cost)} on {day} is over "
-                    f"spend_per_day {money.plain(over)}",
-                    scope=day.isoformat(), level=level,
-                )
-            )  # fmt: skip
+        found += _spend(
+            service, "spend_per_day", day, day_cost, settings.spend_per_day, money,
+            where=f"on {day}", scope=day.isoformat(),
+        )  # fmt: skip
     if settings.spend_per_period is not None:
         period = billing_period(day, billing_day, zone)
         cost = figures.cost_between(ledger, service, period.start_epoch, period.end_epoch)
-        limit = settings.spend_per_period
-        if cost > limit:
-            level = _level(cost, limit)
-            over = limit * level if limit > 0 else limit
-            found.append(
-                Alert(
-                    service, "spend_per_period", day, money.plain(cost), money.plain(over),
-                    f"spend in {period.name}",
-                    f"alert: {service}: spend {money.text(cost)} in {period.name} is over "
-                    f"spend_per_period {money.plain(over)}",
-                    scope=period.name, level=level,
-                )
-            )  # fmt: skip
+        found += _spend(
+            service, "spend_per_period", day, cost, settings.spend_per_period, money,
+            where=f"in {period.name}", scope=period.name,
+        )  # fmt: skip
     if settings.call_cost is not None:
         for uuid, epoch, cost in figures.costly_calls(
             ledger, service, start, end, settings.call_cost
