@@ -32,3 +32,17 @@ def lago_settings(
         metric_code="voip_cost",
         timeout_s=5.0,
     )
+
+
+def invoicing_toml(whmcs: str, lago: str | None = None, lago_extra: str = "") -> str:
+    """The [invoicing] tables of a test config: the fakes' URLs, secrets from the environment."""
+    text = (
+        f'\n[invoicing.whmcs]\nurl = "{whmcs}"\nidentifier_env = "VOIPBILL_WHMCS_ID"\n'
+        'secret_env = "VOIPBILL_WHMCS_SECRET"\n'
+    )
+    if lago:
+        text += (
+            f'\n[invoicing.lago]\nurl = "{lago}"\napi_key_env = "VOIPBILL_LAGO_KEY"\n'
+            f'metric_code = "voip_cost"\n{lago_extra}'
+        )
+    return text

@@ -13,6 +13,7 @@ from tests import fakelago, fakewhmcs
 from tests.clirunner import Result, invoke
 from tests.fakelago import FakeLago
 from tests.fakewhmcs import FakeWhmcs
+from tests.invoicinghelpers import invoicing_toml
 from tests.ledgerbackends import Backend
 from tests.ledgerhelpers import Billing, epoch
 
@@ -28,12 +29,7 @@ def month(
         "[services.mcon]\n",
         '[services.mcon]\nwhmcs_service_id = 42\nlago_subscription = "sub-mcon"\n',
     )
-    text += (
-        f'\n[invoicing.whmcs]\nurl = "{whmcs}"\nidentifier_env = "VOIPBILL_WHMCS_ID"\n'
-        'secret_env = "VOIPBILL_WHMCS_SECRET"\n'
-        f'\n[invoicing.lago]\nurl = "{lago}"\napi_key_env = "VOIPBILL_LAGO_KEY"\n'
-        'metric_code = "voip_cost"\n'
-    )
+    text += invoicing_toml(whmcs, lago)
     billing.config.write_text(text)
     billing.add("n1", epoch(10, 5), billsec=60)  # 0.0100
     billing.add("n2", epoch(10, 6), billsec=90)  # 0.0150

@@ -14,6 +14,7 @@ from tests import fakelago, fakewhmcs
 from tests.clirunner import Result, invoke
 from tests.fakelago import FakeLago
 from tests.fakewhmcs import FakeWhmcs
+from tests.invoicinghelpers import invoicing_toml
 from tests.ledgerhelpers import Billing, epoch
 
 MCON = "[services.mcon]\n"
@@ -28,15 +29,7 @@ def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, whmcs: str, lago: str
     text = billing.config.read_text().replace(
         MCON, MCON + 'whmcs_service_id = 42\nlago_subscription = "sub-mcon"\n'
     )
-    text += (
-        f'\n[invoicing.whmcs]\nurl = "{whmcs}"\nidentifier_env = "VOIPBILL_WHMCS_ID"\n'
-        'secret_env = "VOIPBILL_WHMCS_SECRET"\n'
-    )
-    if lago:
-        text += (
-            f'\n[invoicing.lago]\nurl = "{lago}"\napi_key_env = "VOIPBILL_LAGO_KEY"\n'
-            'metric_code = "voip_cost"\n'
-        )
+    text += invoicing_toml(whmcs, lago)
     billing.config.write_text(text)
     return billing
 

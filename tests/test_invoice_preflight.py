@@ -15,6 +15,7 @@ from tests.cdrfactory import write_config
 from tests.clirunner import Result, invoke
 from tests.fakelago import FakeLago
 from tests.fakewhmcs import FakeWhmcs
+from tests.invoicinghelpers import invoicing_toml
 from tests.ledgerhelpers import SERVICES, Billing, epoch
 
 ACME = """
@@ -41,11 +42,8 @@ class Operator(Billing):
         )
         ledger = f'\n[ledger]\npath = "{self.ledger}"\n'
         self.config = write_config(self.directory, package, services=mcon + ACME + ledger)
-        text = self.config.read_text() + (
-            f'\n[invoicing.whmcs]\nurl = "{self.whmcs_url}"\nidentifier_env = "VOIPBILL_WHMCS_ID"\n'
-            'secret_env = "VOIPBILL_WHMCS_SECRET"\n'
-            f'\n[invoicing.lago]\nurl = "{self.lago_url}"\napi_key_env = "VOIPBILL_LAGO_KEY"\n'
-            f'metric_code = "voip_cost"\n{self.lago_extra}'
+        text = self.config.read_text() + invoicing_toml(
+            self.whmcs_url, self.lago_url, self.lago_extra
         )
         self.config.write_text(text)
         return self.config

@@ -14,6 +14,7 @@ from tests import fakelago, fakewhmcs
 from tests.clirunner import invoke
 from tests.fakelago import FakeLago
 from tests.fakewhmcs import FakeWhmcs
+from tests.invoicinghelpers import invoicing_toml
 from tests.ledgerhelpers import Billing, epoch
 
 # The carrier bills 1 at 0.0077/min by 60/60 and toll-free at 0.0333/min: figures that no
@@ -41,12 +42,7 @@ def month(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, whmcs: str, lago: str
         MCON, MCON + 'whmcs_service_id = 42\nlago_subscription = "sub-mcon"\n'
     )
     text += '\n[decks.carrier]\npath = "carrier.csv"\n'
-    text += (
-        f'\n[invoicing.whmcs]\nurl = "{whmcs}"\nidentifier_env = "VOIPBILL_WHMCS_ID"\n'
-        'secret_env = "VOIPBILL_WHMCS_SECRET"\n'
-        f'\n[invoicing.lago]\nurl = "{lago}"\napi_key_env = "VOIPBILL_LAGO_KEY"\n'
-        'metric_code = "voip_cost"\n'
-    )
+    text += invoicing_toml(whmcs, lago)
     billing.config.write_text(text)
     billing.add("n1", epoch(10, 5), billsec=60)  # 0.0100
     billing.add("n2", epoch(10, 6), billsec=90)  # 0.0150
